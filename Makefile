@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`. Set-up is shared and idempotent.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= config.toml
+
+.PHONY: setup run test lint demo clean
+
+setup: $(STAMP)
+
+# Torch is pinned and installed first: the local CPU wheel, not gigabytes of CUDA packages.
+# pip is upgraded first because an old pip misses lxml's html-clean extra that trafilatura needs.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/rumour-monitor --config $(CONFIG) init
+	$(BIN)/rumour-monitor --config $(CONFIG) --log-level info run
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/rumour-monitor demo
+
+clean:
+	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,210 @@
+"""The `rumour-monitor` command line: one click group, one small function per subcommand.
+
+Each command loads the config once, opens the database once and hands typed objects to the
+modules that do the work. Errors of the monitor's own hierarchy become one clear line on stderr
+and the exit code the contract promises (2 for usage and config, 1 for runtime failures).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.config import CONFIG_ENV, Config, default_config_path, load_config
+from monitor.db import Database, require_schema, upgrade
+from monitor.display import table
+from monitor.errors import MonitorError
+from monitor.queries import history, status_rows
+from monitor.seeds import load_seeds, sync_rumours
+from monitor.subscriptions import sync_feeds
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("monitor.cli")
+
+
+class App:
+    """What every command needs, built on first use so `--help` never touches the disk."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+        self._db: Database | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def database(self, *, migrated: bool = True) -> Database:
+        if self._db is None:
+            self._db = Database(self.config.database.url)
+            if migrated:
+                require_schema(self._db.engine)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+def handle_errors(func: F) -> F:
+    """Turn the monitor's own errors into one line on stderr and the contract's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"Config file. Default: ./config.toml, or ${CONFIG_ENV} when set.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="warning",
+    show_default=True,
+    help="How much to log to stderr.",
+)
+@click.version_option(__version__, prog_name="rumour-monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+    """Track business and technology rumours through the news.
+
+    Polls news feeds, reads each new article, matches its sentences against the tracked
+    claims in seeds/*.toml, and alerts when a rumour changes state (unconfirmed, confirmed,
+    formalized, denied, abandoned).
+
+    \b
+    Quick start:
+      rumour-monitor init          create the database and load the seeds
+      rumour-monitor status        one row per tracked rumour
+      rumour-monitor history ID    why a rumour is in its state
+    """
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = App(config_path or default_config_path())
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def init(app: App) -> None:
+    """Create or upgrade the database and load the seeds (safe to run again).
+
+    Re-running after editing a seed file updates claims, entities and paraphrases and adds new
+    rumours; the state, confidence and history of existing rumours are kept.
+    """
+    config = app.config
+    seeds = load_seeds(config.seeds.paths)  # validate before touching the database
+    db = app.database(migrated=False)
+    upgrade(db.engine)
+    with db.transaction() as session:
+        rumours = sync_rumours(session, seeds)
+        feeds = sync_feeds(session, config.feeds)
+    click.echo(f"database ready: {_safe_url(config.database.url)}")
+    click.echo(
+        f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
+        f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
+    )
+    click.echo(
+        f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
+        f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--all", "include_retired", is_flag=True, help="Include rumours no longer seeded.")
+@click.pass_obj
+@handle_errors
+def status(app: App, as_json: bool, include_retired: bool) -> None:
+    """One row per tracked rumour: state, confidence, evidence, last news."""
+    with app.database().sessions() as session:
+        rows = status_rows(session, include_retired=include_retired)
+    if as_json:
+        emit_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        click.echo("no rumours tracked yet: add seeds and run `rumour-monitor init`")
+        return
+    headers = ["ID", "STATE", "CONF", "EVIDENCE", "LAST EVIDENCE", "ALERTS FAILED", "CLAIM"]
+    body = [
+        [
+            r.id,
+            r.state,
+            r.confidence,
+            r.evidence_count,
+            r.last_evidence_at,
+            r.alerts_failed,
+            r.claim,
+        ]
+        for r in rows
+    ]
+    click.echo(table(headers, body))
+
+
+@cli.command(name="history")
+@click.argument("rumour_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
+    """A rumour's state changes and evidence, oldest first, with the sentences behind them."""
+    with app.database().sessions() as session:
+        data = history(session, rumour_id)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{data['id']}: {data['claim']}")
+    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}\n")
+    click.echo("Transitions:")
+    if not data["transitions"]:
+        click.echo("  none yet")
+    for t in data["transitions"]:
+        click.echo(f"  {t['at']}  {t['from']} -> {t['to']}  ({t['signal']})")
+        click.echo(f'      "{t["sentence"]}"')
+        click.echo(f"      {t['title'] or ''} {t['url'] or ''}".rstrip())
+    click.echo("\nEvidence:")
+    if not data["evidence"]:
+        click.echo("  none yet")
+    for e in data["evidence"]:
+        where = e["source"] or ""
+        click.echo(f"  {e['at']}  {e['stance']}/{e['signal']}  sim {e['similarity']:.2f}  {where}")
+        click.echo(f'      "{e["sentence"]}"  {e["url"] or ""}'.rstrip())
+
+
+def main() -> None:
+    cli(prog_name="rumour-monitor")

@@ -1,0 +1,405 @@
+"""Load config.toml once into typed, frozen objects.
+
+Every problem is a ConfigError naming the file and the key, so an operator can fix it without
+reading code. Nothing else in the monitor reads the file or the environment for settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from monitor import __version__
+from monitor.errors import ConfigError
+
+DEFAULT_USER_AGENT = (
+    f"rumour-monitor/{__version__} (+https://github.com/rumour-monitor/rumour-monitor)"
+)
+CONFIG_ENV = "RUMOUR_MONITOR_CONFIG"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+Security = Literal["none", "starttls", "ssl"]
+T = TypeVar("T")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like "15m", "20s", "1.5h", "500ms" or a bare number of seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str
+
+
+@dataclass(frozen=True)
+class SeedsConfig:
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval: float
+    timeout: float
+    user_agent: str
+    allow_private_networks: bool
+    max_bytes: int
+    host_delay: float
+    host_concurrency: int
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    listen: str | None
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    credibility: float
+    interval: float
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    similarity: float
+    max_sentences: int
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    password: str | None = field(repr=False)
+    sender: str
+    recipients: tuple[str, ...]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    webhook_url: str = field(repr=False)
+    timeout: float
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    email: EmailConfig | None
+    slack: SlackConfig | None
+    max_attempts: int
+    backoff: float
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: DatabaseConfig
+    seeds: SeedsConfig
+    polling: PollingConfig
+    service: ServiceConfig
+    feeds: tuple[FeedConfig, ...]
+    model: ModelConfig
+    matching: MatchingConfig
+    alerts: AlertsConfig
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+_REQUIRED: Any = object()
+
+
+class _Table:
+    """One TOML table being read: typed getters that name the key on error, then unknown keys."""
+
+    def __init__(self, data: Any, where: str, file: Path) -> None:
+        self.file = file
+        self.where = where
+        if not isinstance(data, Mapping):
+            raise self.error("", "must be a table")
+        self.data: Mapping[str, Any] = data
+        self.seen: set[str] = set()
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        name = f"{self.where}.{key}" if self.where and key else (key or self.where)
+        return ConfigError(f"{self.file}: {name}: {problem}")
+
+    def _get(self, key: str, kind: type[T] | tuple[type, ...], default: Any, label: str) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        # bool is an int subclass in Python; a TOML true must not pass as a number
+        if isinstance(value, bool) and kind is not bool:
+            raise self.error(key, f"must be {label}, got {value!r}")
+        if not isinstance(value, kind):
+            raise self.error(key, f"must be {label}, got {value!r}")
+        return value
+
+    def text(self, key: str, default: Any = _REQUIRED) -> Any:
+        value = self._get(key, str, default, "a string")
+        if isinstance(value, str) and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        return bool(self._get(key, bool, default, "true or false"))
+
+    def number(self, key: str, default: float, lo: float, hi: float) -> float:
+        value = float(self._get(key, (int, float), default, "a number"))
+        if not lo <= value <= hi:
+            raise self.error(key, f"must be between {lo:g} and {hi:g}, got {value:g}")
+        return value
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        value = int(self._get(key, int, default, "a whole number"))
+        if not lo <= value <= hi:
+            raise self.error(key, f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    def duration(self, key: str, default: str, lo: float = 0.001, hi: float = 7 * 86400) -> float:
+        raw = self._get(key, (str, int, float), default, "a duration such as 30s or 15m")
+        try:
+            seconds = parse_duration(str(raw))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+        if not lo <= seconds <= hi:
+            raise self.error(key, f"must be between {lo:g}s and {hi:g}s, got {raw!r}")
+        return seconds
+
+    def strings(self, key: str, default: Any = _REQUIRED) -> tuple[str, ...]:
+        value = self._get(key, list, default, "a list of strings")
+        if not all(isinstance(item, str) and item.strip() for item in value):
+            raise self.error(key, "must be a list of non-empty strings")
+        return tuple(value)
+
+    def secret(self, key: str) -> str | None:
+        """A secret given inline as `key` or by environment variable name as `key_env`."""
+        inline = self.text(key, None)
+        env_name = self.text(f"{key}_env", None)
+        if inline is not None and env_name is not None:
+            raise self.error(key, f"give either {key} or {key}_env, not both")
+        if env_name is None:
+            return inline  # type: ignore[no-any-return]
+        value = os.environ.get(env_name)
+        if not value:
+            raise self.error(f"{key}_env", f"environment variable {env_name} is not set")
+        return value
+
+    def sub(self, key: str, required: bool = False) -> _Table | None:
+        self.seen.add(key)
+        if key not in self.data:
+            if required:
+                raise self.error(key, "table is required")
+            return None
+        where = f"{self.where}.{key}" if self.where else key
+        return _Table(self.data[key], where, self.file)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            known = ", ".join(sorted(self.seen))
+            raise self.error(unknown[0], f"unknown key (known keys here: {known})")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or "config.toml")
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the config file; raise ConfigError naming the file and key."""
+    file = Path(path).expanduser().resolve()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: config file not found (pass --config PATH or set {CONFIG_ENV})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: TOML syntax error: {exc}") from exc
+    return _build(_Table(raw, "", file), file)
+
+
+def _build(root: _Table, file: Path) -> Config:
+    base = file.parent
+    polling = _polling(root.sub("polling"), root)
+    config = Config(
+        path=file,
+        database=_database(root.sub("database"), root, base),
+        seeds=_seeds(root.sub("seeds"), root, base),
+        polling=polling,
+        service=_service(root.sub("service"), root),
+        feeds=_feeds(root, polling),
+        model=_model(root.sub("model"), root, base),
+        matching=_matching(root.sub("matching"), root),
+        alerts=_alerts(root.sub("alerts"), root),
+    )
+    root.finish()
+    return config
+
+
+def _empty(root: _Table, key: str) -> _Table:
+    return _Table({}, key, root.file)
+
+
+def _database(table: _Table | None, root: _Table, base: Path) -> DatabaseConfig:
+    t = table or _empty(root, "database")
+    url = str(t.text("url", "sqlite:///state/rumours.db"))
+    t.finish()
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rest = url.removeprefix("sqlite:///")
+        if rest and rest != ":memory:":
+            url = f"sqlite:///{(base / rest).resolve()}"
+    elif not url.startswith(("sqlite:", "postgresql")):
+        raise t.error(
+            "url", f"unsupported database URL {url!r} (use sqlite:/// or postgresql+psycopg://)"
+        )
+    return DatabaseConfig(url=url)
+
+
+def _seeds(table: _Table | None, root: _Table, base: Path) -> SeedsConfig:
+    t = table or _empty(root, "seeds")
+    paths = t.strings("paths", ["seeds"])
+    t.finish()
+    return SeedsConfig(paths=tuple((base / p).resolve() for p in paths))
+
+
+def _polling(table: _Table | None, root: _Table) -> PollingConfig:
+    t = table or _empty(root, "polling")
+    cfg = PollingConfig(
+        interval=t.duration("interval", "15m", lo=10),
+        timeout=t.duration("timeout", "20s", lo=0.1, hi=600),
+        user_agent=str(t.text("user_agent", DEFAULT_USER_AGENT)),
+        allow_private_networks=t.flag("allow_private_networks", False),
+        max_bytes=t.integer("max_bytes", 10 * 1024 * 1024, 1024, 1024**3),
+        host_delay=t.duration("host_delay", "1s", lo=0, hi=600),
+        host_concurrency=t.integer("host_concurrency", 2, 1, 64),
+        concurrency=t.integer("concurrency", 16, 1, 512),
+    )
+    t.finish()
+    return cfg
+
+
+def _service(table: _Table | None, root: _Table) -> ServiceConfig:
+    t = table or _empty(root, "service")
+    listen = t.text("listen", None)
+    if listen is not None and not re.match(r"^[\w.\-:\[\]]+:\d{1,5}$", listen):
+        raise t.error("listen", f"must be HOST:PORT, got {listen!r}")
+    cfg = ServiceConfig(listen=listen, retention_days=t.integer("retention_days", 90, 1, 36500))
+    t.finish()
+    return cfg
+
+
+def _feeds(root: _Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
+    root.seen.add("feeds")
+    raw = root.data.get("feeds", [])
+    if not isinstance(raw, list):
+        raise root.error("feeds", "must be an array of tables ([[feeds]])")
+    feeds: list[FeedConfig] = []
+    for index, item in enumerate(raw):
+        t = _Table(item, f"feeds[{index}]", root.file)
+        feed = FeedConfig(
+            name=str(t.text("name")),
+            url=str(t.text("url")),
+            credibility=t.number("credibility", 0.6, 0.0, 1.0),
+            interval=t.duration("interval", f"{polling.interval}s", lo=10),
+            enabled=t.flag("enabled", True),
+        )
+        t.finish()
+        if not feed.url.startswith(("http://", "https://")):
+            raise t.error("url", f"must be an http:// or https:// URL, got {feed.url!r}")
+        if any(f.name == feed.name for f in feeds):
+            raise t.error("name", f"duplicate feed name {feed.name!r}")
+        feeds.append(feed)
+    return tuple(feeds)
+
+
+def _model(table: _Table | None, root: _Table, base: Path) -> ModelConfig:
+    t = table or _empty(root, "model")
+    name = str(t.text("name", "bundled"))
+    if name.startswith(("./", "../")):
+        name = str((base / name).resolve())
+    cfg = ModelConfig(name=name, batch_size=t.integer("batch_size", 64, 1, 4096))
+    t.finish()
+    return cfg
+
+
+def _matching(table: _Table | None, root: _Table) -> MatchingConfig:
+    t = table or _empty(root, "matching")
+    cfg = MatchingConfig(
+        similarity=t.number("similarity", 0.55, 0.0, 1.0),
+        max_sentences=t.integer("max_sentences", 400, 1, 100_000),
+    )
+    t.finish()
+    return cfg
+
+
+def _alerts(table: _Table | None, root: _Table) -> AlertsConfig:
+    t = table or _empty(root, "alerts")
+    email_t, slack_t = t.sub("email"), t.sub("slack")
+    cfg = AlertsConfig(
+        email=_email(email_t) if email_t else None,
+        slack=_slack(slack_t) if slack_t else None,
+        max_attempts=t.integer("max_attempts", 8, 1, 100),
+        backoff=t.duration("backoff", "1m", lo=0, hi=86400),
+    )
+    t.finish()
+    return cfg
+
+
+def _email(t: _Table) -> EmailConfig:
+    security = t.text("security", "starttls")
+    if security not in ("none", "starttls", "ssl"):
+        raise t.error("security", f"must be none, starttls or ssl, got {security!r}")
+    cfg = EmailConfig(
+        host=str(t.text("host")),
+        port=t.integer("port", 465 if security == "ssl" else 587, 1, 65535),
+        security=security,
+        username=t.text("username", None),
+        password=t.secret("password"),
+        sender=str(t.text("sender")),
+        recipients=t.strings("recipients"),
+        timeout=t.duration("timeout", "30s", lo=0.1, hi=600),
+    )
+    t.finish()
+    if not cfg.recipients:
+        raise t.error("recipients", "must name at least one address")
+    return cfg
+
+
+def _slack(t: _Table) -> SlackConfig:
+    url = t.secret("webhook_url")
+    if url is None:
+        raise t.error("webhook_url", "is required (or webhook_url_env naming a variable)")
+    if not url.startswith(("http://", "https://")):
+        raise t.error("webhook_url", "must be an http:// or https:// URL")
+    cfg = SlackConfig(webhook_url=url, timeout=t.duration("timeout", "20s", lo=0.1, hi=600))
+    t.finish()
+    return cfg

@@ -1,0 +1,56 @@
+"""One exception hierarchy for the whole monitor.
+
+Every error names the layer it comes from and the thing at fault (a config key, a seed file, a
+feed, a URL), and wraps the underlying cause so logs keep the full story.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error the monitor raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(MonitorError):
+    """The configuration file is missing, malformed or holds a bad value."""
+
+    exit_code = 2
+
+
+class SeedError(MonitorError):
+    """A seed file is malformed: bad TOML, a duplicate id, an unknown state, a missing claim."""
+
+    exit_code = 2
+
+
+class NotFoundError(MonitorError):
+    """The user asked for something that does not exist (a rumour id, a feed name)."""
+
+    exit_code = 2
+
+
+class DatabaseError(MonitorError):
+    """The state database could not be opened, migrated or written."""
+
+
+class FetchError(MonitorError):
+    """An HTTP request failed: network error, timeout, bad status, oversized body, refused URL."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class FeedError(MonitorError):
+    """A feed document could not be parsed into entries."""
+
+
+class ExtractError(MonitorError):
+    """An article page yielded no usable text."""
+
+
+class DeliveryError(MonitorError):
+    """An alert could not be delivered on a channel."""

@@ -1,0 +1,144 @@
+"""Read models for people and scripts: `status` and `history` in the JSON shapes of DESIGN.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
+from monitor.errors import NotFoundError
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    id: str
+    claim: str
+    state: str
+    confidence: float
+    evidence_count: int
+    last_evidence_at: datetime | None
+    updated_at: datetime
+    alerts_failed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "claim": self.claim,
+            "state": self.state,
+            "confidence": round(self.confidence, 4),
+            "evidence_count": self.evidence_count,
+            "last_evidence_at": iso(self.last_evidence_at),
+            "updated_at": iso(self.updated_at),
+            "alerts_failed": self.alerts_failed,
+        }
+
+
+def status_rows(session: Session, *, include_retired: bool = False) -> list[StatusRow]:
+    evidence = (
+        select(Evidence.rumour_id, func.count().label("n"), func.max(Evidence.at).label("last"))
+        .group_by(Evidence.rumour_id)
+        .subquery()
+    )
+    failed = (
+        select(Transition.rumour_id, func.count().label("failed"))
+        .join(Alert, Alert.transition_id == Transition.id)
+        .where(Alert.status == "failed")
+        .group_by(Transition.rumour_id)
+        .subquery()
+    )
+    query = (
+        select(Rumour, evidence.c.n, evidence.c.last, failed.c.failed)
+        .outerjoin(evidence, evidence.c.rumour_id == Rumour.id)
+        .outerjoin(failed, failed.c.rumour_id == Rumour.id)
+        .order_by(Rumour.id)
+    )
+    if not include_retired:
+        query = query.where(Rumour.active.is_(True))
+    rows = []
+    for rumour, count, last, failed_count in session.execute(query):
+        rows.append(
+            StatusRow(
+                id=rumour.id,
+                claim=rumour.claim,
+                state=rumour.state,
+                confidence=rumour.confidence,
+                evidence_count=count or 0,
+                last_evidence_at=last,
+                updated_at=rumour.updated_at,
+                alerts_failed=failed_count or 0,
+            )
+        )
+    return rows
+
+
+def _article_fields(article: Article | None) -> dict[str, Any]:
+    if article is None:
+        return {"url": None, "title": None, "source": None}
+    return {"url": article.url, "title": article.title, "source": article.source}
+
+
+def history(session: Session, rumour_id: str) -> dict[str, Any]:
+    """A rumour's transitions and evidence, oldest first."""
+    rumour = session.get(Rumour, rumour_id)
+    if rumour is None:
+        known = ", ".join(session.scalars(select(Rumour.id).order_by(Rumour.id)))
+        raise NotFoundError(f"no rumour with id {rumour_id!r} (known ids: {known or 'none'})")
+    transitions = session.scalars(
+        select(Transition)
+        .where(Transition.rumour_id == rumour_id)
+        .options(selectinload(Transition.article))
+        .order_by(Transition.at, Transition.id)
+    )
+    evidence = session.scalars(
+        select(Evidence)
+        .where(Evidence.rumour_id == rumour_id)
+        .options(selectinload(Evidence.article))
+        .order_by(Evidence.at, Evidence.id)
+    )
+    return {
+        "id": rumour.id,
+        "claim": rumour.claim,
+        "state": rumour.state,
+        "confidence": round(rumour.confidence, 4),
+        "transitions": [_transition_json(t) for t in transitions],
+        "evidence": [_evidence_json(e) for e in evidence],
+    }
+
+
+def _transition_json(t: Transition) -> dict[str, Any]:
+    fields = _article_fields(t.article)
+    return {
+        "from": t.from_state,
+        "to": t.to_state,
+        "at": iso(t.at),
+        "url": fields["url"],
+        "title": fields["title"],
+        "sentence": t.sentence,
+        "signal": t.signal,
+        "confidence_before": round(t.confidence_before, 4),
+        "confidence_after": round(t.confidence_after, 4),
+    }
+
+
+def _evidence_json(e: Evidence) -> dict[str, Any]:
+    fields = _article_fields(e.article)
+    return {
+        "at": iso(e.at),
+        "url": fields["url"],
+        "title": fields["title"],
+        "sentence": e.sentence,
+        "stance": e.stance,
+        "signal": e.signal,
+        "similarity": round(e.similarity, 4),
+        "source": fields["source"],
+        "confidence_before": round(e.confidence_before, 4),
+        "confidence_after": round(e.confidence_after, 4),
+    }

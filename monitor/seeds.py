@@ -1,0 +1,240 @@
+"""Tracked rumours from seed files (seeds/*.toml): parse, validate, and sync into the database.
+
+Parsing is pure; `sync_rumours` is the only function that writes, and it never touches a
+rumour's state, confidence or history once the rumour exists: seeds describe claims, the
+database owns what the news has since said about them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.db.models import STATES, Rumour, utcnow
+from monitor.errors import SeedError
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
+_KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases"}
+# Capitalised words that start a claim without naming anything.
+_NOT_NAMES = frozenset(
+    {
+        "The",
+        "A",
+        "An",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "Their",
+        "There",
+        "In",
+        "On",
+        "At",
+        "By",
+        "For",
+        "With",
+        "From",
+        "Will",
+        "Would",
+        "Could",
+        "Should",
+        "May",
+        "Might",
+        "Can",
+        "Is",
+        "Are",
+        "Was",
+        "Were",
+        "Has",
+        "Have",
+        "Had",
+    }
+)
+_NAME_RUN = re.compile(r"\b(?:[A-Z][\w&'.-]*|[A-Z]{2,}\d*)(?:\s+(?:[A-Z][\w&'.-]*|of|de|&))*")
+
+
+@dataclass(frozen=True)
+class SeedRumour:
+    id: str
+    claim: str
+    entities: tuple[str, ...]
+    state: str
+    confidence: float
+    paraphrases: tuple[str, ...]
+    file: Path
+
+
+def derive_entities(claim: str) -> tuple[str, ...]:
+    """The claim's proper nouns: runs of capitalised words, minus function words."""
+    found: list[str] = []
+    for match in _NAME_RUN.finditer(claim):
+        words = match.group(0).split()
+        while words and words[0] in _NOT_NAMES:
+            words.pop(0)
+        while words and words[-1] in {"of", "de", "&"}:
+            words.pop()
+        name = " ".join(words).rstrip(".'")
+        if name.endswith("'s"):
+            name = name[:-2]
+        if name and name not in found:
+            found.append(name)
+    return tuple(found)
+
+
+def seed_files(paths: Iterable[Path]) -> list[Path]:
+    """Every *.toml under the given files and folders, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.toml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SeedError(f"{path}: seed path does not exist (check [seeds] paths in config)")
+    return files
+
+
+def parse_seed_file(file: Path) -> list[SeedRumour]:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(f"{file}: cannot read seed file: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SeedError(f"{file}: TOML syntax error: {exc}") from exc
+    extra = set(data) - {"rumour"}
+    if extra:
+        raise SeedError(f"{file}: unknown top-level key {sorted(extra)[0]!r} (use [[rumour]])")
+    items = data.get("rumour", [])
+    if not isinstance(items, list):
+        raise SeedError(f"{file}: 'rumour' must be an array of tables ([[rumour]])")
+    return [_parse_rumour(file, index, item) for index, item in enumerate(items)]
+
+
+def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
+    if not isinstance(item, dict):
+        raise SeedError(f"{file}: rumour #{index + 1} must be a table")
+    rid = item.get("id")
+    where = f"{file}: rumour {rid!r}" if isinstance(rid, str) else f"{file}: rumour #{index + 1}"
+    if not isinstance(rid, str) or not _SLUG.match(rid):
+        raise SeedError(f"{where}: id must be a lower-case slug like 'xiaomi-great-wall'")
+    unknown = set(item) - _KEYS
+    if unknown:
+        raise SeedError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    claim = item.get("claim")
+    if not isinstance(claim, str) or not claim.strip():
+        raise SeedError(f"{where}: claim is missing or empty")
+    state = item.get("state", "unconfirmed")
+    if state not in STATES:
+        raise SeedError(f"{where}: unknown state {state!r} (one of {', '.join(STATES)})")
+    confidence = item.get("confidence", _default_confidence(state))
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        raise SeedError(f"{where}: confidence must be a number between 0 and 1")
+    if not 0.0 < float(confidence) < 1.0:
+        raise SeedError(f"{where}: confidence must be strictly between 0 and 1")
+    entities = _strings(item, "entities", where) or derive_entities(claim)
+    if not entities:
+        raise SeedError(f"{where}: no entities given and none found in the claim; add entities")
+    return SeedRumour(
+        id=rid,
+        claim=claim.strip(),
+        entities=entities,
+        state=state,
+        confidence=float(confidence),
+        paraphrases=_strings(item, "paraphrases", where),
+        file=file,
+    )
+
+
+def _strings(item: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = item.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SeedError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _default_confidence(state: str) -> float:
+    return {"confirmed": 0.8, "formalized": 0.95, "denied": 0.2, "abandoned": 0.1}.get(state, 0.5)
+
+
+def load_seeds(paths: Iterable[Path]) -> list[SeedRumour]:
+    """All rumours from all seed files; an id may appear only once across them."""
+    rumours: list[SeedRumour] = []
+    first_file: dict[str, Path] = {}
+    for file in seed_files(paths):
+        for rumour in parse_seed_file(file):
+            if rumour.id in first_file:
+                raise SeedError(
+                    f"{file}: rumour {rumour.id!r}: duplicate id "
+                    f"(already in {first_file[rumour.id]})"
+                )
+            first_file[rumour.id] = file
+            rumours.append(rumour)
+    return rumours
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    retired: tuple[str, ...]
+
+
+def sync_rumours(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
+    """Add new rumours, update changed claims, retire rumours gone from the seeds."""
+    existing = {r.id: r for r in session.scalars(select(Rumour))}
+    added: list[str] = []
+    updated: list[str] = []
+    for seed in seeds:
+        row = existing.pop(seed.id, None)
+        if row is None:
+            session.add(_new_row(seed))
+            added.append(seed.id)
+        elif _apply(row, seed):
+            updated.append(seed.id)
+    retired = [r.id for r in existing.values() if r.active]
+    for rid in retired:
+        existing[rid].active = False
+    return SyncReport(tuple(added), tuple(updated), tuple(retired))
+
+
+def _new_row(seed: SeedRumour) -> Rumour:
+    now = utcnow()
+    return Rumour(
+        id=seed.id,
+        claim=seed.claim,
+        entities=list(seed.entities),
+        paraphrases=list(seed.paraphrases),
+        state=seed.state,
+        confidence=seed.confidence,
+        active=True,
+        seed_file=str(seed.file),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _apply(row: Rumour, seed: SeedRumour) -> bool:
+    """Update the descriptive fields; state and confidence belong to the tracker now."""
+    changed = (
+        row.claim != seed.claim
+        or list(row.entities) != list(seed.entities)
+        or list(row.paraphrases) != list(seed.paraphrases)
+        or not row.active
+    )
+    if changed:
+        row.claim = seed.claim
+        row.entities = list(seed.entities)
+        row.paraphrases = list(seed.paraphrases)
+        row.active = True
+        row.updated_at = utcnow()
+    row.seed_file = str(seed.file)
+    return changed

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.db import Database
+from monitor.db.models import Article, Evidence, Transition
+
+
+def _run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_is_idempotent_and_status_lists_rumours(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    config = write_config(db_url=db_url)
+    code, out, _ = _run(config, "init")
+    assert code == 0 and "2 added" in out
+    code, out, _ = _run(config, "init")
+    assert code == 0 and "0 added" in out
+    code, out, _ = _run(config, "status")
+    assert code == 0
+    assert "acme-widgets" in out and "unconfirmed" in out and "globex-ev" in out
+
+
+def test_status_json_shape(write_config: Callable[..., Path], db_url: str) -> None:
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    code, out, _ = _run(config, "status", "--json")
+    assert code == 0
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert set(rows["globex-ev"]) >= {
+        "id",
+        "claim",
+        "state",
+        "confidence",
+        "evidence_count",
+        "last_evidence_at",
+        "updated_at",
+    }
+    assert rows["globex-ev"]["state"] == "confirmed"
+    assert rows["globex-ev"]["confidence"] == 0.7
+    assert rows["acme-widgets"]["evidence_count"] == 0
+    assert datetime.fromisoformat(rows["acme-widgets"]["updated_at"]).tzinfo is not None
+
+
+def _add_history(db_url: str) -> None:
+    db = Database(db_url)
+    at = datetime(2021, 3, 30, 9, 0, tzinfo=UTC)
+    with db.transaction() as s:
+        art = Article(
+            canonical_url="https://news.example/acme",
+            url="https://news.example/acme",
+            title="Acme signs deal",
+            source="Example News",
+            content_hash="x" * 64,
+            published_at=at,
+        )
+        s.add(art)
+        s.flush()
+        ev = Evidence(
+            rumour_id="acme-widgets",
+            article_id=art.id,
+            sentence="Acme signed a deal to buy Widget Works.",
+            stance="supports",
+            signal="formalize",
+            similarity=0.81,
+            confidence_before=0.5,
+            confidence_after=0.9,
+            at=at,
+        )
+        s.add(ev)
+        s.flush()
+        s.add(
+            Transition(
+                rumour_id="acme-widgets",
+                evidence_id=ev.id,
+                article_id=art.id,
+                from_state="unconfirmed",
+                to_state="formalized",
+                signal="formalize",
+                sentence=ev.sentence,
+                confidence_before=0.5,
+                confidence_after=0.9,
+                at=at,
+            )
+        )
+    db.dispose()
+
+
+def test_history_json_shape(write_config: Callable[..., Path], db_url: str) -> None:
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    _add_history(db_url)
+    code, out, _ = _run(config, "history", "acme-widgets", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"id", "claim", "state", "confidence", "transitions", "evidence"}
+    (t,) = data["transitions"]
+    assert {k: t[k] for k in ("from", "to", "signal", "url", "title")} == {
+        "from": "unconfirmed",
+        "to": "formalized",
+        "signal": "formalize",
+        "url": "https://news.example/acme",
+        "title": "Acme signs deal",
+    }
+    assert t["at"] == "2021-03-30T09:00:00+00:00"
+    (e,) = data["evidence"]
+    assert set(e) >= {"at", "url", "title", "sentence", "stance", "signal", "similarity", "source"}
+    assert (e["stance"], e["source"], e["similarity"]) == ("supports", "Example News", 0.81)
+    code, out, _ = _run(config, "history", "acme-widgets")
+    assert code == 0 and "unconfirmed -> formalized" in out and "Acme signed a deal" in out
+    code, out, _ = _run(config, "status", "--json")
+    row = next(r for r in json.loads(out) if r["id"] == "acme-widgets")
+    assert row["evidence_count"] == 1 and row["last_evidence_at"] == "2021-03-30T09:00:00+00:00"
+
+
+def test_history_of_unknown_id_exits_2(write_config: Callable[..., Path]) -> None:
+    config = write_config()
+    _run(config, "init")
+    code, _, err = _run(config, "history", "no-such-rumour")
+    assert code == 2
+    assert "no rumour with id 'no-such-rumour'" in err and "acme-widgets" in err
+
+
+def test_config_error_exits_2_and_writes_nothing(write_config: Callable[..., Path]) -> None:
+    config = write_config("[polling]\ninterval = 'often'\n")
+    code, _, err = _run(config, "init")
+    assert code == 2
+    assert "polling.interval" in err and str(config) in err
+    assert not (config.parent / "state").exists()
+
+
+def test_bad_seed_exits_2_and_writes_nothing(write_config: Callable[..., Path]) -> None:
+    config = write_config(
+        seeds='[[rumour]]\nid = "x"\nstate = "maybe"\nclaim = "Acme buys Globex"\n'
+    )
+    code, _, err = _run(config, "init")
+    assert code == 2
+    assert "rumour 'x'" in err and "test.toml" in err
+    assert not (config.parent / "state").exists()
+
+
+def test_status_before_init_says_run_init(write_config: Callable[..., Path]) -> None:
+    code, _, err = _run(write_config(), "status")
+    assert code == 1 and "rumour-monitor init" in err
+
+
+def test_python_dash_m_entry_point(write_config: Callable[..., Path]) -> None:
+    config = write_config()
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "init"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "rumours: 2 tracked" in proc.stdout

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from monitor.db import Database, current_revision, require_schema, upgrade
+from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
+from monitor.errors import DatabaseError
+
+
+def _rumour(rid: str = "r1") -> Rumour:
+    return Rumour(id=rid, claim="Acme will buy Widget Works", entities=["Acme"], paraphrases=[])
+
+
+def _article(url: str = "https://news.example/a") -> Article:
+    at = datetime(2021, 3, 30, 9, 0, tzinfo=UTC)
+    return Article(canonical_url=url, url=url, content_hash="h" * 64, published_at=at)
+
+
+def test_migrations_create_every_table_and_are_idempotent(db: Database) -> None:
+    tables = set(inspect(db.engine).get_table_names())
+    assert {
+        "feeds",
+        "feed_entries",
+        "articles",
+        "sentence_embeddings",
+        "rumours",
+        "evidence",
+        "transitions",
+        "alerts",
+    } <= tables
+    upgrade(db.engine)  # a second run changes nothing and does not fail
+    assert current_revision(db.engine) is not None
+
+
+def test_times_come_back_aware_and_in_utc(db: Database) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    with db.transaction() as s:
+        a = _article()
+        a.published_at = datetime(2021, 3, 30, 17, 0, tzinfo=shanghai)
+        s.add(a)
+    with db.sessions() as s:
+        got = s.scalars(select(Article)).one().published_at
+    assert got == datetime(2021, 3, 30, 9, 0, tzinfo=UTC)
+    assert got.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.transaction() as s:
+        a = _article()
+        a.published_at = datetime(2021, 3, 30, 9, 0)
+        s.add(a)
+
+
+def test_canonical_url_is_unique(db: Database) -> None:
+    with db.transaction() as s:
+        s.add(_article())
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(_article())
+
+
+def _transition(db: Database) -> int:
+    with db.transaction() as s:
+        rumour, article = _rumour(), _article()
+        s.add_all([rumour, article])
+        s.flush()
+        ev = Evidence(
+            rumour_id="r1",
+            article_id=article.id,
+            sentence="Acme signed.",
+            stance="supports",
+            signal="formalize",
+            similarity=0.8,
+            confidence_before=0.5,
+            confidence_after=0.9,
+            at=article.published_at,
+        )
+        s.add(ev)
+        s.flush()
+        tr = Transition(
+            rumour_id="r1",
+            evidence_id=ev.id,
+            article_id=article.id,
+            from_state="unconfirmed",
+            to_state="formalized",
+            signal="formalize",
+            sentence="Acme signed.",
+            confidence_before=0.5,
+            confidence_after=0.9,
+            at=article.published_at,
+        )
+        s.add(tr)
+        s.flush()
+        return tr.id
+
+
+def test_one_alert_per_transition_and_channel(db: Database) -> None:
+    tid = _transition(db)
+    with db.transaction() as s:
+        s.add(Alert(transition_id=tid, channel="email"))
+        s.add(Alert(transition_id=tid, channel="slack"))
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(Alert(transition_id=tid, channel="email"))
+
+
+def test_evidence_counts_once_per_article(db: Database) -> None:
+    _transition(db)
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        article_id = s.scalars(select(Article.id)).one()
+        s.add(
+            Evidence(
+                rumour_id="r1",
+                article_id=article_id,
+                sentence="again",
+                stance="reports",
+                signal="none",
+                similarity=0.7,
+                confidence_before=0.9,
+                confidence_after=0.9,
+                at=datetime.now(UTC),
+            )
+        )
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_require_schema_tells_the_user_to_run_init(db_url: str) -> None:
+    database = Database(db_url)
+    with pytest.raises(DatabaseError, match="rumour-monitor init"):
+        require_schema(database.engine)
+    database.dispose()

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from monitor.db import Database
+from monitor.db.models import Rumour
+from monitor.errors import SeedError
+from monitor.seeds import derive_entities, load_seeds, parse_seed_file, sync_rumours
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shipped_xiaomi_seeds_cover_the_story() -> None:
+    rumours = {r.id: r for r in load_seeds([REPO / "seeds"])}
+    assert {
+        "xiaomi-ev",
+        "xiaomi-great-wall",
+        "xiaomi-brilliance",
+        "xiaomi-chery",
+        "xiaomi-cars-2023",
+        "xiaomi-10bn",
+        "xiaomi-tesla-meeting",
+    } <= set(rumours)
+    # As of spring 2021 the EV plan and the pledge were official; the factory deal was not.
+    assert rumours["xiaomi-ev"].state == "formalized"
+    assert rumours["xiaomi-10bn"].state == "formalized"
+    assert rumours["xiaomi-great-wall"].state == "unconfirmed"
+    assert "Great Wall Motors|Great Wall|GWM" in rumours["xiaomi-great-wall"].entities
+
+
+@pytest.mark.parametrize(
+    ("claim", "entities"),
+    [
+        (
+            "Xiaomi will build its electric cars with Great Wall Motors",
+            ("Xiaomi", "Great Wall Motors"),
+        ),
+        ("The Bank of England will cut rates", ("Bank of England",)),
+        ("Apple's car will be made by Hyundai", ("Apple", "Hyundai")),
+        ("NVIDIA buys ARM", ("NVIDIA", "ARM")),
+    ],
+)
+def test_entities_derived_from_the_claim(claim: str, entities: tuple[str, ...]) -> None:
+    assert derive_entities(claim) == entities
+
+
+def test_missing_entities_are_derived_and_defaults_applied(tmp_path: Path) -> None:
+    (r,) = parse_seed_file(
+        _write(tmp_path, "a.toml", '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n')
+    )
+    assert r.entities == ("Acme", "Globex")
+    assert (r.state, r.confidence, r.paraphrases) == ("unconfirmed", 0.5, ())
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('[[rumour]]\nid = "a"\n', "rumour 'a': claim is missing"),
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nstate = "rumoured"\n',
+            "unknown state 'rumoured'",
+        ),
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nconfidence = 2\n',
+            "rumour 'a': confidence",
+        ),
+        ('[[rumour]]\nid = "A b"\nclaim = "Acme buys Globex"\n', "id must be a lower-case slug"),
+        ('[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\ncolour = 1\n', "unknown key 'colour'"),
+        ('[[rumour]]\nid = "a"\nclaim = "acme buys globex"\n', "no entities"),
+        ("[[rumour]\n", "TOML syntax error"),
+    ],
+)
+def test_bad_seed_names_file_and_rumour(tmp_path: Path, body: str, fragment: str) -> None:
+    path = _write(tmp_path, "bad.toml", body)
+    with pytest.raises(SeedError) as info:
+        load_seeds([tmp_path])
+    assert fragment in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_duplicate_id_across_files_names_both(tmp_path: Path) -> None:
+    body = '[[rumour]]\nid = "dup"\nclaim = "Acme buys Globex"\n'
+    first, second = _write(tmp_path, "a.toml", body), _write(tmp_path, "b.toml", body)
+    with pytest.raises(SeedError, match="duplicate id") as info:
+        load_seeds([tmp_path])
+    assert str(first) in str(info.value) and str(second) in str(info.value)
+
+
+def test_resync_updates_claims_but_keeps_state(tmp_path: Path, db: Database) -> None:
+    path = _write(tmp_path, "s.toml", '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n')
+    with db.transaction() as s:
+        assert sync_rumours(s, load_seeds([path])).added == ("a",)
+    with db.transaction() as s:
+        row = s.get(Rumour, "a")
+        assert row is not None
+        row.state, row.confidence = "confirmed", 0.83  # as the tracker would leave it
+    path.write_text(
+        '[[rumour]]\nid = "a"\nclaim = "Acme will buy Globex Inc"\nentities = ["Acme", "Globex"]\n'
+        '[[rumour]]\nid = "b"\nclaim = "Initech hires a new CEO"\n',
+        encoding="utf-8",
+    )
+    with db.transaction() as s:
+        report = sync_rumours(s, load_seeds([path]))
+    assert (report.added, report.updated) == (("b",), ("a",))
+    with db.sessions() as s:
+        row = s.get(Rumour, "a")
+        assert row is not None
+        assert (row.claim, row.state, row.confidence) == (
+            "Acme will buy Globex Inc",
+            "confirmed",
+            0.83,
+        )
+
+
+def test_rumours_gone_from_seeds_are_retired_not_deleted(tmp_path: Path, db: Database) -> None:
+    path = _write(tmp_path, "s.toml", '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n')
+    with db.transaction() as s:
+        sync_rumours(s, load_seeds([path]))
+    with db.transaction() as s:
+        assert sync_rumours(s, []).retired == ("a",)
+    with db.sessions() as s:
+        assert s.scalars(select(Rumour.active)).one() is False
