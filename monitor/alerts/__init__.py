@@ -1,0 +1,1 @@
+"""Alerts: the outbox written with each transition, and the channels that deliver it."""
