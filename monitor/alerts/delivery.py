@@ -151,10 +151,12 @@ def _claim_next(db: Database, now: datetime, lease: timedelta, tried: set[int]) 
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
     )
     # One statement claims: the WHERE is re-checked under the row lock, so of two deliverers
-    # racing for the same row exactly one gets it back from RETURNING.
+    # racing for the same row exactly one gets it back from RETURNING. "id = (subquery)", not
+    # "id IN (subquery)": PostgreSQL runs a scalar subquery once, whereas a semi-join may
+    # re-run the LIMIT 1 per row and claim several alerts in one go.
     claim = (
         update(Alert)
-        .where(Alert.id.in_(due.scalar_subquery()))
+        .where(Alert.id == due.scalar_subquery())
         .where(Alert.status == "pending", Alert.next_attempt_at <= now)
         .values(attempts=Alert.attempts + 1, next_attempt_at=now + lease)
         .returning(Alert.id, Alert.channel, Alert.attempts)
