@@ -37,6 +37,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """The webhook stand-in listens on 127.0.0.1 only (pytest-httpserver's default is localhost)."""
+    return ("127.0.0.1", 0)
+
+
 @dataclass(frozen=True)
 class Cert:
     cert: Path
@@ -246,4 +252,7 @@ def alert_row(db: Database, alert_id: int) -> Alert:
         return row
 
 
-EVIL_TITLE_HTML = "<script>alert('x')</script><img src=x onerror=alert(1)> <!channel> <http://evil.example|click here>"
+EVIL_TITLE_HTML = (
+    "<script>alert('x')</script><img src=x onerror=alert(1)> "
+    "<!channel> <http://evil.example|click here>"
+)
