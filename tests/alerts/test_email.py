@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from conftest import (
     EVIL_TITLE_HTML,
+    PASSWORD,
     USER,
     Cert,
     SmtpServer,
@@ -24,7 +25,7 @@ from monitor.alerts.message import make_test_message
 from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import utcnow
-from monitor.errors import DeliveryError
+from monitor.errors import ConfigError, DeliveryError
 
 
 def _channel(config: Config, cert: Cert | None = None) -> EmailChannel:
@@ -158,3 +159,11 @@ def test_malicious_title_arrives_escaped_in_the_html_part(
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     plain = got.message.get_body(("plain",))
     assert plain is not None and "<script>alert('x')</script>" in plain.get_content()
+
+
+def test_a_username_without_a_password_is_a_config_error(
+    alert_config: Callable[..., Config],
+) -> None:
+    body = email_toml(25).replace(f'password = "{PASSWORD}"\n', "")
+    with pytest.raises(ConfigError, match=r"alerts\.email\.password_env: username 'monitor'"):
+        alert_config(body)
