@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import USER, SmtpServer, add_transition
 from pytest_httpserver import HTTPServer
 
 from monitor.cli import cli
 from monitor.db import Database
+from tests.alerts.conftest import USER, SmtpServer, add_transition
 
 HOOK = "/services/T1/B1/TOKEN"
 

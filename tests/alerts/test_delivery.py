@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import SmtpServer, add_transition, alert_row, email_toml, free_port
 
 from monitor.alerts.channel import channels_from_config
 from monitor.alerts.console import ConsoleChannel
@@ -25,6 +24,7 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import utcnow
 from monitor.errors import DeliveryError
+from tests.alerts.conftest import SmtpServer, add_transition, alert_row, email_toml, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from conftest import (
+
+from monitor.alerts.channel import channels_from_config
+from monitor.alerts.delivery import deliver_pending
+from monitor.alerts.email import EmailChannel
+from monitor.alerts.message import make_test_message
+from monitor.config import Config
+from monitor.db import Database
+from monitor.db.models import utcnow
+from monitor.errors import ConfigError, DeliveryError
+from tests.alerts.conftest import (
     EVIL_TITLE_HTML,
     PASSWORD,
     USER,
@@ -17,15 +26,6 @@ from conftest import (
     email_toml,
     free_port,
 )
-
-from monitor.alerts.channel import channels_from_config
-from monitor.alerts.delivery import deliver_pending
-from monitor.alerts.email import EmailChannel
-from monitor.alerts.message import make_test_message
-from monitor.config import Config
-from monitor.db import Database
-from monitor.db.models import utcnow
-from monitor.errors import ConfigError, DeliveryError
 
 
 def _channel(config: Config, cert: Cert | None = None) -> EmailChannel:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import EVIL_TITLE_HTML, add_transition, alert_row, free_port, slack_toml
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -19,6 +18,7 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import utcnow
 from monitor.errors import DeliveryError
+from tests.alerts.conftest import EVIL_TITLE_HTML, add_transition, alert_row, free_port, slack_toml
 
 HOOK = "/services/T000/B000/SECRETTOKEN"
 
