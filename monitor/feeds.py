@@ -59,14 +59,14 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     )
     problem = _problem(parsed)
     entries = tuple(item for raw in parsed.entries if (item := _item(raw, url)) is not None)
-    if not entries and (problem or not parsed.version):
+    if not entries and (problem or not parsed.get("version")):
         reason = problem or "no RSS or Atom elements found"
         raise FeedError(f"{url}: not a readable feed: {reason}")
     if problem:
         log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
     return ParsedFeed(
         title=_plain_text(parsed.feed.get("title", "")),
-        version=parsed.version or "",
+        version=parsed.get("version") or "",
         entries=entries,
         encoding=parsed.get("encoding", "") or "",
         problem=problem,
