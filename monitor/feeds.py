@@ -53,7 +53,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     A malformed feed keeps every entry parsed before the fault and says why in `problem`.
     """
     response_headers = {k.lower(): v for k, v in headers.items()}
-    response_headers.setdefault("content-location", url)  # base for relative links
+    # No content-location: feedparser would then "resolve" relative GUIDs ("item-7") into
+    # URLs, and a GUID must not change when the feed moves. Links are joined in _item.
+    response_headers.pop("content-location", None)
     parsed: Any = feedparser.parse(
         body, response_headers=response_headers, resolve_relative_uris=True
     )
