@@ -108,11 +108,8 @@ class FeedHealth:
 
 def feed_health(session: Session) -> list[FeedHealth]:
     """Each feed's polling health, by name: what `rumour-monitor feeds` shows."""
-    counts = dict(
-        session.execute(
-            select(FeedEntry.feed_id, func.count(FeedEntry.id)).group_by(FeedEntry.feed_id)
-        ).tuples()
-    )
+    query = select(FeedEntry.feed_id, func.count(FeedEntry.id)).group_by(FeedEntry.feed_id)
+    counts: dict[int, int] = {feed_id: n for feed_id, n in session.execute(query)}
     return [
         FeedHealth(
             name=f.name,

@@ -369,7 +369,7 @@ def test_many_feeds_in_parallel(
             f"<link>{base}/story/{i}/{j}</link><description>Brief {i}-{j}.</description></item>"
             for j in range(3)
         )
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>F{i}</title>{items}</channel></rss>'
+        body = f'<rss version="2.0"><channel><title>F{i}</title>{items}</channel></rss>'
         server.expect_request(f"/f{i}").respond_with_data(body, content_type=RSS)
         feeds[f"F{i:02d}"] = server.url_for(f"/f{i}")
     server.no_handler_status_code = 404
