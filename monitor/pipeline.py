@@ -30,7 +30,7 @@ from monitor.stance import Judgement, Lexicon, judge, load_lexicon
 from monitor.text import article_sentences
 
 log = logging.getLogger(__name__)
-PREFETCH = 32  # articles whose sentences are embedded together, for full model batches
+PREFETCH = 128  # articles whose sentences are embedded together: full, length-sorted batches
 
 
 @dataclass(frozen=True)
