@@ -66,8 +66,10 @@ def stem(word: str) -> str:
 
 def content_stems(words: Iterable[str], stopwords: frozenset[str]) -> frozenset[str]:
     """Stems of the words that carry content (letters, not a stop word)."""
+    # Hyphenated words count by their parts, so "spin-off" meets "spin off".
+    parts = (part for w in words for part in w.split("-"))
     return frozenset(
-        stem(w) for w in words if w not in stopwords and any(ch.isalpha() for ch in w)
+        stem(p) for p in parts if p not in stopwords and any(ch.isalpha() for ch in p)
     )
 
 

@@ -60,6 +60,9 @@ class Lexicon:
     stopwords: frozenset[str]
     generic: frozenset[str]
     complement_stops: frozenset[str]
+    contrasts: tuple[tuple[str, str], ...]
+    overlap_words: int
+    overlap_share: float
     cue_window: int
     complement_window: int
     future_window: int
@@ -108,6 +111,9 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         stopwords=frozenset(words["stopwords"]),
         generic=frozenset(stem(w) for w in words["generic_objects"]),
         complement_stops=frozenset(neg["complement_boundaries"]),
+        contrasts=tuple((stem(a), stem(b)) for a, b in data["contrasts"]["pairs"]),
+        overlap_words=int(scope["overlap_words"]),
+        overlap_share=float(scope["overlap_share"]),
         cue_window=int(scope["cue_negation_window"]),
         complement_window=int(scope["complement_window"]),
         future_window=int(scope["future_window"]),
@@ -227,7 +233,7 @@ def _reading(text: _Text, claim: _Claim, lex: Lexicon) -> _Reading:
         under = {id(h): _negator(h, text, lex) for h in hits}
         live[role] = tuple(h for h in hits if under[id(h)] is None)
         negated[role] = tuple(h for h in hits if under[id(h)] is not None)
-        if role in ("abandon", "deny", "debunk"):
+        if role != "formalize":  # "has not signed" is pending, left to the formalize rule
             cue_negators.update(t.start for t in under.values() if t is not None)
     first_frame = min((h.start for h in text.hits["no_comment"]), default=len(text.text))
     scopes = tuple(
@@ -242,14 +248,22 @@ def _content(words: Sequence[str], lex: Lexicon) -> frozenset[str]:
     return content_stems(words, lex.stopwords) - lex.generic
 
 
-def _on_claim(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
-    """Whether what the cue acts on is the claim: restated, or only referred to ("the report").
+def _about_claim(words: Sequence[str], r: _Reading, lex: Lexicon) -> bool:
+    """Whether words a cue acts on are the claim: restated, or only referred to ("the report").
 
-    "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim.
+    "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim, even
+    though a word or a name may be shared.
     """
+    content = _content(words, lex)
+    if not content:
+        return True
+    shared = len(content & r.claim.stems)
+    return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
+
+
+def _on_claim(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
-    content = _content(after, lex)
-    return not content or bool(content & r.claim.stems)
+    return _about_claim(after, r, lex)
 
 
 def _hedged(r: _Reading) -> tuple[_Hit, ...]:
@@ -335,9 +349,8 @@ def _debunk(r: _Reading, lex: Lexicon) -> Judgement | None:
 def _negated_content(r: _Reading, lex: Lexicon) -> Judgement | None:
     """ "X will not build cars with Y", "no plans to ...": a negator over the claim's content."""
     for negator, words in r.scopes:
-        content = _content(words, lex)
-        if content and not content & r.claim.stems:
-            continue  # negates something else: "denied it will raise phone prices"
+        if not _about_claim(words, r, lex):
+            continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
         if any(lex.cues["pending"].fullmatch(w) for w in words[:3]):
             return _judgement("reports", "none", "pending", lex, [cue, "pending"])
@@ -350,11 +363,30 @@ def _negated_content(r: _Reading, lex: Lexicon) -> Judgement | None:
     return None
 
 
+def _contrast(r: _Reading, lex: Lexicon) -> Judgement | None:
+    """ "found alive" against "is dead": a contradicting word where the claim's word would be."""
+    if r.scopes:
+        return None  # "not alive" is left to the negation rules
+    said = frozenset(stem(t.text) for t in r.text.tokens)
+    for claimed, contrary in lex.contrasts:
+        if claimed in r.claim.stems and contrary in said and claimed not in said:
+            cue = _Hit("contrast", f"{claimed}/{contrary}", 0, 0)
+            return _against(r, lex, cue, "none", "debunk")
+    return None
+
+
 def _no_comment(r: _Reading, lex: Lexicon) -> Judgement | None:
     hits = r.text.hits["no_comment"]
     if not hits:
         return None
     return _judgement("reports", "none", "no_comment", lex, [hits[0].name])
+
+
+def _undecided(r: _Reading, lex: Lexicon) -> Judgement | None:
+    hits = r.text.hits["uncertain"]
+    if not hits:
+        return None
+    return _judgement("reports", "none", "pending", lex, [hits[0].name])
 
 
 def _question(r: _Reading, lex: Lexicon) -> Judgement | None:
@@ -424,8 +456,10 @@ _RULES: tuple[Rule, ...] = (
     _double_negation,
     _debunk,
     _negated_content,
+    _contrast,
     _no_comment,
     _question,
+    _undecided,
     _source_hedge,
     _official_act("formalize", "formalize", "formalize"),
     _official_act("confirm", "confirm", "confirm"),
