@@ -60,7 +60,6 @@ class Lexicon:
     stopwords: frozenset[str]
     generic: frozenset[str]
     complement_stops: frozenset[str]
-    contrasts: tuple[tuple[str, str], ...]
     overlap_words: int
     overlap_share: float
     cue_window: int
@@ -111,7 +110,6 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         stopwords=frozenset(words["stopwords"]),
         generic=frozenset(stem(w) for w in words["generic_objects"]),
         complement_stops=frozenset(neg["complement_boundaries"]),
-        contrasts=tuple((stem(a), stem(b)) for a, b in data["contrasts"]["pairs"]),
         overlap_words=int(scope["overlap_words"]),
         overlap_share=float(scope["overlap_share"]),
         cue_window=int(scope["cue_negation_window"]),
@@ -363,18 +361,6 @@ def _negated_content(r: _Reading, lex: Lexicon) -> Judgement | None:
     return None
 
 
-def _contrast(r: _Reading, lex: Lexicon) -> Judgement | None:
-    """ "found alive" against "is dead": a contradicting word where the claim's word would be."""
-    if r.scopes:
-        return None  # "not alive" is left to the negation rules
-    said = frozenset(stem(t.text) for t in r.text.tokens)
-    for claimed, contrary in lex.contrasts:
-        if claimed in r.claim.stems and contrary in said and claimed not in said:
-            cue = _Hit("contrast", f"{claimed}/{contrary}", 0, 0)
-            return _against(r, lex, cue, "none", "debunk")
-    return None
-
-
 def _no_comment(r: _Reading, lex: Lexicon) -> Judgement | None:
     hits = r.text.hits["no_comment"]
     if not hits:
@@ -456,7 +442,6 @@ _RULES: tuple[Rule, ...] = (
     _double_negation,
     _debunk,
     _negated_content,
-    _contrast,
     _no_comment,
     _question,
     _undecided,
