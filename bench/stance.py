@@ -1,6 +1,6 @@
 """Measure monitor.stance.judge on an Emergent-format CSV of claim/headline pairs.
 
-    python bench/stance.py PATH [--embeddings]
+    python bench/stance.py PATH
 
 The CSV needs the columns claimHeadline, articleHeadline and articleHeadlineStance
 (for / against / observing). It is read from the path given and never copied anywhere.

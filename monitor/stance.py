@@ -454,18 +454,20 @@ _RULES: tuple[Rule, ...] = (
 )
 
 
+_CONTEXT_SOURCING: tuple[tuple[str, Stance, Signal, str], ...] = (
+    ("source_hedge", "reports", "none", "hedged"),
+    ("no_comment", "reports", "none", "no_comment"),
+    ("on_record", "supports", "confirm", "confirm_context"),
+)
+
+
 def _from_context(context: _Text, lex: Lexicon) -> Judgement | None:
     """A bare statement takes its sourcing from its neighbours: "..., people familiar said",
     "the company said in a statement", "X declined to comment"."""
-    for role, stance, signal, weight in (
-        ("source_hedge", "reports", "none", "hedged"),
-        ("no_comment", "reports", "none", "no_comment"),
-        ("on_record", "supports", "confirm", "confirm_context"),
-    ):
+    for role, stance, signal, weight in _CONTEXT_SOURCING:
         hits = context.hits[role]
         if hits:
-            return Judgement(stance, signal, lex.weights[weight],  # type: ignore[arg-type]
-                             (f"context:{hits[0].name}",))
+            return _judgement(stance, signal, weight, lex, [f"context:{hits[0].name}"])
     return None
 
 
