@@ -34,9 +34,23 @@ Stance = Literal["unrelated", "reports", "supports", "denies"]
 Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
 
 _ROLES = (
-    "source_hedge", "modal_hedge", "speculation", "uncertain", "no_comment", "on_record",
-    "say_verb", "party_role", "commentator", "confirm", "formalize", "deny", "debunk", "abandon",
-    "pseudo_negation", "future", "pending",
+    "source_hedge",
+    "modal_hedge",
+    "speculation",
+    "uncertain",
+    "no_comment",
+    "on_record",
+    "say_verb",
+    "party_role",
+    "commentator",
+    "confirm",
+    "formalize",
+    "deny",
+    "debunk",
+    "abandon",
+    "pseudo_negation",
+    "future",
+    "pending",
 )
 # Cues whose phrases may contain a negator of their own ("no plans", "declined to comment").
 _SELF_NEGATING = ("pseudo_negation", "no_comment", "uncertain", "deny", "abandon")
@@ -329,8 +343,9 @@ def _double_negation(r: _Reading, lex: Lexicon) -> Judgement | None:
     """ "did not deny", "would not rule out": a refusal to deny is no denial."""
     if not r.negated["deny"]:
         return None
-    return _judgement("reports", "none", "double_negation", lex,
-                      [f"not-{r.negated['deny'][0].name}"])
+    return _judgement(
+        "reports", "none", "double_negation", lex, [f"not-{r.negated['deny'][0].name}"]
+    )
 
 
 def _debunk(r: _Reading, lex: Lexicon) -> Judgement | None:
@@ -397,8 +412,7 @@ def _planned(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
 def _official_act(role: str, signal: Signal, weight: str) -> Rule:
     def rule(r: _Reading, lex: Lexicon) -> Judgement | None:
         if r.negated[role] and not r.live[role]:  # "has not yet signed", "did not confirm"
-            return _judgement("reports", "none", "pending", lex,
-                              [f"not-{r.negated[role][0].name}"])
+            return _judgement("reports", "none", "pending", lex, [f"not-{r.negated[role][0].name}"])
         done = [h for h in r.live[role] if not _planned(h, r, lex)]
         if not done:
             return None

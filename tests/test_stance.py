@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,12 +45,18 @@ def test_labelled_set_accuracy() -> None:
 @pytest.mark.parametrize(
     ("sentence", "stance", "signal"),
     [
-        ("Xiaomi is reportedly in talks with Great Wall Motors over car production.",
-         "reports", "none"),
+        (
+            "Xiaomi is reportedly in talks with Great Wall Motors over car production.",
+            "reports",
+            "none",
+        ),
         ("Xiaomi is said to have signed an agreement with Great Wall Motors.", "reports", "none"),
         ("Xiaomi confirmed it is in talks with Great Wall Motors.", "supports", "confirm"),
-        ("Xiaomi and Great Wall Motors signed a definitive agreement on electric cars.",
-         "supports", "formalize"),
+        (
+            "Xiaomi and Great Wall Motors signed a definitive agreement on electric cars.",
+            "supports",
+            "formalize",
+        ),
         ("Xiaomi said it has no plans to build cars with Great Wall.", "denies", "deny"),
         ("Xiaomi terminated the agreement with Great Wall Motors.", "denies", "abandon"),
         ("Xiaomi will not build electric cars with Great Wall.", "denies", "deny"),
@@ -147,14 +151,18 @@ def test_polysemous_verb_needs_a_plan_to_mean_abandonment() -> None:
 
 
 def test_party_attribution_in_next_sentence_confirms() -> None:
-    verdict = _x("Xiaomi will build its cars with Great Wall Motors.",
-                 context="The company said so in a statement on Monday.")
+    verdict = _x(
+        "Xiaomi will build its cars with Great Wall Motors.",
+        context="The company said so in a statement on Monday.",
+    )
     assert (verdict.stance, verdict.signal) == ("supports", "confirm")
 
 
 def test_hedge_in_context_makes_a_bare_sentence_a_report() -> None:
-    verdict = _x("Xiaomi will build its cars with Great Wall Motors.",
-                 context="That is according to people familiar with the matter.")
+    verdict = _x(
+        "Xiaomi will build its cars with Great Wall Motors.",
+        context="That is according to people familiar with the matter.",
+    )
     assert verdict.stance == "reports"
 
 
@@ -192,7 +200,7 @@ def test_curly_apostrophes_and_contractions() -> None:
 def test_injected_lexicon_is_used(tmp_path: Path) -> None:
     text = (Path(__file__).parents[1] / "monitor" / "data" / "stance.toml").read_text()
     custom = tmp_path / "stance.toml"
-    custom.write_text(text.replace('source_hedge = [', 'source_hedge = [\n    "gossip has it",'))
+    custom.write_text(text.replace("source_hedge = [", 'source_hedge = [\n    "gossip has it",'))
     lexicon = load_lexicon(custom)
     sentence = "Gossip has it Xiaomi signed a car deal with Great Wall."
     assert judge(sentence, XIAOMI, lexicon=lexicon).stance == "reports"
@@ -206,23 +214,3 @@ def test_default_lexicon_is_cached() -> None:
 def test_lexicon_missing_a_role_is_an_error() -> None:
     with pytest.raises(ValueError, match="abandon"):
         lexicon_from_mapping({"cues": {"deny": ["denied"]}})
-
-
-def _rate(run: Callable[[], object], count: int) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return count / best
-
-
-def test_rules_path_is_fast() -> None:
-    rows = _labelled()
-    lexicon = load_lexicon()
-
-    def run() -> None:
-        for r in rows:
-            judge(r["sentence"], r["claim"], lexicon=lexicon)
-
-    assert _rate(run, len(rows)) > 2000
