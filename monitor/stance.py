@@ -8,6 +8,7 @@ so that every judgement can name the cues that made it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from monitor.negation import (
     words_before,
 )
 from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
+from monitor.stance_model import REFERENCE, StanceModel, best, load_model, probabilities
 
 Stance = Literal["unrelated", "reports", "supports", "denies"]
 Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
@@ -77,6 +79,10 @@ class _Claim:
     stems: frozenset[str]
     entities: frozenset[str]
     negative: bool
+    # The claim is itself about a falsehood or is itself hedged ("X claims ..."): the same cues
+    # then agree with it rather than undermine it.
+    about_falsehood: bool
+    hedged: bool
 
 
 def _normalise(text: str, lex: Lexicon) -> str:
@@ -104,7 +110,10 @@ def _claim_view(claim: str, lex: Lexicon) -> _Claim:
     entities = frozenset(stem(w) for w in capitalised if w.lower() not in lex.stopwords)
     negated = bool(negation_scopes(text.tokens, lex.negation, text.masked))
     negative = negated or any(text.hits[r] for r in ("deny", "debunk", "abandon"))
-    return _Claim(content_stems(words, lex.stopwords), entities, negative)
+    hedged = any(text.hits[r] for r in ("source_hedge", "modal_hedge", "speculation"))
+    return _Claim(
+        content_stems(words, lex.stopwords), entities, negative, bool(text.hits["debunk"]), hedged
+    )
 
 
 def _judgement(
@@ -391,16 +400,7 @@ def _from_context(context: _Text, lex: Lexicon) -> Judgement | None:
     return None
 
 
-def judge(
-    sentence: str, claim: str, *, context: str = "", lexicon: Lexicon | None = None
-) -> Judgement:
-    """How ``sentence`` (already known to be about ``claim``) stands toward the claim.
-
-    ``context`` holds neighbouring sentences or the headline; it only sources a sentence that has
-    no cue of its own.
-    """
-    lex = lexicon if lexicon is not None else load_lexicon()
-    reading = _reading(_read(sentence, lex), _claim_view(claim, lex), lex)
+def _by_rules(reading: _Reading, context: str, lex: Lexicon) -> Judgement:
     for rule in _RULES:
         found = rule(reading, lex)
         if found is not None:
@@ -410,3 +410,144 @@ def judge(
         if found is not None:
             return found
     return _judgement("supports", "none", "assertion", lex, ["assertion"])
+
+
+_FEATURE_ROLES = ("source_hedge", "modal_hedge", "speculation", "future")
+_LIVE_ROLES = ("confirm", "formalize", "deny", "debunk", "abandon")
+# Headline sourcing by a colon: "Source: X did Y", "X did Y: analyst". Short side = the source.
+_COLON_SIDE = 4
+
+
+def _colon_sourcing(r: _Reading) -> tuple[float, float]:
+    """(sourced, topical): a short colon-separated part that names a source, or the topic."""
+    text = r.text.text
+    if ":" not in text:
+        return 0.0, 0.0
+    head, _, rest = text.partition(":")
+    tail = text.rpartition(":")[2]
+    side = min((head, tail), key=lambda part: len(part.split()))
+    if not side.split() or len(side.split()) > _COLON_SIDE or not rest.strip():
+        return 0.0, 0.0
+    words = re.findall(r"[a-z0-9][\w'-]*", side)
+    topical = any(stem(w) in r.claim.entities or stem(w) in r.claim.stems for w in words)
+    return (0.0, 1.0) if topical else (1.0, 0.0)
+
+
+def _overlap(r: _Reading, lex: Lexicon) -> tuple[float, float]:
+    """(coverage, novelty): the share of the claim restated, the share of the sentence that is
+    not the claim's."""
+    stems = _content([t.text for t in r.text.tokens], lex)
+    claim = r.claim.stems - lex.generic
+    coverage = len(stems & claim) / len(claim) if claim else 0.0
+    novelty = len(stems - claim) / len(stems) if stems else 0.0
+    return coverage, novelty
+
+
+def _speakers(r: _Reading, lex: Lexicon) -> tuple[float, float]:
+    kinds = [_speaker(h, r, lex) for h in r.text.hits["say_verb"]]
+    party = "party" in kinds or bool(r.text.hits["on_record"])
+    return float(party), float(any(k != "party" for k in kinds))
+
+
+def profile(r: _Reading, rule: Judgement, lex: Lexicon) -> dict[str, float]:
+    """The reading as named numbers: what the learned layer weighs (see stance_model)."""
+    coverage, novelty = _overlap(r, lex)
+    sourced, topical = _colon_sourcing(r)
+    party, other = _speakers(r, lex)
+    on_claim = [words for _, words in r.scopes if _about_claim(words, r, lex)]
+    values = {
+        "bias": 1.0,
+        "rule_supports": float(rule.stance == "supports"),
+        "rule_denies": float(rule.stance == "denies"),
+        "rule_unrelated": float(rule.stance == "unrelated"),
+        "rule_signal": float(rule.signal != "none"),
+        "rule_assertion": float(rule.cues == ("assertion",)),
+        **{role: float(bool(r.text.hits[role])) for role in _FEATURE_ROLES},
+        **{role: float(bool(r.live[role])) for role in _LIVE_ROLES},
+        "say_party": party,
+        "say_other": other,
+        "negation_on_claim": float(bool(on_claim)),
+        "negation_any": float(bool(r.scopes)),
+        "question": float("?" in r.text.text),
+        "quotes": float('"' in r.text.text or bool(re.search(r"(?:^|\s)'\w", r.text.text))),
+        "colon_source": sourced,
+        "colon_topic": topical,
+        "exclaim": float("!" in r.text.text),
+        "coverage": coverage,
+        "novelty": novelty,
+        "claim_negative": float(r.claim.negative),
+        "claim_falsehood": float(r.claim.about_falsehood),
+        "claim_hedged": float(r.claim.hedged),
+        "length": math.log1p(len(r.text.tokens)) / 4.0,
+    }
+    return values
+
+
+def _protected(r: _Reading, rule: Judgement) -> bool:
+    """Verdicts the learned layer may not overturn, because the product depends on them:
+    "declined to comment", "did not deny" and "has not yet signed" are never denials, and a
+    denial of a different claim is no evidence."""
+    return bool(
+        r.text.hits["no_comment"]
+        or r.negated["deny"]
+        or rule.stance == "unrelated"  # a denial or act about a different claim
+        or any(c == "pending" or c.startswith("not-") for c in rule.cues)  # "has not yet signed"
+    )
+
+
+_STANCES: Mapping[str, Stance] = {"supports": "supports", "denies": "denies", "reports": "reports"}
+
+
+def _off_claim_negation(values: Mapping[str, float]) -> bool:
+    """Negation only of something else ("will not raise prices"), and no other sign against."""
+    against = ("negation_on_claim", "deny", "debunk", "abandon")
+    return bool(values["negation_any"]) and not any(values[f] for f in against)
+
+
+def _reconcile(
+    rule: Judgement, probs: Mapping[str, float], values: Mapping[str, float], lex: Lexicon
+) -> Judgement:
+    label, p = best(probs)
+    if label == "denies" and _off_claim_negation(values):
+        return rule
+    cue = f"model:{label}:{p:.2f}"
+    if label == rule.stance or (label == REFERENCE and rule.stance == "unrelated"):
+        return Judgement(rule.stance, rule.signal, rule.strength, (*rule.cues, cue))
+    # Overruled: the rules' signal belonged to the stance they chose, so it goes with it.
+    stance = _STANCES[label]
+    strength = lex.weights.get(f"learned_{stance}", rule.strength)
+    return Judgement(stance, "none", strength, (*rule.cues, cue))
+
+
+def stance_features(
+    sentence: str, claim: str, *, context: str = "", lexicon: Lexicon | None = None
+) -> dict[str, float]:
+    """The named features the learned layer sees for one pair (for fitting and inspection)."""
+    lex = lexicon if lexicon is not None else load_lexicon()
+    reading = _reading(_read(sentence, lex), _claim_view(claim, lex), lex)
+    return profile(reading, _by_rules(reading, context, lex), lex)
+
+
+def judge(
+    sentence: str,
+    claim: str,
+    *,
+    context: str = "",
+    lexicon: Lexicon | None = None,
+    model: StanceModel | None = None,
+    learned: bool = True,
+) -> Judgement:
+    """How ``sentence`` (already known to be about ``claim``) stands toward the claim.
+
+    ``context`` holds neighbouring sentences or the headline; it only sources a sentence that has
+    no cue of its own. The rules decide first; unless ``learned`` is false, the learned layer
+    (``model``, or the packaged one) then weighs the rules' verdict with the rest of the reading
+    and may overrule the stance, in which case the signal is dropped.
+    """
+    lex = lexicon if lexicon is not None else load_lexicon()
+    reading = _reading(_read(sentence, lex), _claim_view(claim, lex), lex)
+    rule = _by_rules(reading, context, lex)
+    if not learned or _protected(reading, rule):
+        return rule
+    values = profile(reading, rule, lex)
+    return _reconcile(rule, probabilities(model or load_model(), values), values, lex)
