@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.stance import Judgement, judge, lexicon_from_mapping, load_lexicon
+from monitor.stance import Judgement, judge, lexicon_from_mapping, load_lexicon, stance_features
+from monitor.stance_model import StanceModel, load_model, model_from_mapping
 
 FIXTURE = Path(__file__).parent / "fixtures" / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.987, signal 0.987 (232 sentences).
+# Measured on the labelled set: stance 0.987, signal 0.987 (232 sentences), with and without
+# the learned layer (bench/stance.py prints both).
 STANCE_ACCURACY = 0.95
 SIGNAL_ACCURACY = 0.95
 
@@ -214,3 +216,44 @@ def test_default_lexicon_is_cached() -> None:
 def test_lexicon_missing_a_role_is_an_error() -> None:
     with pytest.raises(ValueError, match="abandon"):
         lexicon_from_mapping({"cues": {"deny": ["denied"]}})
+
+
+def test_rules_only_variant_has_no_model_cue() -> None:
+    verdict = judge("Xiaomi signed a deal with Great Wall Motors.", XIAOMI, learned=False)
+    assert not any(cue.startswith("model:") for cue in verdict.cues)
+
+
+def test_packaged_model_matches_the_features() -> None:
+    model = load_model()
+    assert model is load_model()
+    assert set(model.features) == set(stance_features("Xiaomi builds cars.", XIAOMI))
+    assert sum(len(row) for row in model.weights.values()) <= 60
+
+
+def test_model_with_wrong_shape_is_an_error() -> None:
+    with pytest.raises(ValueError, match="weights"):
+        model_from_mapping({"features": ["bias", "question"], "weights": {"supports": [1.0]}})
+
+
+def _always(label: str) -> StanceModel:
+    """A model that puts all its weight on one class, to test what it may not overturn."""
+    return StanceModel(("bias",), {"supports": (0.0,), "denies": (0.0,), label: (50.0,)})
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi declined to comment.",
+        "Xiaomi did not deny that it had approached Great Wall Motors.",
+        "Xiaomi has not yet signed an agreement with Great Wall Motors.",
+        "Xiaomi denied it will raise smartphone prices.",
+        "Xiaomi said it will not raise smartphone prices.",
+    ],
+)
+def test_learned_layer_never_turns_these_into_denials(sentence: str) -> None:
+    assert judge(sentence, XIAOMI, model=_always("denies")).stance != "denies"
+
+
+def test_overruled_verdict_drops_the_signal() -> None:
+    verdict = judge("Xiaomi signed a deal with Great Wall Motors.", XIAOMI, model=_always("denies"))
+    assert (verdict.stance, verdict.signal) == ("denies", "none")
