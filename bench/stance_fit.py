@@ -8,6 +8,11 @@ are used (properties of the lexicon's reading, no word identities): 2 x 30 globa
 
 Prints in-sample figures and held-out ones: two halves split by claim (fit on one, score the
 other, both ways) and 5 folds grouped by claim. ``--write`` stores the weights fitted on all rows.
+The packaged weights were made, deterministically, with:
+
+    python bench/stance_fit.py emergent-dev.csv --balanced \
+        --labelled tests/fixtures/stance_labelled.jsonl --labelled-weight 1 \
+        --write monitor/data/stance_model.json
 """
 
 from __future__ import annotations
