@@ -1,6 +1,6 @@
 """Measure monitor.stance.judge on an Emergent-format CSV of claim/headline pairs.
 
-    python bench/stance.py PATH [--embeddings]
+    python bench/stance.py PATH
 
 The CSV needs the columns claimHeadline, articleHeadline and articleHeadlineStance
 (for / against / observing). It is read from the path given and never copied anywhere.
@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from monitor.stance import judge, load_lexicon
+from monitor.stance import Lexicon, judge, load_lexicon
+
+LABELLED = Path(__file__).parents[1] / "tests" / "fixtures" / "stance_labelled.jsonl"
 
 LABELS = ("for", "against", "observing")
-TO_EMERGENT = {"supports": "for", "denies": "against", "reports": "observing",
-               "unrelated": "observing"}
+TO_EMERGENT = {
+    "supports": "for",
+    "denies": "against",
+    "reports": "observing",
+    "unrelated": "observing",
+}
 
 
 def read_pairs(path: Path) -> list[tuple[str, str, str]]:
@@ -65,12 +72,41 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pairs = read_pairs(args.path)
     lexicon = load_lexicon()
-    started = time.perf_counter()
-    pred = [TO_EMERGENT[judge(headline, claim, lexicon=lexicon).stance]
-            for claim, headline, _ in pairs]
-    seconds = time.perf_counter() - started
-    report([gold for _, _, gold in pairs], pred, seconds)
+    for title, learned in (("rules only", False), ("rules + learned layer", True)):
+        started = time.perf_counter()
+        pred = [
+            TO_EMERGENT[judge(headline, claim, lexicon=lexicon, learned=learned).stance]
+            for claim, headline, _ in pairs
+        ]
+        seconds = time.perf_counter() - started
+        print(f"\n== {title}")
+        report([gold for _, _, gold in pairs], pred, seconds)
+    labelled_set(lexicon)
     return 0
+
+
+def labelled_set(lexicon: Lexicon) -> None:
+    """Our own labelled sentences (tests/fixtures): accuracy per variant and the rules' speed."""
+    with LABELLED.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    print(f"\n== our labelled set ({len(rows)} sentences)")
+    for learned in (False, True):
+        started = time.perf_counter()
+        got = [
+            judge(
+                r["sentence"],
+                r["claim"],
+                context=r.get("context", ""),
+                lexicon=lexicon,
+                learned=learned,
+            )
+            for r in rows
+        ]
+        rate = len(rows) / (time.perf_counter() - started)
+        stance = sum(g.stance == r["stance"] for g, r in zip(got, rows, strict=True)) / len(rows)
+        signal = sum(g.signal == r["signal"] for g, r in zip(got, rows, strict=True)) / len(rows)
+        name = "learned" if learned else "rules"
+        print(f"{name:<8} stance {stance:.3f}  signal {signal:.3f}  sentences/s {rate:,.0f}")
 
 
 if __name__ == "__main__":
