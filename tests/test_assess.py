@@ -1,0 +1,105 @@
+"""`assess` through the CLI with the real model: one text, a file, a URL, and --pairs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+
+from monitor.cli import cli
+
+CLAIM = "Nimbus Mobile will build its electric cars in a Ferro Motors factory"
+
+
+def run(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "assess", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_assess_text_json(write_config: Callable[..., Path], encoder: object) -> None:
+    code, out, _ = run(
+        write_config(),
+        "--claim",
+        CLAIM,
+        "--text",
+        "Ferro Motors said in a statement it has no plans to build cars for Nimbus Mobile.",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert {"id", "related", "stance", "similarity", "signal", "sentence"} <= set(data)
+    assert (data["related"], data["stance"], data["signal"]) == (True, "denies", "deny")
+    assert data["similarity"] > 0.55
+
+
+def test_assess_file_readable(
+    write_config: Callable[..., Path], tmp_path: Path, encoder: object
+) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text(
+        "Orion Phones signs deal with Kestrel Auto\n"
+        "Orion Phones signed an agreement for Kestrel Auto to build its cars.\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(write_config(), "--claim", CLAIM, "--file", str(story))
+    assert code == 0
+    assert "related     no" in out and "stance      unrelated" in out and "closest" in out
+
+
+def test_assess_url(
+    write_config: Callable[..., Path], httpserver: HTTPServer, encoder: object
+) -> None:
+    httpserver.expect_request("/story").respond_with_data(
+        "<html><head><title>Nimbus Mobile and Ferro Motors sign deal</title></head><body>"
+        "<article><h1>Nimbus Mobile and Ferro Motors sign deal</h1>"
+        "<p>Nimbus Mobile and Ferro Motors signed a definitive agreement on Tuesday under which "
+        "Ferro Motors will manufacture Nimbus electric cars, the companies said.</p>"
+        "<p>Production starts next year at the Baoding plant, which employs 4,000 people "
+        "and has made cars for two decades.</p></article></body></html>",
+        content_type="text/html",
+    )
+    code, out, err = run(
+        write_config(), "--claim", CLAIM, "--url", httpserver.url_for("/story"), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["signal"] == "formalize"
+
+
+def test_assess_pairs(write_config: Callable[..., Path], tmp_path: Path, encoder: object) -> None:
+    lines = [
+        {"id": "a", "claim": CLAIM, "text": "Nimbus Mobile declined to comment on Ferro Motors."},
+        {
+            "id": "b",
+            "claim": CLAIM,
+            "text": "Nimbus Mobile has terminated its car deal with Ferro Motors, it said.",
+        },
+        "not json",
+        {"id": "d", "claim": "", "text": "x"},
+        {
+            "id": 5,
+            "claim": "Acme will buy Widget Works",
+            "text": "Acme is reportedly in talks to buy Widget Works.",
+            "entities": ["Acme", "Widget Works"],
+        },
+    ]
+    body = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
+    code, out, err = run(write_config(), "--pairs", "-", stdin=body)
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in results] == ["a", "b", 5]
+    by_id = {r["id"]: r for r in results}
+    assert by_id["a"]["signal"] == "none" and by_id["a"]["stance"] != "denies"
+    assert (by_id["b"]["stance"], by_id["b"]["signal"]) == ("denies", "abandon")
+    assert (by_id[5]["related"], by_id[5]["stance"]) == (True, "reports")
+    assert code == 1
+    assert "line 3: not JSON" in err and "line 4: 'claim'" in err
+
+
+def test_assess_usage_errors(write_config: Callable[..., Path]) -> None:
+    config = write_config()
+    assert run(config, "--claim", CLAIM)[0] == 2
+    assert run(config, "--claim", CLAIM, "--text", "a", "--url", "http://127.0.0.1/")[0] == 2
+    assert run(config, "--text", "a")[0] == 2
+    assert run(config, "--pairs", "-", "--claim", CLAIM, stdin="")[0] == 2
