@@ -22,6 +22,7 @@ from monitor.config import CONFIG_ENV, Config, default_config_path, load_config
 from monitor.db import Database, require_schema, upgrade
 from monitor.display import table
 from monitor.errors import MonitorError
+from monitor.logs import setup_logging
 from monitor.queries import history, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import sync_feeds
@@ -89,9 +90,17 @@ def emit_json(data: Any) -> None:
     show_default=True,
     help="How much to log to stderr.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on stderr: text, or JSON lines (time, level, logger, message, "
+    "fields such as feed and rumour) for log collectors.",
+)
 @click.version_option(__version__, prog_name="rumour-monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+def cli(ctx: click.Context, config_path: Path | None, log_level: str, log_format: str) -> None:
     """Track business and technology rumours through the news.
 
     Polls news feeds, reads each new article, matches its sentences against the tracked
@@ -104,9 +113,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
       rumour-monitor status        one row per tracked rumour
       rumour-monitor history ID    why a rumour is in its state
     """
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level, "json" if log_format == "json" else "text")
     app = App(config_path or default_config_path())
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -54,3 +54,7 @@ class ExtractError(MonitorError):
 
 class DeliveryError(MonitorError):
     """An alert could not be delivered on a channel."""
+
+
+class AlreadyRunningError(MonitorError):
+    """Another `run` already holds the scheduler lock for this database."""
