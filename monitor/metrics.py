@@ -8,8 +8,9 @@ whoever wrote the rows (the service, a `poll` from cron, a `replay`), and surviv
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -178,3 +179,26 @@ def _per_feed_families(session: Session) -> Iterator[GaugeMetricFamily]:
             success.add_metric([name], last.timestamp())
     yield errors
     yield success
+
+
+class _Encoder(Protocol):
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, sentences: Sequence[str], batch_size: int) -> Any: ...
+
+
+class TimedEncoder:
+    """Wraps the engine's sentence encoder so every batch it encodes is timed into Metrics."""
+
+    def __init__(self, encoder: _Encoder, metrics: Metrics) -> None:
+        self.encoder = encoder
+        self.metrics = metrics
+
+    @property
+    def dimension(self) -> int:
+        return self.encoder.dimension
+
+    def encode(self, sentences: Sequence[str], batch_size: int) -> Any:
+        with self.metrics.time_embedding(len(sentences)):
+            return self.encoder.encode(sentences, batch_size)

@@ -15,6 +15,7 @@ start redoes it exactly once.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -151,7 +152,7 @@ class Service:
             signal.signal(signal.SIGINT, self._on_signal)
         log.info("scheduler starting", extra={"lock": self.lock.description})
         self.scheduler.start()  # blocks until shutdown
-        self._wait_for_jobs(STOP_GRACE)
+        self._wait_for_jobs(self._grace())
         if not self.abandoned:  # an abandoned job may still be using them
             self.runtime.close()
         log.info("scheduler stopped", extra={"exit_code": self.exit_code})
@@ -181,6 +182,15 @@ class Service:
         jobs = ", ".join(spec.id for spec in self.jobs)
         self.notifier.ready(status=f"scheduling {jobs}")
         log.info("scheduler running", extra={"jobs": jobs})
+
+    def _grace(self) -> float:
+        """A send in flight gets its channel's own deadline: cutting it off could make the
+        outbox send that alert again after the restart."""
+        if not self.runtime.delivery_lock.locked():
+            return STOP_GRACE
+        alerts = self.runtime.config.alerts
+        timeouts = [c.timeout for c in (alerts.email, alerts.slack) if c is not None]
+        return max([STOP_GRACE, *(t + 1 for t in timeouts)])
 
     def _wait_for_jobs(self, grace: float) -> None:
         deadline = time.monotonic() + grace
@@ -235,3 +245,37 @@ class Service:
 
 def _took(started: float) -> dict[str, float]:
     return {"seconds": round(time.perf_counter() - started, 3)}
+
+
+def run_service(config: Config, database: Database, jobs: Sequence[JobSpec]) -> int:
+    """Take the lock, start the status listener, schedule `jobs` until stopped; the exit code.
+
+    Raises AlreadyRunningError (exit 1) when another `run` holds this database.
+    """
+    from monitor.health import HealthCheck, StatusServer
+    from monitor.lock import acquire_scheduler_lock
+    from monitor.subscriptions import sync_feeds
+
+    lock = acquire_scheduler_lock(database)  # before anything writes
+    server: StatusServer | None = None
+    try:
+        with database.transaction() as session:
+            sync_feeds(session, config.feeds)  # config.toml is the truth about which feeds exist
+        metrics = Metrics(database)
+        service = Service(Runtime(config, database, metrics), jobs, lock, Notifier())
+        if config.service.listen:
+            health = HealthCheck(database, lambda: service.running, lock.alive)
+            server = StatusServer(config.service.listen, health, metrics).start()
+        code = service.run()
+    finally:
+        if server is not None:
+            server.stop()
+        lock.release()
+    if service.abandoned:
+        # A job is stuck in a network call past its grace. Leaving now drops its connection
+        # and open transaction, which the database rolls back; waiting would break the
+        # promise to stop within seconds. Python's exit would join the worker thread, so we
+        # flush the logs and leave directly.
+        logging.shutdown()
+        os._exit(code)
+    return code
