@@ -76,6 +76,8 @@ def setup_logging(level: str, fmt: LogFormat = "text", stream: IO[str] | None = 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # library warnings (deprecations in the model stack) become log lines, not stray stderr text
+    logging.captureWarnings(True)
     # third-party chatter stays at warning unless we are debugging the monitor itself
     quiet = logging.WARNING if level.lower() != "debug" else logging.INFO
     for name in ("apscheduler", "httpx", "httpcore", "urllib3", "sentence_transformers"):

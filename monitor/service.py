@@ -45,6 +45,21 @@ STOP_GRACE = 5.0  # seconds running jobs get to finish after a stop signal
 WORKERS = 4  # poll, deliver, maintenance and the watchdog can each have one run in flight
 
 
+class _SkippedRunFilter(logging.Filter):
+    """A poll that outlasts its tick makes APScheduler warn at every tick it skips; that is
+    max_instances doing its job, so it is logged at debug instead of flooding the journal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" in record.getMessage():
+            if record.levelno > logging.DEBUG:
+                log.debug("skipped a run: the previous one is still going (%s)", record.args)
+            return False
+        return True
+
+
+_SKIPPED_RUNS = _SkippedRunFilter()
+
+
 class Runtime:
     """What jobs share for the life of the process: config, database, metrics, the stop flag,
     and costly objects built once on first use (HTTP client, embedding model, channels)."""
@@ -119,6 +134,9 @@ class Service:
         self.scheduler = self._build_scheduler()
 
     def _build_scheduler(self) -> BlockingScheduler:
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        if _SKIPPED_RUNS not in scheduler_log.filters:
+            scheduler_log.addFilter(_SKIPPED_RUNS)
         scheduler = BlockingScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(WORKERS)}
         )

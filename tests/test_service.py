@@ -236,3 +236,28 @@ def test_notifier_is_silent_outside_systemd_and_ignores_another_pids_watchdog() 
         {"NOTIFY_SOCKET": "/nonexistent", "WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}
     )
     assert other.watchdog_seconds is None
+
+
+def test_the_schedule_follows_the_service_config(write_config: Callable[..., Path]) -> None:
+    from jobs import service_jobs
+
+    config = load_config(write_config('[service]\ntick = "45s"\nmaintenance_at = "02:30"\n'))
+    jobs = {spec.id: spec for spec in service_jobs(config)}
+    assert set(jobs) == {"poll", "deliver", "maintenance"}
+    assert jobs["poll"].trigger.interval.total_seconds() == 45  # type: ignore[attr-defined]
+    assert jobs["poll"].run_at_start and jobs["deliver"].run_at_start
+    assert str(jobs["maintenance"].trigger) == "cron[hour='2', minute='30']"
+    assert jobs["maintenance"].misfire_grace_time >= 6 * 3600
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [('tick = "0s"', "service.tick"), ('maintenance_at = "25:00"', "service.maintenance_at")],
+)
+def test_bad_service_settings_name_the_key(
+    write_config: Callable[..., Path], body: str, key: str
+) -> None:
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(write_config(f"[service]\n{body}\n"))
