@@ -19,6 +19,8 @@ from charset_normalizer import from_bytes
 
 from monitor.errors import ExtractError
 
+# Fewer words than this is a menu or a "page not found" line, not an article.
+MIN_WORDS = 12
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Declared names that browsers (WHATWG) read as a superset: pages labelled with the narrow one
 # routinely contain characters only the wider one has.
@@ -118,8 +120,8 @@ def extract_article(html: str, url: str) -> Extracted:
         raise ExtractError(f"{url}: no article text found")
     data: dict[str, Any] = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     text = (data.get("text") or "").strip()
-    if not text:
-        raise ExtractError(f"{url}: no article text found")
+    if len(text.split()) < MIN_WORDS:
+        raise ExtractError(f"{url}: no article text found ({len(text.split())} words)")
     return Extracted(
         text=text,
         title=_clean(data.get("title")),

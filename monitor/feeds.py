@@ -53,20 +53,22 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     A malformed feed keeps every entry parsed before the fault and says why in `problem`.
     """
     response_headers = {k.lower(): v for k, v in headers.items()}
-    response_headers.setdefault("content-location", url)  # base for relative links
+    # No content-location: feedparser would then "resolve" relative GUIDs ("item-7") into
+    # URLs, and a GUID must not change when the feed moves. Links are joined in _item.
+    response_headers.pop("content-location", None)
     parsed: Any = feedparser.parse(
         body, response_headers=response_headers, resolve_relative_uris=True
     )
     problem = _problem(parsed)
     entries = tuple(item for raw in parsed.entries if (item := _item(raw, url)) is not None)
-    if not entries and (problem or not parsed.version):
+    if not entries and (problem or not parsed.get("version")):
         reason = problem or "no RSS or Atom elements found"
         raise FeedError(f"{url}: not a readable feed: {reason}")
     if problem:
         log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
     return ParsedFeed(
         title=_plain_text(parsed.feed.get("title", "")),
-        version=parsed.version or "",
+        version=parsed.get("version") or "",
         entries=entries,
         encoding=parsed.get("encoding", "") or "",
         problem=problem,

@@ -324,7 +324,9 @@ def _record_failure(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
     delay = backoff_seconds(feed.interval_seconds, feed.error_count)
     next_check = now + timedelta(seconds=delay)
     if isinstance(error, FetchError) and error.retry_after is not None:
-        next_check = max(next_check, min(error.retry_after, now + MAX_RETRY_AFTER))
+        # Retry-After is on the real clock; `now` may be a replayed one, so carry the wait over.
+        wait = min(error.retry_after - datetime.now(UTC), MAX_RETRY_AFTER)
+        next_check = max(next_check, now + wait)
     feed.next_check_at = next_check
     if isinstance(error, FetchError) and error.status == 410:
         feed.enabled = False

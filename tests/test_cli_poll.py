@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+
+from monitor.cli import cli
+from tests.helpers import fixture_text
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def _run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def config(write_config: Callable[..., Path], db_url: str, server: HTTPServer) -> Path:
+    base = server.url_for("").rstrip("/")
+    server.expect_request("/rdf").respond_with_data(
+        fixture_text("feeds/rss10.rdf", base),
+        content_type="application/rdf+xml",
+        headers={"ETag": '"r1"'},
+    )
+    server.expect_request("/broken").respond_with_data("", status=500)
+    server.no_handler_status_code = 404
+    body = f"""
+[polling]
+host_delay = "0s"
+timeout = "2s"
+
+[[feeds]]
+name = "Litware"
+url = "{base}/rdf"
+
+[[feeds]]
+name = "Broken"
+url = "{base}/broken"
+"""
+    path = write_config(body, db_url=db_url)
+    assert _run(path, "init")[0] == 0
+    return path
+
+
+def test_poll_reports_each_feed_and_exits_0_despite_a_failure(config: Path) -> None:
+    code, out, _ = _run(config, "poll")
+    assert code == 0
+    assert "Litware: 2 new of 2 entries" in out
+    assert "Broken: error:" in out and "HTTP 500" in out
+    assert "polled 2 feeds: 2 new articles, 1 failed" in out
+    code, out, _ = _run(config, "poll", "--json")
+    assert code == 0
+    reports = {r["feed"]: r for r in json.loads(out)}
+    assert reports["Litware"]["outcome"] == "new" and reports["Litware"]["new_articles"] == 0
+    assert reports["Broken"]["outcome"] == "error" and "HTTP 500" in reports["Broken"]["error"]
+    assert reports["Broken"]["next_check_at"].endswith("+00:00")
+
+
+def test_feeds_shows_health(config: Path) -> None:
+    _run(config, "poll")
+    _run(config, "poll")
+    code, out, _ = _run(config, "feeds")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["FEED", "ENABLED"]
+    broken = next(line for line in lines if line.startswith("Broken"))
+    assert " 2 " in broken and "HTTP 500" in broken
+    code, out, _ = _run(config, "feeds", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["Broken"]["error_count"] == 2 and rows["Broken"]["last_success_at"] is None
+    assert rows["Litware"]["error_count"] == 0 and rows["Litware"]["last_success_at"]
+    assert rows["Litware"]["entries"] == 2 and rows["Litware"]["enabled"] is True
+
+
+def test_poll_before_init_says_what_to_do(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_config(db_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    code, _, err = _run(path, "poll")
+    assert code == 1 and "rumour-monitor init" in err
+
+
+def test_help_explains_backoff() -> None:
+    result = CliRunner().invoke(cli, ["feeds", "--help"])
+    assert result.exit_code == 0 and "24 h" in result.output and "410" in result.output
