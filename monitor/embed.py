@@ -61,7 +61,11 @@ class SentenceTransformerEncoder:
                 f"cannot load embedding model {name!r}: {exc} "
                 "(check [model] name in config: 'bundled', a model name or a local path)"
             ) from exc
-        self._dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        # renamed get_embedding_dimension in newer sentence-transformers
+        size = getattr(self.model, "get_embedding_dimension", None) or getattr(
+            self.model, "get_sentence_embedding_dimension"
+        )
+        self._dim = int(size() or 0)
 
     @property
     def dimension(self) -> int:

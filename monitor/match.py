@@ -10,7 +10,10 @@ first:
 3. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
    are named in it, the previous sentence or the title, and it does not name a party of another
    tracked rumour in place of one it lacks ("Xiaomi is in talks with Chery" is not evidence
-   that Xiaomi will work with Great Wall, even in an article that mentions Great Wall).
+   that Xiaomi will work with Great Wall, even in an article that mentions Great Wall). A
+   sentence that names every party but also a rival (a party of a rumour that shares an entity
+   and stands in for another: Chery for Great Wall) is ambiguous and not evidence either:
+   "Xiaomi turns to Chery after Great Wall rebuff" supports neither deal.
 
 Cosine similarity alone would call "Orion will build cars with Kestrel" evidence for "Nimbus
 will build cars with Ferro"; filters 1 and 3 are what stop that.
@@ -105,6 +108,7 @@ class ClaimIndex:
             )
             for g in self.groups
         )
+        self._rivals = _rivals(self.groups)
 
     @classmethod
     def build(
@@ -143,11 +147,33 @@ class ClaimIndex:
         if not any(in_sentence):
             return False
         if all(in_sentence):
-            return True
+            return not any(gram in self._rivals[rumour] for gram in sentence)
         if not all(_present(g, nearby | sentence) for g in groups):
             return False
         own = self._own[rumour]
         return not any(gram in self.known and gram not in own for gram in sentence)
+
+
+def _rivals(groups: Sequence[tuple[tuple[Alias, ...], ...]]) -> tuple[frozenset[Alias], ...]:
+    """Per rumour, the aliases of parties that stand in for one of its own in a rumour that
+    shares another party with it (Chery in "Xiaomi with Chery" against "Xiaomi with Great Wall")."""
+    owners: dict[Alias, set[int]] = {}
+    for i, rumour in enumerate(groups):
+        for entity in rumour:
+            for alias in entity:
+                owners.setdefault(alias, set()).add(i)
+    result = []
+    for i, rumour in enumerate(groups):
+        mine = {alias for entity in rumour for alias in entity}
+        related = {j for alias in mine for j in owners[alias]} - {i}
+        rivals: set[Alias] = set()
+        for j in related:
+            theirs = [e for e in groups[j] if not mine.intersection(e)]
+            lacking = any(not set(e).intersection(a for x in groups[j] for a in x) for e in rumour)
+            if theirs and lacking:
+                rivals.update(a for e in theirs for a in e)
+        result.append(frozenset(rivals))
+    return tuple(result)
 
 
 def match_article(

@@ -14,6 +14,9 @@ a hedged report moves confidence, never the state. Decisions:
   on-record confirmation or act, never by a report.
 * formalized -> denied is not allowed: a denial after a signed deal is noise or about something
   else; a real reversal reads as an abandonment.
+* A state change also moves confidence into the band the new state implies (BANDS): after a
+  signed deal the claim is very likely true, after a call-off very unlikely, however the
+  earlier evidence had weighed.
 * Evidence published before the rumour's last state change moves confidence but never the state,
   so a late-arriving old article cannot undo newer news.
 """
@@ -46,6 +49,14 @@ STEP: Mapping[str, float] = {
     "abandon": -2.6,
 }
 STANCE_STEP: Mapping[str, float] = {"reports": 0.25, "supports": 0.6, "denies": -0.8}
+# Confidence a rumour has right after entering a state, at least and at most.
+BANDS: Mapping[str, tuple[float, float]] = {
+    "unconfirmed": (0.01, 0.99),
+    "confirmed": (0.65, 0.99),
+    "formalized": (0.9, 0.99),
+    "denied": (0.01, 0.35),
+    "abandoned": (0.01, 0.15),
+}
 # Least signal strength that may change a state; weaker signals only move confidence.
 MIN_STRENGTH = 0.5
 FLOOR, CEILING = 0.01, 0.99
@@ -130,4 +141,6 @@ def assess(
     if blocked is not None:
         return Outcome(state, state, confidence, after, blocked)
     target = TARGET[obs.signal]
+    low, high = BANDS[target]
+    after = min(high, max(low, after))
     return Outcome(state, target, confidence, after, f"{obs.signal} signal: {state} -> {target}")

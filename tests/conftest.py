@@ -92,3 +92,19 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def encoder() -> object:
+    """The real bundled all-MiniLM-L6-v2, loaded once for the whole test session."""
+    from monitor.embed import shared_encoder
+
+    return shared_encoder("bundled")
+
+
+@pytest.fixture
+def embedder(encoder: object) -> object:
+    """A fresh Embedder (its own `encoded` count) around the session's real model."""
+    from monitor.embed import Embedder
+
+    return Embedder(encoder, "bundled", 64)  # type: ignore[arg-type]

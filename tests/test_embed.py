@@ -1,0 +1,95 @@
+"""The embedding cache: bulk look-ups, no sentence encoded twice, real model vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from monitor.db import Database
+from monitor.db.models import SentenceEmbedding
+from monitor.embed import Embedder, Encoder, ModelError, sentence_hash
+
+
+class CountingEncoder:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    @property
+    def dimension(self) -> int:
+        return 3
+
+    def encode(self, sentences: Sequence[str], batch_size: int) -> np.ndarray:
+        self.calls.append(list(sentences))
+        rows = np.array([[len(s), s.count("a") + 1, 1.0] for s in sentences], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_cache_encodes_each_sentence_once(db: Database) -> None:
+    fake = CountingEncoder()
+    embedder = Embedder(fake, "fake-model", 8)
+    story = ["Acme buys Widget Works.", "The deal closes in May.", "Acme buys Widget Works."]
+    with db.transaction() as session:
+        first = embedder.embed(session, story)
+    assert fake.calls == [["Acme buys Widget Works.", "The deal closes in May."]]
+    assert first.shape == (3, 3) and first.dtype == np.float32
+    np.testing.assert_array_equal(first[0], first[2])
+    # the same wire story in ten feeds: no more model time
+    for _ in range(10):
+        with db.transaction() as session:
+            again = embedder.embed(session, ["Acme  buys Widget Works.", *story[1:]])
+        np.testing.assert_allclose(again, first)
+    assert len(fake.calls) == 1 and embedder.encoded == 2
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SentenceEmbedding)) == 2
+
+
+def test_cache_is_per_model(db: Database) -> None:
+    a, b = CountingEncoder(), CountingEncoder()
+    with db.transaction() as session:
+        Embedder(a, "model-a").embed(session, ["One sentence."])
+        Embedder(b, "model-b").embed(session, ["One sentence."])
+    assert a.calls == b.calls == [["One sentence."]]
+
+
+def test_bulk_lookup_over_many_sentences(sqlite_db: Database) -> None:
+    fake = CountingEncoder()
+    embedder = Embedder(fake, "fake", 64)
+    sentences = [f"Sentence number {i}." for i in range(1200)]
+    with sqlite_db.transaction() as session:
+        embedder.embed(session, sentences)
+    with sqlite_db.transaction() as session:
+        vectors = embedder.embed(session, sentences)
+    assert vectors.shape == (1200, 3) and embedder.encoded == 1200
+
+
+def test_hash_ignores_spacing_only() -> None:
+    assert sentence_hash(" A  b\nc ") == sentence_hash("A b c")
+    assert sentence_hash("A b c") != sentence_hash("A b c.")
+
+
+def test_encoder_failure_names_the_model(sqlite_db: Database) -> None:
+    class Broken(CountingEncoder):
+        def encode(self, sentences: Sequence[str], batch_size: int) -> np.ndarray:
+            raise RuntimeError("out of memory")
+
+    with sqlite_db.transaction() as session, pytest.raises(ModelError, match="broken-model"):
+        Embedder(Broken(), "broken-model").embed(session, ["x y"])
+
+
+def test_real_model_vectors(encoder: Encoder) -> None:
+    vectors = encoder.encode(
+        ["Nimbus will build cars with Ferro.", "Ferro will make Nimbus's cars.", "It rained."], 64
+    )
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_unknown_model_is_a_clear_error(tmp_path: object) -> None:
+    from monitor.embed import SentenceTransformerEncoder
+
+    with pytest.raises(ModelError, match="no-such-model"):
+        SentenceTransformerEncoder(f"{tmp_path}/no-such-model")

@@ -1,0 +1,171 @@
+"""Matching: the entity gate, the vectorised similarity step and the hard negatives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from monitor.embed import Encoder
+from monitor.match import ClaimIndex, ClaimSpec, alias_groups, grams, match_article
+from monitor.text import article_sentences
+
+FERRO = ClaimSpec(
+    "nimbus-ferro",
+    "Nimbus Mobile will build its electric cars in a Ferro Motors factory",
+    ("Nimbus Mobile|Nimbus", "Ferro Motors|Ferro"),
+    ("Ferro Motors will manufacture electric cars for Nimbus Mobile",),
+)
+KESTREL = ClaimSpec(
+    "nimbus-kestrel",
+    "Nimbus Mobile is in partnership talks with Kestrel Auto to make electric cars",
+    ("Nimbus Mobile|Nimbus", "Kestrel Auto|Kestrel"),
+)
+PLEDGE = ClaimSpec(
+    "nimbus-10bn",
+    "Nimbus Mobile commits 10 billion dollars to its car business",
+    ("Nimbus Mobile|Nimbus", "10 billion|$10 billion|10bn|ten billion"),
+)
+
+
+def gate(spec: ClaimSpec, text: str) -> bool:
+    index = ClaimIndex([spec], np.zeros((len(spec.texts), 4), dtype=np.float32))
+    return index.gated(grams(text, index.longest)) == [0]
+
+
+@pytest.mark.parametrize(
+    ("text", "passes"),
+    [
+        ("Nimbus Mobile and Ferro Motors signed.", True),
+        ("NIMBUS talks with ferro continue.", True),  # any alias, any case
+        ("Nimbus's deal with Ferro's plant.", True),  # possessives
+        ("Nimbus Mobile signed a deal.", False),  # one entity missing
+        ("Nimbusphone sales and Ferromagnetic parts.", False),  # whole words only
+        ("Ferro Motors\nwill build for\nNimbus", True),  # across lines
+    ],
+)
+def test_entity_gate(text: str, passes: bool) -> None:
+    assert gate(FERRO, text) is passes
+
+
+@pytest.mark.parametrize(
+    ("text", "passes"),
+    [
+        ("Nimbus will spend $10 billion on cars.", True),
+        ("Nimbus will spend 10bn on cars.", True),
+        ("Nimbus will spend ten billion dollars.", True),
+        ("Nimbus will spend $10.5 billion.", False),
+        ("Nimbus will spend $110 billion.", False),
+    ],
+)
+def test_money_aliases(text: str, passes: bool) -> None:
+    assert gate(PLEDGE, text) is passes
+
+
+def test_alias_groups_drop_empty_aliases() -> None:
+    assert alias_groups(["Great Wall Motors|GWM|", "$10 billion"]) == (
+        (("great", "wall", "motors"), ("gwm",)),
+        (("$", "10", "billion"),),
+    )
+
+
+class FakeEncoder:
+    """Orthogonal unit vectors per keyword: pure tests of the matrix step and the anchor rules."""
+
+    words = ("ferro", "kestrel", "orion", "phones", "build", "cars")
+
+    @property
+    def dimension(self) -> int:
+        return len(self.words)
+
+    def encode(self, sentences: Sequence[str], batch_size: int) -> np.ndarray:
+        rows = np.zeros((len(sentences), self.dimension), dtype=np.float32)
+        for i, s in enumerate(sentences):
+            for j, w in enumerate(self.words):
+                rows[i, j] = s.lower().count(w)
+            rows[i] /= max(1e-9, float(np.linalg.norm(rows[i])))
+        return rows
+
+
+def test_similarity_is_the_best_text_per_rumour() -> None:
+    fake: Encoder = FakeEncoder()
+    index = ClaimIndex.build([FERRO, KESTREL], lambda t: fake.encode(t, 8))
+    vectors = fake.encode(["Ferro will build cars", "Kestrel Kestrel"], 8)
+    scores = index.similarities(vectors, [0, 1])
+    assert scores.shape == (2, 2)
+    claim_vecs = fake.encode(list(FERRO.texts), 8)
+    assert scores[0, 0] == pytest.approx(float((claim_vecs @ vectors[0]).max()))
+    assert scores[1, 1] > scores[1, 0]
+
+
+# Hard negatives and positives through the real model.
+HARD = [
+    # (title, text, rumour that must match or None)
+    (
+        "Orion Phones picks Kestrel Auto",
+        "Orion Phones will build its electric cars in a Kestrel Auto factory.",
+        None,  # the same kind of deal by other companies
+    ),
+    (
+        "Nimbus Mobile talks with Kestrel Auto, not Ferro Motors",
+        "Nimbus Mobile is in talks with Kestrel Auto to make its electric cars.",
+        "nimbus-kestrel",  # the same company's other deal: not evidence for Ferro
+    ),
+    (
+        "Ferro Motors results",
+        "Ferro Motors reported higher profits. Nimbus Mobile sold more phones.",
+        None,  # both named, nothing about the claim
+    ),
+    (
+        "Ferro Motors confirms talks with Nimbus Mobile",
+        "Ferro Motors confirmed it is in talks to build electric cars for Nimbus Mobile.",
+        "nimbus-ferro",
+    ),
+    (
+        "Ferro Motors to build Nimbus cars",
+        "The carmaker said the plant in Baoding would be used.",
+        "nimbus-ferro",  # the title alone names both and says it
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "expected"), HARD)
+def test_hard_cases_with_the_real_model(
+    encoder: Encoder, title: str, text: str, expected: str | None
+) -> None:
+    index = ClaimIndex.build([FERRO, KESTREL], lambda t: encoder.encode(t, 64))
+    sentences = article_sentences(title, text)
+    found = match_article(
+        index,
+        sentences,
+        encoder.encode(sentences, 64),
+        threshold=0.55,
+        article_text=text,
+        title=title,
+    )
+    assert {m.rumour_id for m in found} == ({expected} if expected else set())
+    for m in found:
+        assert sentences[m.sentence_index] == m.sentence and m.similarity >= 0.55
+
+
+def test_pronoun_sentence_needs_the_parties_nearby(encoder: Encoder) -> None:
+    index = ClaimIndex.build([FERRO], lambda t: encoder.encode(t, 64))
+    title = "Phone makers eye the car market"
+    for text, hit in [
+        (
+            "Nimbus Mobile held talks with Ferro Motors. "
+            "Nimbus will build its electric cars in their factory.",
+            True,
+        ),
+        (
+            "Ferro Motors posted results. Analysts were upbeat. Shares rose. "
+            "Nimbus will build its electric cars in a factory.",
+            False,
+        ),
+    ]:
+        sentences = article_sentences(title, text)
+        found = match_article(
+            index, sentences, encoder.encode(sentences, 64), threshold=0.55, title=title
+        )
+        assert bool(found) is hit, text
