@@ -383,11 +383,9 @@ def alerts_deliver(app: App, as_json: bool) -> None:
 
     Exit 1 if an alert ran out of attempts in this pass.
     """
-    from monitor.alerts.channel import channels_from_config
-    from monitor.alerts.delivery import deliver_pending
+    from monitor.alerts.delivery import deliver
 
-    channels = channels_from_config(app.config.alerts)
-    report = deliver_pending(app.database(), app.config, channels)
+    report = deliver(app.database(), app.config)
     if as_json:
         emit_json([o.to_json() for o in report.outcomes])
     else:

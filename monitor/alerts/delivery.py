@@ -27,11 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
-from monitor.alerts.channel import Channel
+from monitor.alerts.channel import Channel, channels_from_config
 from monitor.alerts.message import AlertMessage, from_transition
 from monitor.config import Config
 from monitor.db import Database
-from monitor.db.models import Alert, Transition, utcnow
+from monitor.db.models import Alert, Article, Rumour, Transition, utcnow
 from monitor.errors import DatabaseError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -115,12 +115,14 @@ def deliver_pending(
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     lease = lease_for(config)
     report = DeliveryReport()
-    tried: set[int] = set()
+    # Failed alerts already tried in this call; with a zero backoff they would be due again.
+    failed_here: set[int] = set()
     try:
-        while (claimed := _claim_next(db, clock(), lease, tried)) is not None:
+        while (claimed := _claim_next(db, clock(), lease, failed_here)) is not None:
             alert_id, channel_name, attempts, message = claimed
-            tried.add(alert_id)
             outcome = _attempt(db, config, channels.get(channel_name), claimed, clock)
+            if outcome.status != "sent":
+                failed_here.add(alert_id)
             report.outcomes.append(outcome)
             log.log(
                 logging.INFO if outcome.status == "sent" else logging.WARNING,
@@ -137,24 +139,31 @@ def deliver_pending(
     return report
 
 
+def deliver(db: Database, config: Config, *, now: datetime | None = None) -> DeliveryReport:
+    """One call for `poll`, `run` and `alerts deliver`: the configured channels, all due alerts."""
+    return deliver_pending(db, config, channels_from_config(config.alerts), now=now)
+
+
 _Claim = tuple[int, str, int, AlertMessage]
 
 
-def _claim_next(db: Database, now: datetime, lease: timedelta, tried: set[int]) -> _Claim | None:
+def _claim_next(db: Database, now: datetime, lease: timedelta, skip: set[int]) -> _Claim | None:
     """Take the next due alert for this deliverer, or None when there is nothing left."""
     pick = aliased(Alert)  # an alias, so the subquery is not correlated to the UPDATE's table
     due = (
         select(pick.id)
-        .where(pick.status == "pending", pick.next_attempt_at <= now, pick.id.not_in(tried))
+        .where(pick.status == "pending", pick.next_attempt_at <= now, pick.id.not_in(skip))
         .order_by(pick.next_attempt_at, pick.id)
         .limit(1)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
     )
     # One statement claims: the WHERE is re-checked under the row lock, so of two deliverers
-    # racing for the same row exactly one gets it back from RETURNING.
+    # racing for the same row exactly one gets it back from RETURNING. "id = (subquery)", not
+    # "id IN (subquery)": PostgreSQL runs a scalar subquery once, whereas a semi-join may
+    # re-run the LIMIT 1 per row and claim several alerts in one go.
     claim = (
         update(Alert)
-        .where(Alert.id.in_(due.scalar_subquery()))
+        .where(Alert.id == due.scalar_subquery())
         .where(Alert.status == "pending", Alert.next_attempt_at <= now)
         .values(attempts=Alert.attempts + 1, next_attempt_at=now + lease)
         .returning(Alert.id, Alert.channel, Alert.attempts)
@@ -169,10 +178,15 @@ def _claim_next(db: Database, now: datetime, lease: timedelta, tried: set[int]) 
 
 
 def _message(session: Session, alert_id: int) -> AlertMessage:
-    alert = session.get(Alert, alert_id)
-    assert alert is not None  # just claimed in this transaction
-    transition: Transition = alert.transition
-    return from_transition(transition, transition.rumour, transition.article, alert_id=alert_id)
+    row = session.execute(
+        select(Transition, Rumour, Article)
+        .join(Alert, Alert.transition_id == Transition.id)
+        .join(Rumour, Rumour.id == Transition.rumour_id)
+        .outerjoin(Article, Article.id == Transition.article_id)
+        .where(Alert.id == alert_id)
+    ).one()  # just claimed in this transaction, and transitions cascade to their alerts
+    transition, rumour, article = row
+    return from_transition(transition, rumour, article, alert_id=alert_id)
 
 
 def _attempt(

@@ -84,7 +84,7 @@ def make_test_message(now: datetime | None = None) -> AlertMessage:
         sentence="If you can read this, alerts reach you on this channel.",
         article_title="rumour-monitor test alert",
         source_url=None,
-        source_name="rumour-monitor",
+        source_name=None,
         published_at=now or datetime.now(UTC),
         test=True,
     )

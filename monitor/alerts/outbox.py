@@ -97,7 +97,7 @@ def list_alerts(session: Session, *, status: str | None = None, limit: int = 100
             sent_at=a.sent_at,
             last_error=a.last_error,
         )
-        for a, t in session.execute(query).tuples()
+        for a, t in session.execute(query)
     ]
 
 

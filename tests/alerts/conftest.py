@@ -10,6 +10,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """The webhook stand-in listens on 127.0.0.1 only (pytest-httpserver's default is localhost)."""
+    return ("127.0.0.1", 0)
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,10 @@ class Recorder:
         parsed = email.message_from_bytes(envelope.original_content, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
         login = session.auth_data.login.decode() if session.authenticated else None
+        # STARTTLS sets session.ssl; implicit TLS shows only on the transport
+        tls = bool(session.ssl) or server.transport.get_extra_info("ssl_object") is not None
         self.messages.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, login, bool(session.ssl))
+            Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, login, tls)
         )
         return "250 OK queued"
 
@@ -97,7 +106,8 @@ class Recorder:
             USER.encode(),
             PASSWORD.encode(),
         )
-        return AuthResult(success=ok, auth_data=auth if ok else None)
+        # handled=False: aiosmtpd sends the 235 / 535 reply itself
+        return AuthResult(success=ok, handled=False, auth_data=auth if ok else None)
 
 
 @dataclass
@@ -122,11 +132,14 @@ def smtp_server(tls_cert: Cert) -> Iterator[Callable[..., SmtpServer]]:
     started: list[SmtpServer] = []
 
     def start(security: str = "none", *, port: int | None = None, auth: bool = True) -> SmtpServer:
+        # The test server takes logins without TLS on purpose (security = "none" with login).
+        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
         recorder = Recorder()
         kwargs: dict[str, Any] = {}
         if auth:
             kwargs.update(authenticator=recorder, auth_required=True)
-            kwargs["auth_require_tls"] = security != "none"
+            # aiosmtpd only counts STARTTLS as TLS; implicit TLS ("ssl") is encrypted anyway
+            kwargs["auth_require_tls"] = security == "starttls"
         if security == "starttls":
             kwargs.update(tls_context=tls_cert.server_context(), require_starttls=True)
         if security == "ssl":
@@ -237,3 +250,9 @@ def alert_row(db: Database, alert_id: int) -> Alert:
         row = s.get(Alert, alert_id)
         assert row is not None
         return row
+
+
+EVIL_TITLE_HTML = (
+    "<script>alert('x')</script><img src=x onerror=alert(1)> "
+    "<!channel> <http://evil.example|click here>"
+)
