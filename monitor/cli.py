@@ -221,14 +221,16 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def poll(app: App, as_json: bool) -> None:
-    """Poll every enabled feed now and store new articles, then exit (for timers and cron).
+    """Poll every enabled feed now, process new articles, deliver alerts, then exit.
 
+    For timers and cron (systemd/rumour-monitor-poll.timer); safe alongside a running `run`.
     Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
     short request. Prints one line per feed: new entries, not modified, or the error. A failing
     feed backs off (see `rumour-monitor feeds`) and does not stop the others; the exit code is
     0 unless the config or database itself is unusable.
     """
     reports = poll_step(app)
+    after = _process_and_deliver(app)
     if as_json:
         emit_json([r.to_json() for r in reports])
         return
@@ -238,6 +240,26 @@ def poll(app: App, as_json: bool) -> None:
     new = sum(r.new_articles for r in reports)
     polled = sum(r.outcome != "skipped" for r in reports)
     click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
+    click.echo(after)
+
+
+def _process_and_deliver(app: App) -> str:
+    """What `run` does after each poll: process the stored articles, then send their alerts."""
+    from jobs import deliver
+    from jobs import poll as poll_job
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime
+
+    runtime = Runtime(app.config, app.database(), Metrics())
+    try:
+        pending, changes = poll_job.process(runtime)
+        sent = deliver.run(runtime)
+    finally:
+        runtime.close()
+    return (
+        f"processed {pending} articles: {changes} state changes; alerts: {sent['sent']} sent, "
+        f"{sent['retrying']} to retry, {sent['failed']} failed"
+    )
 
 
 def poll_step(app: App) -> list[FeedReport]:

@@ -360,3 +360,19 @@ def test_kill_9_mid_poll_then_restart_loses_nothing_and_repeats_nothing(
     assert len(site.posts) == 2  # one per transition, none repeated across three starts
     rumours = sorted(json.dumps(p) for p in site.posts)
     assert "acme-widgets" in rumours[0] + rumours[1] and "globex-ev" in rumours[0] + rumours[1]
+
+
+def test_poll_command_for_timers_processes_and_alerts_once(
+    write_config: Callable[..., Path], site: Site
+) -> None:
+    site.feed("/acme.xml", [("/news/acme-deal", "Acme signs deal for Widget Works")])
+    site.page("/news/acme-deal", ACME_PAGE)
+    config = _config(write_config, site, ["/acme.xml"], _free_port())
+    first = CliRunner().invoke(cli, ["--config", str(config), "poll"])
+    assert first.exit_code == 0, first.output
+    assert "1 state changes; alerts: 1 sent" in first.stdout
+    second = CliRunner().invoke(cli, ["--config", str(config), "poll"])
+    assert second.exit_code == 0 and "0 state changes; alerts: 0 sent" in second.stdout
+    assert len(site.posts) == 1
+    counts = _counts(config)
+    assert counts["evidence"] == 1 and counts["alerts_sent"] == 1
