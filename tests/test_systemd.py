@@ -70,6 +70,8 @@ KNOWN = {
         "SystemCallArchitectures",
         "SystemCallFilter",
         "UMask",
+        "CacheDirectory",
+        "SystemCallErrorNumber",
     },
 }
 HARDENING = {
