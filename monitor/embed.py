@@ -62,8 +62,9 @@ class SentenceTransformerEncoder:
                 "(check [model] name in config: 'bundled', a model name or a local path)"
             ) from exc
         # renamed get_embedding_dimension in newer sentence-transformers
-        size = getattr(self.model, "get_embedding_dimension", None) or getattr(
-            self.model, "get_sentence_embedding_dimension"
+        size = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
         )
         self._dim = int(size() or 0)
 

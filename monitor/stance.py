@@ -34,9 +34,23 @@ Stance = Literal["unrelated", "reports", "supports", "denies"]
 Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
 
 _ROLES = (
-    "source_hedge", "modal_hedge", "speculation", "uncertain", "no_comment", "on_record",
-    "say_verb", "party_role", "commentator", "confirm", "formalize", "deny", "debunk", "abandon",
-    "pseudo_negation", "future", "pending",
+    "source_hedge",
+    "modal_hedge",
+    "speculation",
+    "uncertain",
+    "no_comment",
+    "on_record",
+    "say_verb",
+    "party_role",
+    "commentator",
+    "confirm",
+    "formalize",
+    "deny",
+    "debunk",
+    "abandon",
+    "pseudo_negation",
+    "future",
+    "pending",
 )
 # Cues whose phrases may contain a negator of their own ("no plans", "declined to comment").
 _SELF_NEGATING = ("pseudo_negation", "no_comment", "uncertain", "deny", "abandon")
@@ -317,8 +331,9 @@ def _double_negation(r: _Reading, lex: Lexicon) -> Judgement | None:
     """ "did not deny", "would not rule out": a refusal to deny is no denial."""
     if not r.negated["deny"]:
         return None
-    return _judgement("reports", "none", "double_negation", lex,
-                      [f"not-{r.negated['deny'][0].name}"])
+    return _judgement(
+        "reports", "none", "double_negation", lex, [f"not-{r.negated['deny'][0].name}"]
+    )
 
 
 def _debunk(r: _Reading, lex: Lexicon) -> Judgement | None:
@@ -379,8 +394,7 @@ def _planned(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
 def _official_act(role: str, signal: Signal, weight: str) -> Rule:
     def rule(r: _Reading, lex: Lexicon) -> Judgement | None:
         if r.negated[role] and not r.live[role]:  # "has not yet signed", "did not confirm"
-            return _judgement("reports", "none", "pending", lex,
-                              [f"not-{r.negated[role][0].name}"])
+            return _judgement("reports", "none", "pending", lex, [f"not-{r.negated[role][0].name}"])
         done = [h for h in r.live[role] if not _planned(h, r, lex)]
         if not done:
             return None
@@ -435,18 +449,20 @@ _RULES: tuple[Rule, ...] = (
 )
 
 
+_CONTEXT_SOURCING: tuple[tuple[str, Stance, Signal, str], ...] = (
+    ("source_hedge", "reports", "none", "hedged"),
+    ("no_comment", "reports", "none", "no_comment"),
+    ("on_record", "supports", "confirm", "confirm_context"),
+)
+
+
 def _from_context(context: _Text, lex: Lexicon) -> Judgement | None:
     """A bare statement takes its sourcing from its neighbours: "..., people familiar said",
     "the company said in a statement", "X declined to comment"."""
-    for role, stance, signal, weight in (
-        ("source_hedge", "reports", "none", "hedged"),
-        ("no_comment", "reports", "none", "no_comment"),
-        ("on_record", "supports", "confirm", "confirm_context"),
-    ):
+    for role, stance, signal, weight in _CONTEXT_SOURCING:
         hits = context.hits[role]
         if hits:
-            return Judgement(stance, signal, lex.weights[weight],  # type: ignore[arg-type]
-                             (f"context:{hits[0].name}",))
+            return _judgement(stance, signal, weight, lex, [f"context:{hits[0].name}"])
     return None
 
 
