@@ -376,3 +376,24 @@ def test_poll_command_for_timers_processes_and_alerts_once(
     assert len(site.posts) == 1
     counts = _counts(config)
     assert counts["evidence"] == 1 and counts["alerts_sent"] == 1
+
+
+def test_sigterm_while_a_fetch_hangs_still_exits_0_within_seconds(
+    write_config: Callable[..., Path], site: Site
+) -> None:
+    gate, asked = threading.Event(), threading.Event()
+    site.feed("/acme.xml", [("/news/acme-deal", "Acme signs deal for Widget Works")])
+    site.page("/news/acme-deal", ACME_PAGE, gate=gate, asked=asked)
+    config = _config(write_config, site, ["/acme.xml"], _free_port())
+    monitor = Monitor(config, "hung")
+    try:
+        _wait(asked.is_set, "the page request", monitor, 60)
+        code, took = monitor.stop(signal.SIGTERM)
+    finally:
+        monitor.kill()
+        gate.set()
+    assert code == 0 and took < 10
+    stopping = [e for e in monitor.events() if e["message"].startswith("jobs still running")]
+    assert stopping and stopping[0]["jobs"] == "poll"
+    counts = _counts(config)
+    assert counts["articles"] == 0 and counts["entries"] == 0  # nothing half-written
