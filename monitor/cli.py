@@ -22,6 +22,7 @@ from monitor.config import CONFIG_ENV, Config, default_config_path, load_config
 from monitor.db import Database, require_schema, upgrade
 from monitor.display import table, when
 from monitor.errors import MonitorError
+from monitor.logs import setup_logging
 from monitor.queries import history, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import feed_health, sync_feeds
@@ -92,9 +93,17 @@ def emit_json(data: Any) -> None:
     show_default=True,
     help="How much to log to stderr.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on stderr: text, or JSON lines (time, level, logger, message, "
+    "fields such as feed and rumour) for log collectors.",
+)
 @click.version_option(__version__, prog_name="rumour-monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+def cli(ctx: click.Context, config_path: Path | None, log_level: str, log_format: str) -> None:
     """Track business and technology rumours through the news.
 
     Polls news feeds, reads each new article, matches its sentences against the tracked
@@ -107,9 +116,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
       rumour-monitor status        one row per tracked rumour
       rumour-monitor history ID    why a rumour is in its state
     """
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level, "json" if log_format == "json" else "text")
     app = App(config_path or default_config_path())
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -214,14 +221,16 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def poll(app: App, as_json: bool) -> None:
-    """Poll every enabled feed now and store new articles, then exit (for timers and cron).
+    """Poll every enabled feed now, process new articles, deliver alerts, then exit.
 
+    For timers and cron (systemd/rumour-monitor-poll.timer); safe alongside a running `run`.
     Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
     short request. Prints one line per feed: new entries, not modified, or the error. A failing
     feed backs off (see `rumour-monitor feeds`) and does not stop the others; the exit code is
     0 unless the config or database itself is unusable.
     """
     reports = poll_step(app)
+    after = _process_and_deliver(app)
     if as_json:
         emit_json([r.to_json() for r in reports])
         return
@@ -231,6 +240,26 @@ def poll(app: App, as_json: bool) -> None:
     new = sum(r.new_articles for r in reports)
     polled = sum(r.outcome != "skipped" for r in reports)
     click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
+    click.echo(after)
+
+
+def _process_and_deliver(app: App) -> str:
+    """What `run` does after each poll: process the stored articles, then send their alerts."""
+    from jobs import deliver
+    from jobs import poll as poll_job
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime
+
+    runtime = Runtime(app.config, app.database(), Metrics())
+    try:
+        pending, changes = poll_job.process(runtime)
+        sent = deliver.run(runtime)
+    finally:
+        runtime.close()
+    return (
+        f"processed {pending} articles: {changes} state changes; alerts: {sent['sent']} sent, "
+        f"{sent['retrying']} to retry, {sent['failed']} failed"
+    )
 
 
 def poll_step(app: App) -> list[FeedReport]:
@@ -404,6 +433,32 @@ def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None
     with app.database().transaction() as session:
         count = requeue_failed(session, None if all_failed else list(alert_ids))
     click.echo(f"{count} failed alert(s) queued again")
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def run(app: App) -> None:
+    """Run the monitor as a service until SIGTERM or Ctrl-C.
+
+    \b
+    Every [service] tick (30s) it polls the feeds that are due (each feed keeps
+    its own interval, backoff and Retry-After in the database), processes the
+    new articles and delivers alerts; pending alerts are retried on their
+    backoff; daily maintenance prunes old article text and optimises the database.
+    With [service] listen set it answers /healthz and Prometheus /metrics.
+
+    \b
+    One `run` per database: a second one exits with code 1 and says who holds
+    the lock (`poll` is fine alongside). SIGTERM finishes the article in hand
+    and exits 0 within seconds; under systemd it sends READY=1 and watchdog pings.
+    """
+    from jobs import service_jobs
+    from monitor.service import run_service
+
+    config = app.config
+    code = run_service(config, app.database(), service_jobs(config))
+    sys.exit(code)
 
 
 def main() -> None:

@@ -63,6 +63,8 @@ class PollingConfig:
 class ServiceConfig:
     listen: str | None
     retention_days: int
+    tick: float = 30.0  # seconds between looks for due feeds and pending alerts
+    maintenance_at: tuple[int, int] = (4, 15)  # UTC hour and minute of the daily maintenance
 
 
 @dataclass(frozen=True)
@@ -312,9 +314,22 @@ def _service(table: _Table | None, root: _Table) -> ServiceConfig:
     listen = t.text("listen", None)
     if listen is not None and not re.match(r"^[\w.\-:\[\]]+:\d{1,5}$", listen):
         raise t.error("listen", f"must be HOST:PORT, got {listen!r}")
-    cfg = ServiceConfig(listen=listen, retention_days=t.integer("retention_days", 90, 1, 36500))
+    cfg = ServiceConfig(
+        listen=listen,
+        retention_days=t.integer("retention_days", 90, 1, 36500),
+        tick=t.duration("tick", "30s", lo=1, hi=3600),
+        maintenance_at=_clock(t, "maintenance_at", "04:15"),
+    )
     t.finish()
     return cfg
+
+
+def _clock(t: _Table, key: str, default: str) -> tuple[int, int]:
+    raw = str(t.text(key, default))
+    match = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", raw.strip())
+    if not match:
+        raise t.error(key, f"must be a UTC time of day HH:MM, got {raw!r}")
+    return int(match.group(1)), int(match.group(2))
 
 
 def _feeds(root: _Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:

@@ -77,3 +77,7 @@ class DeliveryError(MonitorError):
         super().__init__(message)
         self.channel = channel
         self.retry_after = retry_after
+
+
+class AlreadyRunningError(MonitorError):
+    """Another `run` already holds the scheduler lock for this database."""

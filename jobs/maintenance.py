@@ -1,0 +1,13 @@
+"""Daily upkeep: prune old article text (evidence stays), then optimise the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.maintenance import run_maintenance
+from monitor.service import Runtime
+
+
+def run(runtime: Runtime) -> dict[str, Any]:
+    report = run_maintenance(runtime.database, runtime.config)
+    return {"pruned_articles": report.pruned_articles, "optimised": report.optimised}

@@ -1,0 +1,84 @@
+"""Poll the feeds that are due, process the new articles, deliver the alerts they caused.
+
+Each feed's own schedule (interval, backoff, Retry-After) lives in `feeds.next_check_at`, so
+this job can tick every few seconds and only due feeds are fetched. Articles are processed in
+small batches with a look at the stop flag between them: on SIGTERM the batch in hand
+finishes (each article commits alone) and the rest waits in the database for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+
+from jobs import deliver
+from monitor.db.models import Article
+from monitor.embed import Embedder, shared_encoder
+from monitor.fetch import Fetcher
+from monitor.metrics import TimedEncoder
+from monitor.pipeline import process_pending
+from monitor.poller import poll_feeds
+from monitor.service import Runtime
+
+log = logging.getLogger(__name__)
+BATCH = 4  # articles between two looks at the stop flag
+
+
+def fetcher(runtime: Runtime) -> Fetcher:
+    return runtime.shared("fetcher", lambda: Fetcher(runtime.config.polling))
+
+
+def embedder(runtime: Runtime) -> Embedder:
+    """The model, loaded on first need and kept for the life of the process."""
+    model = runtime.config.model
+
+    def build() -> Embedder:
+        encoder = TimedEncoder(shared_encoder(model.name), runtime.metrics)
+        return Embedder(encoder, model.name, model.batch_size)
+
+    return runtime.shared("embedder", build)
+
+
+def process(runtime: Runtime) -> tuple[int, int]:
+    """Process pending articles batch by batch until done or asked to stop: (batches, changes)."""
+    with runtime.database.sessions() as session:
+        pending = session.scalar(select(func.count()).where(Article.processed_at.is_(None))) or 0
+    batches = changes = 0
+    # An article that keeps failing stays pending; bounding the loop by the count at the start
+    # means it cannot keep this job busy forever.
+    while batches * BATCH < pending and not runtime.stop.is_set():
+        reports = process_pending(runtime.database, runtime.config, embedder(runtime), limit=BATCH)
+        batches += 1
+        changes += len(reports)
+        for report in reports:
+            log.info(
+                "rumour changed state",
+                extra={
+                    "rumour": report.rumour_id,
+                    "from": report.from_state,
+                    "to": report.to_state,
+                    "signal": report.signal,
+                    "url": report.url,
+                },
+            )
+    return pending, changes
+
+
+def run(runtime: Runtime) -> dict[str, Any]:
+    reports = poll_feeds(runtime.database, runtime.config, fetcher(runtime), due_only=True)
+    for report in reports:
+        if report.outcome != "skipped":
+            runtime.metrics.record_poll(report.outcome)
+    summary: dict[str, Any] = {
+        "feeds": sum(1 for r in reports if r.outcome != "skipped"),
+        "failing": sum(1 for r in reports if r.outcome == "error"),
+        "new_articles": sum(r.new_articles for r in reports),
+    }
+    if runtime.stop.is_set():
+        return summary
+    summary["pending"], summary["transitions"] = process(runtime)
+    if not runtime.stop.is_set():
+        summary.update({f"alerts_{k}": v for k, v in deliver.run(runtime).items()})
+    return summary

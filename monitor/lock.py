@@ -1,0 +1,165 @@
+"""One scheduler per database: a lock that dies with the process that holds it.
+
+Two schedulers on one database would poll every feed twice and race each other's deliveries.
+SQLite gets an exclusive `flock` on a file next to the database; PostgreSQL a session advisory
+lock on a connection kept open for the life of the process. The kernel or the server drops
+either when the process dies, even by `kill -9`, so a crash never leaves a stale lock behind.
+`poll` never takes the lock: its work is keyed by database rows and safe alongside a `run`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import IO, Protocol
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.db import Database
+from monitor.errors import AlreadyRunningError, DatabaseError
+
+_ADVICE = "stop it first (`rumour-monitor poll` stays usable alongside it for a manual refresh)"
+
+
+class SchedulerLock(Protocol):
+    description: str
+
+    def alive(self) -> bool:
+        """Whether the lock is still held (a PostgreSQL connection can drop under us)."""
+
+    def release(self) -> None: ...
+
+
+class FileLock:
+    """An exclusive flock on `<database>.lock`; the file records the holder's pid for messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = f"file lock {path}"
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> FileLock:
+        # "a+" so that opening never truncates the holder's pid before we know we own the lock
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise AlreadyRunningError(
+                f"another `rumour-monitor run` (pid {holder}) already schedules the database "
+                f"next to {self.path}; {_ADVICE}"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def alive(self) -> bool:
+        return self._file is not None
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class AdvisoryLock:
+    """A PostgreSQL session advisory lock, keyed by the schema the monitor's tables live in."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.description = "PostgreSQL advisory lock"
+        self._conn: Connection | None = None
+        self._key = 0
+
+    def acquire(self) -> AdvisoryLock:
+        try:
+            # autocommit: a session lock must not pin an idle transaction for months
+            conn = self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            schema = conn.execute(text("SELECT current_database() || '.' || current_schema()"))
+            scope = str(schema.scalar_one())
+            key = advisory_key(scope)
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"cannot take the scheduler lock on {self._where()}: {exc}"
+            ) from exc
+        if not got:
+            conn.close()
+            raise AlreadyRunningError(
+                f"another `rumour-monitor run` already schedules {scope} on {self._where()} "
+                f"(advisory lock {key} is held); {_ADVICE}"
+            )
+        self.description = f"PostgreSQL advisory lock {key} on {scope}"
+        self._conn, self._key = conn, key
+        return self
+
+    def _where(self) -> str:
+        return make_url(self.database.url).render_as_string(hide_password=True)
+
+    def alive(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        # The connection goes back to the pool, so unlock explicitly; a connection we cannot
+        # unlock is discarded instead, which ends its session and the lock with it.
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self._conn.close()
+        except SQLAlchemyError:
+            self._conn.invalidate()
+        self._conn = None
+
+
+class NoLock:
+    """An in-memory SQLite database belongs to one process already."""
+
+    description = "no lock (in-memory database)"
+
+    def alive(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def advisory_key(scope: str) -> int:
+    """A stable signed 64-bit key for pg_try_advisory_lock, derived from the schema name."""
+    digest = hashlib.sha256(f"rumour-monitor scheduler {scope}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_path(database_url: str) -> Path | None:
+    """Where the SQLite lock file lives: next to the database file (None for :memory:)."""
+    url = make_url(database_url)
+    if not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).with_name(Path(url.database).name + ".lock")
+
+
+def acquire_scheduler_lock(database: Database) -> SchedulerLock:
+    """Take the one-scheduler-per-database lock or raise AlreadyRunningError naming the holder."""
+    if database.engine.dialect.name == "sqlite":
+        path = lock_path(database.url)
+        if path is None:
+            return NoLock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(path).acquire()
+    return AdvisoryLock(database).acquire()

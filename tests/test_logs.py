@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.logs import setup_logging
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_carry_time_level_logger_message_and_extra_fields() -> None:
+    out = io.StringIO()
+    setup_logging("info", "json", stream=out)
+    logging.getLogger("monitor.poller").info("polled %s", "feed", extra={"feed": "CnEVPost"})
+    logging.getLogger("monitor.tracker").debug("hidden at info level")
+    try:
+        raise ValueError("bad page")
+    except ValueError:
+        logging.getLogger("monitor.pipeline").exception("failed", extra={"rumour": "x-ev"})
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "info" and first["logger"] == "monitor.poller"
+    assert first["message"] == "polled feed" and first["feed"] == "CnEVPost"
+    assert first["time"].endswith("+00:00")
+    assert second["rumour"] == "x-ev" and "ValueError: bad page" in second["exception"]
+
+
+def test_text_format_is_one_line_per_event_even_with_a_traceback() -> None:
+    out = io.StringIO()
+    setup_logging("debug", "text", stream=out)
+    log = logging.getLogger("monitor.delivery")
+    log.warning("alert failed", extra={"rumour": "acme", "error": "timed out"})
+    try:
+        raise RuntimeError("smtp down\nsecond line")
+    except RuntimeError:
+        log.exception("boom")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "WARNING monitor.delivery: alert failed" in lines[0]
+    assert 'rumour=acme error="timed out"' in lines[0]
+    assert "RuntimeError" in lines[1]
+
+
+def test_setup_replaces_earlier_handlers() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    setup_logging("info", "text", stream=first)
+    setup_logging("info", "json", stream=second)
+    logging.getLogger("monitor").info("once")
+    assert first.getvalue() == "" and json.loads(second.getvalue())["message"] == "once"

@@ -1,0 +1,170 @@
+"""The unit files parse: `systemd-analyze verify` where it exists, and always a strict key check."""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[1] / "systemd"
+EXEC = "/opt/rumour-monitor/.venv/bin/rumour-monitor"
+
+# Every key our units may use, by section; a typo such as ProtectSystm fails the check.
+KNOWN = {
+    "Unit": {"Description", "Documentation", "Wants", "After", "Requires"},
+    "Install": {"WantedBy"},
+    "Timer": {
+        "OnBootSec",
+        "OnUnitActiveSec",
+        "OnCalendar",
+        "RandomizedDelaySec",
+        "Persistent",
+        "Unit",
+        "AccuracySec",
+    },
+    "Service": {
+        "Type",
+        "NotifyAccess",
+        "WatchdogSec",
+        "DynamicUser",
+        "User",
+        "Group",
+        "StateDirectory",
+        "StateDirectoryMode",
+        "WorkingDirectory",
+        "Environment",
+        "EnvironmentFile",
+        "ExecStartPre",
+        "ExecStart",
+        "KillSignal",
+        "TimeoutStartSec",
+        "TimeoutStopSec",
+        "Restart",
+        "RestartSec",
+        "RestartPreventExitStatus",
+        "NoNewPrivileges",
+        "ProtectSystem",
+        "ProtectHome",
+        "PrivateTmp",
+        "PrivateDevices",
+        "ProtectKernelTunables",
+        "ProtectKernelModules",
+        "ProtectKernelLogs",
+        "ProtectControlGroups",
+        "ProtectClock",
+        "ProtectHostname",
+        "ProtectProc",
+        "ProcSubset",
+        "RestrictAddressFamilies",
+        "RestrictNamespaces",
+        "RestrictRealtime",
+        "RestrictSUIDSGID",
+        "LockPersonality",
+        "MemoryDenyWriteExecute",
+        "RemoveIPC",
+        "CapabilityBoundingSet",
+        "AmbientCapabilities",
+        "SystemCallArchitectures",
+        "SystemCallFilter",
+        "UMask",
+        "CacheDirectory",
+        "SystemCallErrorNumber",
+    },
+}
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "DynamicUser": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectControlGroups": "yes",
+}
+
+
+def _parse(path: Path) -> dict[str, dict[str, list[str]]]:
+    """systemd's INI dialect: repeated keys accumulate, so configparser sees them as a list."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        assert current is not None, f"{path.name}:{number}: key outside a section"
+        key, sep, value = line.partition("=")
+        assert sep and key.strip() == key and key, f"{path.name}:{number}: not KEY=VALUE: {raw!r}"
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+@pytest.mark.parametrize(
+    "name", ["rumour-monitor.service", "rumour-monitor-poll.service", "rumour-monitor-poll.timer"]
+)
+def test_unit_uses_only_known_sections_and_keys(name: str) -> None:
+    sections = _parse(UNITS / name)
+    for section, keys in sections.items():
+        assert section in KNOWN, f"{name}: unknown section [{section}]"
+        unknown = set(keys) - KNOWN[section]
+        assert not unknown, f"{name}: unknown keys in [{section}]: {sorted(unknown)}"
+    configparser.ConfigParser(strict=False, interpolation=None).read(UNITS / name)
+
+
+@pytest.mark.parametrize("name", ["rumour-monitor.service", "rumour-monitor-poll.service"])
+def test_services_are_hardened_and_run_the_right_command(name: str) -> None:
+    service = _parse(UNITS / name)["Service"]
+    for key, value in HARDENING.items():
+        assert service.get(key) == [value], f"{name}: {key} should be {value}"
+    assert service["StateDirectory"] == ["rumour-monitor"]
+    assert service["EnvironmentFile"] == ["-/etc/rumour-monitor/rumour-monitor.env"]
+    assert "AF_INET" in service["RestrictAddressFamilies"][0]
+    assert "@system-service" in service["SystemCallFilter"]
+    command = service["ExecStart"][0].split()
+    assert command[0] == EXEC and command[-1] == (
+        "run" if name == "rumour-monitor.service" else "poll"
+    )
+
+
+def test_main_service_restarts_on_failure_and_speaks_notify() -> None:
+    service = _parse(UNITS / "rumour-monitor.service")["Service"]
+    assert service["Restart"] == ["on-failure"]
+    assert service["Type"] == ["notify"] and "WatchdogSec" in service
+    timer = _parse(UNITS / "rumour-monitor-poll.timer")["Timer"]
+    assert timer["Unit"] == ["rumour-monitor-poll.service"]
+
+
+def test_env_example_names_the_secrets_the_config_refers_to() -> None:
+    lines = [
+        line
+        for line in (UNITS / "rumour-monitor.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    names = {line.split("=", 1)[0] for line in lines}
+    assert {"RUMOUR_SMTP_PASSWORD", "SLACK_WEBHOOK_URL"} <= names
+    config = (UNITS.parent / "config.toml").read_text()
+    assert "RUMOUR_SMTP_PASSWORD" in config and "SLACK_WEBHOOK_URL" in config
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
+    # verify insists that ExecStart exists; point it at a binary that does
+    for unit in UNITS.glob("rumour-monitor*.[st]*"):
+        if unit.suffix in (".service", ".timer"):
+            text = unit.read_text().replace(EXEC, shutil.which("true") or "/bin/true")
+            (tmp_path / unit.name).write_text(text)
+    units = sorted(str(p) for p in tmp_path.iterdir())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *units],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr  # unknown keys are only warnings
