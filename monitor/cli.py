@@ -208,3 +208,64 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
 
 def main() -> None:
     cli(prog_name="rumour-monitor")
+
+
+@cli.command(name="assess")
+@click.option("--claim", help="The claim to judge the text against.")
+@click.option("--text", "text", help="The article text itself.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the article text.",
+)
+@click.option("--url", help="Fetch the article at this URL and judge its main text.")
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    metavar="NAME[|ALIAS...]",
+    help="An entity the text must name (repeatable). Default: the claim's proper nouns.",
+)
+@click.option(
+    "--pairs",
+    type=click.File("r", encoding="utf-8"),
+    help='JSON lines {"id","claim","text"} ("-" for stdin); prints one JSON line per pair.',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def assess_cmd(
+    app: App,
+    claim: str | None,
+    text: str | None,
+    file: Path | None,
+    url: str | None,
+    entities: tuple[str, ...],
+    pairs: Any,
+    as_json: bool,
+) -> None:
+    """Judge whether a text speaks to a claim, and how.
+
+    Prints whether it is related, the stance (unrelated, reports, supports, denies), the signal
+    (none, confirm, formalize, deny, abandon), the similarity and the deciding sentence. No
+    database is needed; the model is loaded once however many pairs are given.
+
+    \b
+    Examples:
+      rumour-monitor assess --claim "Acme will buy Widget Works" --file story.txt
+      rumour-monitor assess --claim "Acme will buy Widget Works" --url https://example.org/a
+      rumour-monitor assess --pairs pairs.jsonl > verdicts.jsonl
+    """
+    from monitor import assess_cli
+
+    if pairs is not None:
+        if claim or text or file or url or entities:
+            raise click.UsageError("--pairs takes its claims and texts from the file alone")
+        sys.exit(assess_cli.run_pairs(app.config, pairs))
+    if not claim:
+        raise click.UsageError("give --claim TEXT with --text, --file or --url, or --pairs FILE")
+    if sum(x is not None for x in (text, file, url)) != 1:
+        raise click.UsageError("give exactly one of --text, --file or --url")
+    body = assess_cli.read_text(app.config, text=text, file=file, url=url)
+    assess_cli.run_one(app.config, claim, body, entities or None, as_json=as_json)

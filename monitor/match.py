@@ -1,0 +1,186 @@
+"""Which sentences of an article speak to which tracked claims.
+
+Pure: the caller supplies sentence vectors and an encoder for the claims. Three filters, cheapest
+first:
+
+1. the entity gate: the article (title and text) names every entity of the rumour, any "|"
+   alias, whole words, any case;
+2. one matrix product of sentence vectors against every gated claim and paraphrase, keeping the
+   best per rumour, and the configured similarity threshold;
+3. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
+   are named in it, the previous sentence or the title, and it does not name a party of another
+   tracked rumour in place of one it lacks ("Xiaomi is in talks with Chery" is not evidence
+   that Xiaomi will work with Great Wall, even in an article that mentions Great Wall).
+
+Cosine similarity alone would call "Orion will build cars with Kestrel" evidence for "Nimbus
+will build cars with Ferro"; filters 1 and 3 are what stop that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+Alias = tuple[str, ...]
+Grams = frozenset[Alias]
+
+# Words, plus the symbols that make "$10 billion", "AT&T" or "5%" different names.
+_TOKEN = re.compile(r"\w+|[$€£¥%&+]")
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A tracked claim as matching needs it (built from a Rumour row or an `assess` call)."""
+
+    rumour_id: str
+    claim: str
+    entities: tuple[str, ...]  # one entry per entity, "|" between aliases
+    paraphrases: tuple[str, ...] = ()
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return (self.claim, *self.paraphrases)
+
+
+@dataclass(frozen=True)
+class Match:
+    rumour_id: str
+    sentence_index: int
+    sentence: str
+    similarity: float
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text.casefold()))
+
+
+def grams(text: str, longest: int) -> Grams:
+    """Every run of 1..longest consecutive tokens: alias lookups become set membership."""
+    toks = tokens(text)
+    return frozenset(
+        toks[i : i + n] for n in range(1, longest + 1) for i in range(len(toks) - n + 1)
+    )
+
+
+def alias_groups(entities: Iterable[str]) -> tuple[tuple[Alias, ...], ...]:
+    """Each entity's aliases as token tuples; empty aliases are dropped."""
+    groups = []
+    for entity in entities:
+        aliases = tuple(dict.fromkeys(t for a in entity.split("|") if (t := tokens(a))))
+        if aliases:
+            groups.append(aliases)
+    return tuple(groups)
+
+
+def _present(group: tuple[Alias, ...], seen: Grams) -> bool:
+    return any(alias in seen for alias in group)
+
+
+class ClaimIndex:
+    """Every tracked claim and paraphrase embedded once, as one matrix, plus alias groups."""
+
+    def __init__(self, specs: Sequence[ClaimSpec], vectors: Vectors) -> None:
+        self.specs = tuple(specs)
+        self.groups = tuple(alias_groups(s.entities) for s in self.specs)
+        self.longest = max((len(a) for g in self.groups for e in g for a in e), default=1)
+        counts = [len(s.texts) for s in self.specs]
+        self.starts = np.cumsum([0, *counts[:-1]]).astype(np.intp)
+        self.owner = np.repeat(np.arange(len(self.specs)), counts).astype(np.intp)
+        self.vectors = vectors
+        # Every alias of every rumour: naming one of these in place of a missing party of the
+        # rumour at hand marks a sentence about some other deal.
+        self.known: frozenset[Alias] = frozenset(a for g in self.groups for e in g for a in e)
+        self._own = tuple(
+            frozenset(
+                a[i:j]
+                for e in g
+                for a in e
+                for i in range(len(a))
+                for j in range(i + 1, len(a) + 1)
+            )
+            for g in self.groups
+        )
+
+    @classmethod
+    def build(
+        cls, specs: Sequence[ClaimSpec], encode: Callable[[list[str]], Vectors]
+    ) -> ClaimIndex:
+        texts = [t for s in specs for t in s.texts]
+        vectors = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        return cls(specs, vectors)
+
+    def gated(self, article_grams: Grams) -> list[int]:
+        """Rumours whose every entity the article names."""
+        return [
+            i
+            for i, groups in enumerate(self.groups)
+            # no entities at all (an `assess` claim without proper nouns): nothing to gate on
+            if all(_present(g, article_grams) for g in groups)
+        ]
+
+    def similarities(self, sentence_vectors: Vectors, rumours: Sequence[int]) -> Vectors:
+        """sentences x rumours: the best cosine of each sentence with each rumour's texts."""
+        if not rumours or len(sentence_vectors) == 0:
+            return np.zeros((len(sentence_vectors), len(rumours)), dtype=np.float32)
+        rows = np.concatenate(
+            [np.arange(self.starts[i], self.starts[i] + len(self.specs[i].texts)) for i in rumours]
+        )
+        scores = sentence_vectors @ self.vectors[rows].T
+        offsets = np.cumsum([0, *[len(self.specs[i].texts) for i in rumours[:-1]]])
+        return np.maximum.reduceat(scores, offsets.astype(np.intp), axis=1)
+
+    def anchored(self, rumour: int, sentence: Grams, nearby: Grams) -> bool:
+        """The sentence names the rumour, and nobody else in place of a party it lacks."""
+        groups = self.groups[rumour]
+        if not groups:
+            return True
+        in_sentence = [_present(g, sentence) for g in groups]
+        if not any(in_sentence):
+            return False
+        if all(in_sentence):
+            return True
+        if not all(_present(g, nearby | sentence) for g in groups):
+            return False
+        own = self._own[rumour]
+        return not any(gram in self.known and gram not in own for gram in sentence)
+
+
+def match_article(
+    index: ClaimIndex,
+    sentences: Sequence[str],
+    vectors: Vectors,
+    *,
+    threshold: float,
+    article_text: str | None = None,
+    title: str = "",
+) -> list[Match]:
+    """Every (sentence, rumour) pair that passes the gate, the threshold and the anchor.
+
+    `article_text` is what the entity gate reads (default: the sentences joined); `title` and the
+    previous sentence may name the parties a sentence refers to only by role.
+    """
+    whole = article_text if article_text is not None else "\n".join(sentences)
+    rumours = index.gated(grams(f"{title}\n{whole}", index.longest))
+    if not rumours or not sentences:
+        return []
+    scores = index.similarities(vectors, rumours)
+    hits = np.argwhere(scores >= threshold)
+    cache: dict[int, Grams] = {}
+
+    def gram_of(i: int) -> Grams:
+        if i not in cache:
+            cache[i] = grams(sentences[i], index.longest) if i >= 0 else frozenset()
+        return cache[i]
+
+    title_grams = grams(title, index.longest)
+    found: list[Match] = []
+    for s, r in hits.tolist():
+        rumour = rumours[r]
+        if index.anchored(rumour, gram_of(s), gram_of(s - 1) | title_grams):
+            found.append(Match(index.specs[rumour].rumour_id, s, sentences[s], float(scores[s, r])))
+    return found

@@ -1,0 +1,267 @@
+"""Stored articles into evidence, state changes and queued alerts.
+
+Each article is processed in ONE transaction: claim it (processed_at), split, embed (cached),
+match against every active rumour, judge the matching sentences, write one Evidence row per
+rumour, move the rumour through the tracker, write Transition rows and queue their alerts. A
+crash rolls the whole article back; a second run, or a second worker, finds it claimed or its
+evidence already written and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from monitor import tracker
+from monitor.alerts.outbox import channel_names, enqueue
+from monitor.config import Config
+from monitor.db import Database
+from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
+from monitor.embed import Embedder
+from monitor.errors import MonitorError
+from monitor.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.stance import Judgement, Lexicon, judge, load_lexicon
+from monitor.text import article_sentences
+
+log = logging.getLogger(__name__)
+PREFETCH = 32  # articles whose sentences are embedded together, for full model batches
+
+
+@dataclass(frozen=True)
+class TransitionReport:
+    rumour_id: str
+    from_state: str
+    to_state: str
+    sentence: str
+    url: str
+    at: datetime
+    signal: str
+    confidence: float
+
+    def line(self) -> str:
+        return (
+            f"{self.rumour_id}: {self.from_state} -> {self.to_state} "
+            f"({self.signal}, confidence {self.confidence:.2f}) {self.url}\n"
+            f'    "{self.sentence}"'
+        )
+
+
+@dataclass
+class _Run:
+    """What every article of one run shares: the claim index and the classifier's lexicon."""
+
+    config: Config
+    embedder: Embedder
+    index: ClaimIndex
+    lexicon: Lexicon
+    channels: tuple[str, ...]
+
+
+def claim_specs(session: Session) -> list[ClaimSpec]:
+    rows = session.scalars(select(Rumour).where(Rumour.active).order_by(Rumour.id))
+    return [ClaimSpec(r.id, r.claim, tuple(r.entities), tuple(r.paraphrases)) for r in rows]
+
+
+def build_index(session: Session, embedder: Embedder) -> ClaimIndex:
+    """Every active claim and paraphrase embedded (through the cache) into one matrix."""
+    return ClaimIndex.build(claim_specs(session), lambda texts: embedder.embed(session, texts))
+
+
+def _start(db: Database, config: Config, embedder: Embedder) -> _Run:
+    with db.transaction() as session:
+        index = build_index(session, embedder)
+    return _Run(config, embedder, index, load_lexicon(), channel_names(config.alerts))
+
+
+def process_pending(
+    db: Database, config: Config, embedder: Embedder, *, limit: int | None = None
+) -> list[TransitionReport]:
+    """Process unprocessed articles oldest-published first; return the state changes made."""
+    with db.sessions() as session:
+        query = (
+            select(Article.id)
+            .where(Article.processed_at.is_(None))
+            .order_by(Article.published_at, Article.id)
+            .limit(limit)
+        )
+        ids = list(session.scalars(query))
+    if not ids:
+        return []
+    run = _start(db, config, embedder)
+    reports: list[TransitionReport] = []
+    for start in range(0, len(ids), PREFETCH):
+        chunk = ids[start : start + PREFETCH]
+        _prefetch(db, run, chunk)
+        for article_id in chunk:
+            try:
+                with db.transaction() as session:
+                    reports.extend(_process(session, run, article_id))
+            except MonitorError as exc:
+                # Left unprocessed: the next run retries it; the others go on.
+                log.error("article %s not processed: %s", article_id, exc)
+    return reports
+
+
+def process_article(
+    db: Database, config: Config, embedder: Embedder, article_id: int
+) -> list[TransitionReport]:
+    """Process one stored article (no-op if it is already processed)."""
+    run = _start(db, config, embedder)
+    with db.transaction() as session:
+        return _process(session, run, article_id)
+
+
+def _prefetch(db: Database, run: _Run, article_ids: Sequence[int]) -> None:
+    """Embed the sentences of several articles in one go so the model sees full batches.
+
+    Only the cache is written here, so it may commit apart from the articles' own transactions.
+    """
+    limit = run.config.matching.max_sentences
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Article.title, Article.text).where(Article.id.in_(article_ids))
+        )
+        sentences = [s for title, text in rows for s in article_sentences(title, text, limit=limit)]
+        run.embedder.embed(session, sentences)
+
+
+def _process(session: Session, run: _Run, article_id: int) -> list[TransitionReport]:
+    # Claim the article first: a concurrent worker blocks here, then finds nothing to do.
+    claimed = session.execute(
+        update(Article)
+        .where(Article.id == article_id, Article.processed_at.is_(None))
+        .values(processed_at=utcnow())
+    )
+    if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        return []
+    article = session.get_one(Article, article_id)
+    sentences = article_sentences(
+        article.title, article.text, limit=run.config.matching.max_sentences
+    )
+    vectors = run.embedder.embed(session, sentences)
+    matches = match_article(
+        run.index,
+        sentences,
+        vectors,
+        threshold=run.config.matching.similarity,
+        article_text=f"{article.title}\n{article.text or ''}",
+        title=article.title,
+    )
+    by_rumour: dict[str, list[Match]] = defaultdict(list)
+    for hit in matches:
+        by_rumour[hit.rumour_id].append(hit)
+    reports = []
+    for rumour_id, hits in sorted(by_rumour.items()):
+        report = _record(session, run, article, sentences, rumour_id, hits)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def _context(sentences: Sequence[str], i: int) -> str:
+    """Neighbouring sentences and the title (sentence 0), where attribution often lives."""
+    around = {0, i - 1, i + 1} - {i}
+    return " ".join(sentences[j] for j in sorted(around) if 0 <= j < len(sentences))
+
+
+def _best(
+    run: _Run, article: Article, sentences: Sequence[str], claim: str, found: Sequence[Match]
+) -> tuple[Match, Judgement, tracker.Observation] | None:
+    """The article's strongest sentence about the claim: it alone counts."""
+    threshold = run.config.matching.similarity
+    best: tuple[Match, Judgement, tracker.Observation] | None = None
+    for m in found:
+        verdict = judge(
+            m.sentence, claim, context=_context(sentences, m.sentence_index), lexicon=run.lexicon
+        )
+        if verdict.stance == "unrelated":
+            continue
+        obs = tracker.Observation(
+            stance=verdict.stance,
+            signal=verdict.signal,
+            strength=verdict.strength,
+            match=tracker.match_quality(m.similarity, threshold),
+            credibility=article.credibility,
+            published_at=article.published_at,
+        )
+        if best is None or abs(tracker.weight(obs)) > abs(tracker.weight(best[2])):
+            best = (m, verdict, obs)
+    return best
+
+
+def _record(
+    session: Session,
+    run: _Run,
+    article: Article,
+    sentences: Sequence[str],
+    rumour_id: str,
+    found: Sequence[Match],
+) -> TransitionReport | None:
+    already = session.scalar(
+        select(Evidence.id).where(
+            Evidence.rumour_id == rumour_id, Evidence.article_id == article.id
+        )
+    )
+    rumour = session.get(Rumour, rumour_id, with_for_update=True)
+    if already is not None or rumour is None:
+        return None
+    best = _best(run, article, sentences, rumour.claim, found)
+    if best is None:
+        return None
+    match, verdict, obs = best
+    last_change = session.scalar(
+        select(func.max(Transition.at)).where(Transition.rumour_id == rumour_id)
+    )
+    outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
+    evidence = Evidence(
+        rumour_id=rumour_id,
+        article_id=article.id,
+        sentence=match.sentence,
+        stance=verdict.stance,
+        signal=verdict.signal,
+        similarity=match.similarity,
+        strength=verdict.strength,
+        credibility=article.credibility,
+        confidence_before=outcome.confidence_before,
+        confidence_after=outcome.confidence_after,
+        cues=list(verdict.cues),
+        at=article.published_at,
+    )
+    session.add(evidence)
+    rumour.confidence = outcome.confidence_after
+    rumour.updated_at = utcnow()
+    log.info("%s: %s evidence from %s (%s)", rumour_id, verdict.signal, article.url, outcome.reason)
+    if not outcome.changed:
+        return None
+    rumour.state = outcome.to_state
+    session.flush()  # the transition points at the evidence row's id
+    transition = Transition(
+        rumour_id=rumour_id,
+        evidence_id=evidence.id,
+        article_id=article.id,
+        from_state=outcome.from_state,
+        to_state=outcome.to_state,
+        signal=verdict.signal,
+        sentence=match.sentence,
+        confidence_before=outcome.confidence_before,
+        confidence_after=outcome.confidence_after,
+        at=article.published_at,
+    )
+    session.add(transition)
+    enqueue(session, transition, run.channels)
+    return TransitionReport(
+        rumour_id,
+        outcome.from_state,
+        outcome.to_state,
+        match.sentence,
+        article.url,
+        article.published_at,
+        verdict.signal,
+        outcome.confidence_after,
+    )

@@ -1,0 +1,115 @@
+"""Article text into sentences: the unit that is embedded, matched and judged.
+
+Pure functions. A period ends a sentence unless it belongs to an abbreviation ("Inc.", "U.S.",
+"Mr.", "Jan."), an initial, a number ("$2.1 billion") or a ticker ("1810.HK"); page furniture
+("Read more", "Leave a comment", share prompts, copyright lines) is dropped. The vocabulary lives
+in data/text.toml so it can grow without touching the rules.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+# A candidate boundary: terminal punctuation, optional closing quotes or brackets, whitespace,
+# then something that can open a sentence (a capital, a digit, an opening quote or bracket).
+_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+_LAST_WORD = re.compile(r"(\S+)$")
+_NEXT_WORD = re.compile(r"[\"'“‘(\[]?([A-Za-z]+)")
+_DOTTED = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # u.s, e.u, a.m: letters joined by periods
+_SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class SplitRules:
+    never_final: frozenset[str]
+    maybe_final: frozenset[str]
+    openers: frozenset[str]
+    boilerplate: tuple[re.Pattern[str], ...]
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> SplitRules:
+    """The packaged vocabulary, parsed once per process."""
+    raw = resources.files("monitor").joinpath("data/text.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    abbr = data["abbreviations"]
+    return SplitRules(
+        never_final=frozenset(a.lower() for a in abbr["never_final"]),
+        maybe_final=frozenset(a.lower() for a in abbr["maybe_final"]),
+        openers=frozenset(w.lower() for w in abbr["openers"]),
+        boilerplate=tuple(re.compile(p, re.IGNORECASE) for p in data["boilerplate"]["patterns"]),
+    )
+
+
+def is_boilerplate(sentence: str, rules: SplitRules | None = None) -> bool:
+    """Whether a line or sentence is page furniture rather than news."""
+    rules = rules or default_rules()
+    text = sentence.strip()
+    if not _LETTER.search(text):
+        return True  # separators, bare numbers, emoji rows
+    return any(p.search(text) for p in rules.boilerplate)
+
+
+def _ends_sentence(before: str, punct: str, after: str, rules: SplitRules) -> bool:
+    """Whether the punctuation `punct` that follows `before` closes a sentence."""
+    if punct != ".":
+        return True  # "?", "!", "..." followed by a capital
+    found = _LAST_WORD.search(before)
+    if not found:
+        return True
+    word = found.group(1).lstrip("\"'“‘([").lower()
+    if word in rules.never_final:
+        return False
+    if len(word) == 1 and word.isalpha():
+        return False  # an initial: "Lei J. Jun", "Plan B. is" is rare enough
+    if word in rules.maybe_final or _DOTTED.match(word):
+        following = _NEXT_WORD.match(after)
+        return following is not None and following.group(1).lower() in rules.openers
+    return True
+
+
+def _split_paragraph(paragraph: str, rules: SplitRules) -> Iterator[str]:
+    start = 0
+    for match in _BOUNDARY.finditer(paragraph):
+        before = paragraph[start : match.start(1)]
+        if _ends_sentence(before, match.group(1), paragraph[match.end() :], rules):
+            yield paragraph[start : match.end(2)].strip()
+            start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        yield tail
+
+
+def split_sentences(text: str, rules: SplitRules | None = None) -> list[str]:
+    """The sentences of a text, in order, without boilerplate; lines are paragraphs."""
+    rules = rules or default_rules()
+    sentences: list[str] = []
+    for line in text.splitlines():
+        paragraph = _SPACES.sub(" ", line).strip()
+        if not paragraph or is_boilerplate(paragraph, rules):
+            continue
+        sentences.extend(s for s in _split_paragraph(paragraph, rules) if s)
+    return [s for s in sentences if not is_boilerplate(s, rules)]
+
+
+def article_sentences(
+    title: str, text: str | None, *, limit: int | None = None, rules: SplitRules | None = None
+) -> list[str]:
+    """The title (as one sentence) followed by the body's sentences, at most `limit` in all.
+
+    A body that repeats the title as its first line does not count it twice.
+    """
+    rules = rules or default_rules()
+    head = _SPACES.sub(" ", title or "").strip()
+    sentences = [head] if head and not is_boilerplate(head, rules) else []
+    for sentence in split_sentences(text or "", rules):
+        if sentences and sentence == sentences[0] and len(sentences) == 1 and head:
+            continue
+        sentences.append(sentence)
+    return sentences[:limit] if limit is not None else sentences
