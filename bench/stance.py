@@ -1,6 +1,6 @@
 """Measure monitor.stance.judge on an Emergent-format CSV of claim/headline pairs.
 
-    python bench/stance.py PATH [--embeddings]
+    python bench/stance.py PATH
 
 The CSV needs the columns claimHeadline, articleHeadline and articleHeadlineStance
 (for / against / observing). It is read from the path given and never copied anywhere.
@@ -18,8 +18,12 @@ from pathlib import Path
 from monitor.stance import judge, load_lexicon
 
 LABELS = ("for", "against", "observing")
-TO_EMERGENT = {"supports": "for", "denies": "against", "reports": "observing",
-               "unrelated": "observing"}
+TO_EMERGENT = {
+    "supports": "for",
+    "denies": "against",
+    "reports": "observing",
+    "unrelated": "observing",
+}
 
 
 def read_pairs(path: Path) -> list[tuple[str, str, str]]:
@@ -66,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     pairs = read_pairs(args.path)
     lexicon = load_lexicon()
     started = time.perf_counter()
-    pred = [TO_EMERGENT[judge(headline, claim, lexicon=lexicon).stance]
-            for claim, headline, _ in pairs]
+    pred = [
+        TO_EMERGENT[judge(headline, claim, lexicon=lexicon).stance] for claim, headline, _ in pairs
+    ]
     seconds = time.perf_counter() - started
     report([gold for _, _, gold in pairs], pred, seconds)
     return 0

@@ -17,8 +17,22 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
 _CLAUSE_MARKS = frozenset(",;:.!?()[]—–|")
 # Longest first, so that "ations" wins over "s". Stems are then cut to a fixed length, which
 # also joins "acquire" and "acquisition"; crude, but cheap and good enough for overlap checks.
-_SUFFIXES = ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ers", "er",
-             "ed", "es", "ly", "s")
+_SUFFIXES = (
+    "ations",
+    "ation",
+    "ments",
+    "ment",
+    "ings",
+    "ing",
+    "ies",
+    "ied",
+    "ers",
+    "er",
+    "ed",
+    "es",
+    "ly",
+    "s",
+)
 _STEM_LENGTH = 5
 
 
@@ -66,9 +80,9 @@ def stem(word: str) -> str:
 
 def content_stems(words: Iterable[str], stopwords: frozenset[str]) -> frozenset[str]:
     """Stems of the words that carry content (letters, not a stop word)."""
-    return frozenset(
-        stem(w) for w in words if w not in stopwords and any(ch.isalpha() for ch in w)
-    )
+    # Hyphenated words count by their parts, so "spin-off" meets "spin off".
+    parts = (part for w in words for part in w.split("-"))
+    return frozenset(stem(p) for p in parts if p not in stopwords and any(ch.isalpha() for ch in p))
 
 
 def is_clause_mark(token: Token) -> bool:

@@ -9,16 +9,11 @@ so that every judgement can name the cues that made it.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from monitor.negation import (
-    NegationRules,
     Span,
     Token,
     content_stems,
@@ -29,15 +24,21 @@ from monitor.negation import (
     words_after,
     words_before,
 )
+from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
 
 Stance = Literal["unrelated", "reports", "supports", "denies"]
 Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
 
-_ROLES = (
-    "source_hedge", "modal_hedge", "speculation", "uncertain", "no_comment", "on_record",
-    "say_verb", "party_role", "commentator", "confirm", "formalize", "deny", "debunk", "abandon",
-    "pseudo_negation", "future", "pending",
-)
+__all__ = [
+    "Judgement",
+    "Lexicon",
+    "Signal",
+    "Stance",
+    "judge",
+    "lexicon_from_mapping",
+    "load_lexicon",
+]
+
 # Cues whose phrases may contain a negator of their own ("no plans", "declined to comment").
 _SELF_NEGATING = ("pseudo_negation", "no_comment", "uncertain", "deny", "abandon")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
@@ -49,83 +50,6 @@ class Judgement:
     signal: Signal
     strength: float
     cues: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    cues: Mapping[str, re.Pattern[str]]
-    contractions: tuple[tuple[re.Pattern[str], str], ...]
-    weights: Mapping[str, float]
-    negation: NegationRules
-    stopwords: frozenset[str]
-    generic: frozenset[str]
-    complement_stops: frozenset[str]
-    cue_window: int
-    complement_window: int
-    future_window: int
-
-
-def _phrase_pattern(phrase: str) -> str:
-    words = phrase.split()
-    parts: list[str] = []
-    for index, word in enumerate(words):
-        if word == "..":
-            parts.append(r"(?:\S+\s+){0,3}?")
-            continue
-        parts.append(re.escape(word.rstrip("*")) + (r"[\w'-]*" if word.endswith("*") else ""))
-        if index < len(words) - 1:
-            parts.append(r"\s+")
-    return "".join(parts)
-
-
-def _role_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
-    # Longest phrases first so that "said in a statement" wins over "said".
-    ordered = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
-    body = "|".join(_phrase_pattern(p) for p in ordered) or r"(?!x)x"
-    return re.compile(rf"(?<![\w'-])(?:{body})(?![\w-])")
-
-
-def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
-    """Build a lexicon from parsed TOML; every regular expression is compiled here, once."""
-    cues = data["cues"]
-    missing = [role for role in _ROLES if role not in cues]
-    if missing:
-        raise ValueError(f"stance lexicon lacks cue roles: {', '.join(missing)}")
-    scope, neg, words = data["scope"], data["negation"], data["words"]
-    return Lexicon(
-        cues={role: _role_pattern(cues[role]) for role in _ROLES},
-        contractions=tuple(
-            (re.compile(re.escape(old), re.IGNORECASE), new)
-            for old, new in data["normalise"]["contractions"]
-        ),
-        weights={str(k): float(v) for k, v in data["weights"].items()},
-        negation=NegationRules(
-            negators=frozenset(neg["negators"]),
-            boundaries=frozenset(neg["boundaries"]),
-            relative=frozenset(neg["relative"]),
-            window=int(scope["negation_window"]),
-        ),
-        stopwords=frozenset(words["stopwords"]),
-        generic=frozenset(stem(w) for w in words["generic_objects"]),
-        complement_stops=frozenset(neg["complement_boundaries"]),
-        cue_window=int(scope["cue_negation_window"]),
-        complement_window=int(scope["complement_window"]),
-        future_window=int(scope["future_window"]),
-    )
-
-
-@lru_cache(maxsize=8)
-def _load_cached(path: Path | None) -> Lexicon:
-    if path is None:
-        raw = resources.files("monitor").joinpath("data/stance.toml").read_bytes()
-        return lexicon_from_mapping(tomllib.loads(raw.decode("utf-8")))
-    with path.open("rb") as handle:
-        return lexicon_from_mapping(tomllib.load(handle))
-
-
-def load_lexicon(path: Path | None = None) -> Lexicon:
-    """The lexicon at ``path``, or the packaged one; parsed and compiled once per path."""
-    return _load_cached(path.resolve() if path is not None else None)
 
 
 @dataclass(frozen=True)
@@ -227,7 +151,7 @@ def _reading(text: _Text, claim: _Claim, lex: Lexicon) -> _Reading:
         under = {id(h): _negator(h, text, lex) for h in hits}
         live[role] = tuple(h for h in hits if under[id(h)] is None)
         negated[role] = tuple(h for h in hits if under[id(h)] is not None)
-        if role in ("abandon", "deny", "debunk"):
+        if role != "formalize":  # "has not signed" is pending, left to the formalize rule
             cue_negators.update(t.start for t in under.values() if t is not None)
     first_frame = min((h.start for h in text.hits["no_comment"]), default=len(text.text))
     scopes = tuple(
@@ -242,14 +166,22 @@ def _content(words: Sequence[str], lex: Lexicon) -> frozenset[str]:
     return content_stems(words, lex.stopwords) - lex.generic
 
 
-def _on_claim(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
-    """Whether what the cue acts on is the claim: restated, or only referred to ("the report").
+def _about_claim(words: Sequence[str], r: _Reading, lex: Lexicon) -> bool:
+    """Whether words a cue acts on are the claim: restated, or only referred to ("the report").
 
-    "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim.
+    "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim, even
+    though a word or a name may be shared.
     """
+    content = _content(words, lex)
+    if not content:
+        return True
+    shared = len(content & r.claim.stems)
+    return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
+
+
+def _on_claim(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
-    content = _content(after, lex)
-    return not content or bool(content & r.claim.stems)
+    return _about_claim(after, r, lex)
 
 
 def _hedged(r: _Reading) -> tuple[_Hit, ...]:
@@ -317,8 +249,9 @@ def _double_negation(r: _Reading, lex: Lexicon) -> Judgement | None:
     """ "did not deny", "would not rule out": a refusal to deny is no denial."""
     if not r.negated["deny"]:
         return None
-    return _judgement("reports", "none", "double_negation", lex,
-                      [f"not-{r.negated['deny'][0].name}"])
+    return _judgement(
+        "reports", "none", "double_negation", lex, [f"not-{r.negated['deny'][0].name}"]
+    )
 
 
 def _debunk(r: _Reading, lex: Lexicon) -> Judgement | None:
@@ -335,9 +268,8 @@ def _debunk(r: _Reading, lex: Lexicon) -> Judgement | None:
 def _negated_content(r: _Reading, lex: Lexicon) -> Judgement | None:
     """ "X will not build cars with Y", "no plans to ...": a negator over the claim's content."""
     for negator, words in r.scopes:
-        content = _content(words, lex)
-        if content and not content & r.claim.stems:
-            continue  # negates something else: "denied it will raise phone prices"
+        if not _about_claim(words, r, lex):
+            continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
         if any(lex.cues["pending"].fullmatch(w) for w in words[:3]):
             return _judgement("reports", "none", "pending", lex, [cue, "pending"])
@@ -355,6 +287,13 @@ def _no_comment(r: _Reading, lex: Lexicon) -> Judgement | None:
     if not hits:
         return None
     return _judgement("reports", "none", "no_comment", lex, [hits[0].name])
+
+
+def _undecided(r: _Reading, lex: Lexicon) -> Judgement | None:
+    hits = r.text.hits["uncertain"]
+    if not hits:
+        return None
+    return _judgement("reports", "none", "pending", lex, [hits[0].name])
 
 
 def _question(r: _Reading, lex: Lexicon) -> Judgement | None:
@@ -379,8 +318,7 @@ def _planned(hit: _Hit, r: _Reading, lex: Lexicon) -> bool:
 def _official_act(role: str, signal: Signal, weight: str) -> Rule:
     def rule(r: _Reading, lex: Lexicon) -> Judgement | None:
         if r.negated[role] and not r.live[role]:  # "has not yet signed", "did not confirm"
-            return _judgement("reports", "none", "pending", lex,
-                              [f"not-{r.negated[role][0].name}"])
+            return _judgement("reports", "none", "pending", lex, [f"not-{r.negated[role][0].name}"])
         done = [h for h in r.live[role] if not _planned(h, r, lex)]
         if not done:
             return None
@@ -426,6 +364,7 @@ _RULES: tuple[Rule, ...] = (
     _negated_content,
     _no_comment,
     _question,
+    _undecided,
     _source_hedge,
     _official_act("formalize", "formalize", "formalize"),
     _official_act("confirm", "confirm", "confirm"),
@@ -435,18 +374,20 @@ _RULES: tuple[Rule, ...] = (
 )
 
 
+_CONTEXT_SOURCING: tuple[tuple[str, Stance, Signal, str], ...] = (
+    ("source_hedge", "reports", "none", "hedged"),
+    ("no_comment", "reports", "none", "no_comment"),
+    ("on_record", "supports", "confirm", "confirm_context"),
+)
+
+
 def _from_context(context: _Text, lex: Lexicon) -> Judgement | None:
     """A bare statement takes its sourcing from its neighbours: "..., people familiar said",
     "the company said in a statement", "X declined to comment"."""
-    for role, stance, signal, weight in (
-        ("source_hedge", "reports", "none", "hedged"),
-        ("no_comment", "reports", "none", "no_comment"),
-        ("on_record", "supports", "confirm", "confirm_context"),
-    ):
+    for role, stance, signal, weight in _CONTEXT_SOURCING:
         hits = context.hits[role]
         if hits:
-            return Judgement(stance, signal, lex.weights[weight],  # type: ignore[arg-type]
-                             (f"context:{hits[0].name}",))
+            return _judgement(stance, signal, weight, lex, [f"context:{hits[0].name}"])
     return None
 
 

@@ -1,0 +1,119 @@
+"""The stance lexicon: cue phrases by role, negation vocabulary and thresholds.
+
+Loaded from the packaged ``data/stance.toml`` (or a file given by path) and compiled once, so that
+``monitor.stance.judge`` stays a pure function of its arguments and a lexicon value.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor.negation import NegationRules, stem
+
+_ROLES = (
+    "source_hedge",
+    "modal_hedge",
+    "speculation",
+    "uncertain",
+    "no_comment",
+    "on_record",
+    "say_verb",
+    "party_role",
+    "commentator",
+    "confirm",
+    "formalize",
+    "deny",
+    "debunk",
+    "abandon",
+    "pseudo_negation",
+    "future",
+    "pending",
+)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    cues: Mapping[str, re.Pattern[str]]
+    contractions: tuple[tuple[re.Pattern[str], str], ...]
+    weights: Mapping[str, float]
+    negation: NegationRules
+    stopwords: frozenset[str]
+    generic: frozenset[str]
+    complement_stops: frozenset[str]
+    overlap_words: int
+    overlap_share: float
+    cue_window: int
+    complement_window: int
+    future_window: int
+
+
+def _phrase_pattern(phrase: str) -> str:
+    words = phrase.split()
+    parts: list[str] = []
+    for index, word in enumerate(words):
+        if word == "..":
+            parts.append(r"(?:\S+\s+){0,3}?")
+            continue
+        parts.append(re.escape(word.rstrip("*")) + (r"[\w'-]*" if word.endswith("*") else ""))
+        if index < len(words) - 1:
+            parts.append(r"\s+")
+    return "".join(parts)
+
+
+def _role_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
+    # Longest phrases first so that "said in a statement" wins over "said".
+    ordered = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
+    body = "|".join(_phrase_pattern(p) for p in ordered) or r"(?!x)x"
+    return re.compile(rf"(?<![\w'-])(?:{body})(?![\w-])")
+
+
+def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
+    """Build a lexicon from parsed TOML; every regular expression is compiled here, once."""
+    cues = data["cues"]
+    missing = [role for role in _ROLES if role not in cues]
+    if missing:
+        raise ValueError(f"stance lexicon lacks cue roles: {', '.join(missing)}")
+    scope, neg, words = data["scope"], data["negation"], data["words"]
+    return Lexicon(
+        cues={role: _role_pattern(cues[role]) for role in _ROLES},
+        contractions=tuple(
+            (re.compile(re.escape(old), re.IGNORECASE), new)
+            for old, new in data["normalise"]["contractions"]
+        ),
+        weights={str(k): float(v) for k, v in data["weights"].items()},
+        negation=NegationRules(
+            negators=frozenset(neg["negators"]),
+            boundaries=frozenset(neg["boundaries"]),
+            relative=frozenset(neg["relative"]),
+            window=int(scope["negation_window"]),
+        ),
+        stopwords=frozenset(words["stopwords"]),
+        generic=frozenset(stem(w) for w in words["generic_objects"]),
+        complement_stops=frozenset(neg["complement_boundaries"]),
+        overlap_words=int(scope["overlap_words"]),
+        overlap_share=float(scope["overlap_share"]),
+        cue_window=int(scope["cue_negation_window"]),
+        complement_window=int(scope["complement_window"]),
+        future_window=int(scope["future_window"]),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: Path | None) -> Lexicon:
+    if path is None:
+        raw = resources.files("monitor").joinpath("data/stance.toml").read_bytes()
+        return lexicon_from_mapping(tomllib.loads(raw.decode("utf-8")))
+    with path.open("rb") as handle:
+        return lexicon_from_mapping(tomllib.load(handle))
+
+
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    """The lexicon at ``path``, or the packaged one; parsed and compiled once per path."""
+    return _load_cached(path.resolve() if path is not None else None)
