@@ -6,6 +6,8 @@ feed, a URL), and wraps the underlying cause so logs keep the full story.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class MonitorError(Exception):
     """Base of every error the monitor raises on purpose."""
@@ -38,10 +40,22 @@ class DatabaseError(MonitorError):
 class FetchError(MonitorError):
     """An HTTP request failed: network error, timeout, bad status, oversized body, refused URL."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.retry_after = retry_after  # when a 429/503 said to come back
+
+
+class UnsafeURLError(FetchError):
+    """A URL the monitor refuses to fetch: not http(s), or an address on a private network."""
 
 
 class FeedError(MonitorError):

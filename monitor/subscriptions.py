@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
-from monitor.db.models import Feed
+from monitor.db.models import Feed, FeedEntry
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,58 @@ def _apply(row: Feed, cfg: FeedConfig) -> bool:
     if (row.credibility, row.interval_seconds) != (cfg.credibility, cfg.interval):
         row.credibility, row.interval_seconds, changed = cfg.credibility, cfg.interval, True
     return changed
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    name: str
+    url: str
+    enabled: bool
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    last_checked_at: datetime | None
+    error_count: int
+    last_error: str | None
+    next_check_at: datetime | None
+    entries: int  # entries recorded for this feed (each links to one article)
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "name": self.name,
+            "url": self.url,
+            "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
+            "last_success_at": iso(self.last_success_at),
+            "last_checked_at": iso(self.last_checked_at),
+            "error_count": self.error_count,
+            "last_error": self.last_error,
+            "next_check_at": iso(self.next_check_at),
+            "entries": self.entries,
+        }
+
+
+def feed_health(session: Session) -> list[FeedHealth]:
+    """Each feed's polling health, by name: what `rumour-monitor feeds` shows."""
+    counts = dict(
+        session.execute(
+            select(FeedEntry.feed_id, func.count(FeedEntry.id)).group_by(FeedEntry.feed_id)
+        ).tuples()
+    )
+    return [
+        FeedHealth(
+            name=f.name,
+            url=f.url,
+            enabled=f.enabled,
+            disabled_reason=f.disabled_reason,
+            last_success_at=f.last_success_at,
+            last_checked_at=f.last_checked_at,
+            error_count=f.error_count or 0,
+            last_error=f.last_error,
+            next_check_at=f.next_check_at,
+            entries=counts.get(f.id, 0),
+        )
+        for f in session.scalars(select(Feed).order_by(Feed.name))
+    ]

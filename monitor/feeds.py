@@ -1,0 +1,125 @@
+"""Feed documents to typed entries: RSS 0.9x/1.0/2.0 and Atom through feedparser.
+
+Pure: bytes and response headers in, `ParsedFeed` out. feedparser picks the charset from the
+headers, the XML declaration and the bytes themselves (a wrong declaration is overridden and
+reported), and never expands entities declared in the document or fetches external ones.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.html
+from lxml.etree import ParserError
+
+from monitor.errors import FeedError
+
+log = logging.getLogger(__name__)
+
+_BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    guid: str  # the entry's id, else its link, else a hash of its title and text
+    link: str | None  # absolute
+    title: str
+    summary: str  # plain text: the longer of the entry's content and summary
+    published: datetime | None  # aware UTC
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    version: str  # feedparser's name for the format: rss20, rss10, atom10, ...
+    entries: tuple[FeedItem, ...]
+    encoding: str
+    problem: str | None  # why feedparser called it malformed (bozo), when it did
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
+    """Entries of a feed document; FeedError naming the URL when nothing could be parsed.
+
+    A malformed feed keeps every entry parsed before the fault and says why in `problem`.
+    """
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", url)  # base for relative links
+    parsed: Any = feedparser.parse(
+        body, response_headers=response_headers, resolve_relative_uris=True
+    )
+    problem = _problem(parsed)
+    entries = tuple(item for raw in parsed.entries if (item := _item(raw, url)) is not None)
+    if not entries and (problem or not parsed.get("version")):
+        reason = problem or "no RSS or Atom elements found"
+        raise FeedError(f"{url}: not a readable feed: {reason}")
+    if problem:
+        log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
+    return ParsedFeed(
+        title=_plain_text(parsed.feed.get("title", "")),
+        version=parsed.get("version") or "",
+        entries=entries,
+        encoding=parsed.get("encoding", "") or "",
+        problem=problem,
+    )
+
+
+def _problem(parsed: Any) -> str | None:
+    if not parsed.bozo:
+        return None
+    exc = parsed.get("bozo_exception")
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "malformed"
+
+
+def _item(raw: Any, base: str) -> FeedItem | None:
+    link = raw.get("link") or None
+    if link:
+        link = urljoin(base, link.strip())
+    title = _plain_text(raw.get("title", ""))
+    summary = _best_text(raw)
+    guid = (raw.get("id") or "").strip() or link
+    if not guid:
+        if not (title or summary):
+            return None  # nothing to identify or read
+        guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+    return FeedItem(guid=guid, link=link, title=title, summary=summary, published=_date(raw))
+
+
+def _best_text(raw: Any) -> str:
+    candidates = [c.get("value", "") for c in raw.get("content", []) or []]
+    candidates.append(raw.get("summary", ""))
+    texts = [_plain_text(c) for c in candidates if c]
+    return max(texts, key=len, default="")
+
+
+def _date(raw: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            # feedparser has already converted the entry's zone to UTC
+            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    return None
+
+
+def _plain_text(value: str) -> str:
+    """Text of an HTML fragment with paragraph breaks kept as newlines."""
+    if "<" in value:
+        try:
+            root = lxml.html.fragment_fromstring(value, create_parent="div")
+        except (ParserError, ValueError):
+            root = None
+        if root is not None:
+            for element in root.iter(*_BLOCKS):
+                element.tail = "\n" + (element.tail or "")
+            value = root.text_content()
+    lines = (_SPACE.sub(" ", line).strip() for line in value.splitlines())
+    return "\n".join(line for line in lines if line)
