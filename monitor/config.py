@@ -391,6 +391,8 @@ def _email(t: _Table) -> EmailConfig:
     t.finish()
     if not cfg.recipients:
         raise t.error("recipients", "must name at least one address")
+    if cfg.username is not None and cfg.password is None:
+        raise t.error("password_env", f"username {cfg.username!r} is set but no password is")
     return cfg
 
 

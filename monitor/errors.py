@@ -73,4 +73,13 @@ class ReplayFileError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    """An alert could not be delivered on a channel."""
+    """An alert could not be delivered on a channel.
+
+    `retry_after` carries a server's own wait request (Slack's 429 Retry-After) in seconds, so
+    the outbox waits at least that long before trying again.
+    """
+
+    def __init__(self, message: str, *, channel: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.retry_after = retry_after

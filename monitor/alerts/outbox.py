@@ -8,7 +8,11 @@ for the same change impossible however often a stage is re-run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.config import AlertsConfig
@@ -32,3 +36,79 @@ def enqueue(session: Session, transition: Transition, channels: Sequence[str]) -
     ]
     session.add_all(rows)
     return rows
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One outbox row as `alerts list` shows it."""
+
+    id: int
+    channel: str
+    status: str
+    attempts: int
+    rumour_id: str
+    from_state: str
+    to_state: str
+    transition_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment is not None else None
+
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "status": self.status,
+            "attempts": self.attempts,
+            "rumour_id": self.rumour_id,
+            "from": self.from_state,
+            "to": self.to_state,
+            "at": iso(self.transition_at),
+            "next_attempt_at": iso(self.next_attempt_at) if self.status == "pending" else None,
+            "sent_at": iso(self.sent_at),
+            "last_error": self.last_error,
+        }
+
+
+def list_alerts(session: Session, *, status: str | None = None, limit: int = 100) -> list[AlertRow]:
+    """The newest outbox rows first, optionally only those with one status."""
+    query = (
+        select(Alert, Transition)
+        .join(Transition, Alert.transition_id == Transition.id)
+        .order_by(Alert.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(Alert.status == status)
+    return [
+        AlertRow(
+            id=a.id,
+            channel=a.channel,
+            status=a.status,
+            attempts=a.attempts,
+            rumour_id=t.rumour_id,
+            from_state=t.from_state,
+            to_state=t.to_state,
+            transition_at=t.at,
+            next_attempt_at=a.next_attempt_at,
+            sent_at=a.sent_at,
+            last_error=a.last_error,
+        )
+        for a, t in session.execute(query)
+    ]
+
+
+def requeue_failed(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Give failed alerts (all, or those ids) a fresh set of attempts, due now; the count."""
+    query = update(Alert).where(Alert.status == "failed")
+    if ids is not None:
+        query = query.where(Alert.id.in_(ids))
+    result = session.execute(
+        query.values(status="pending", attempts=0, next_attempt_at=utcnow()).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,202 @@
+"""What an alert says, and how it is written for a terminal, an email and Slack.
+
+Pure functions over plain data: the delivery step builds an `AlertMessage` from database rows
+and each channel renders it. Everything that comes from an article (title, sentence, URL) is
+untrusted and escaped for the medium it lands in, so a headline cannot inject HTML into an
+email or `<!channel>` pings and disguised links into Slack.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from monitor.db.models import Article, Rumour, Transition
+
+MESSAGE_ID_DOMAIN = "rumour-monitor"
+# Slack rejects section texts over 3000 characters; claims and sentences are cut well below.
+_SLACK_FIELD_MAX = 2000
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything one alert tells its reader about one state change of one rumour."""
+
+    message_id: str
+    rumour_id: str
+    claim: str
+    old_state: str
+    new_state: str
+    confidence_before: float
+    confidence_after: float
+    signal: str
+    sentence: str
+    article_title: str | None
+    source_url: str | None
+    source_name: str | None
+    published_at: datetime | None
+    test: bool = False
+
+
+def message_id(alert_id: int, transition_id: int) -> str:
+    """The Message-ID of an alert: derived from ids, so a resend repeats it and can be spotted."""
+    return f"<alert-{alert_id}.{transition_id}@{MESSAGE_ID_DOMAIN}>"
+
+
+def from_transition(
+    transition: Transition, rumour: Rumour, article: Article | None, *, alert_id: int
+) -> AlertMessage:
+    """The message for one outbox row, from the transition it announces."""
+    return AlertMessage(
+        message_id=message_id(alert_id, transition.id),
+        rumour_id=rumour.id,
+        claim=rumour.claim,
+        old_state=transition.from_state,
+        new_state=transition.to_state,
+        confidence_before=transition.confidence_before,
+        confidence_after=transition.confidence_after,
+        signal=transition.signal,
+        sentence=transition.sentence,
+        article_title=article.title if article is not None else None,
+        source_url=article.url if article is not None else None,
+        source_name=(article.source or None) if article is not None else None,
+        published_at=article.published_at if article is not None else transition.at,
+    )
+
+
+def make_test_message(now: datetime | None = None) -> AlertMessage:
+    """A harmless alert for `alerts test`: fresh Message-ID, nothing in the database."""
+    return AlertMessage(
+        message_id=f"<test-{uuid.uuid4().hex}@{MESSAGE_ID_DOMAIN}>",
+        rumour_id="test",
+        claim="Test alert from rumour-monitor (no rumour changed state)",
+        old_state="unconfirmed",
+        new_state="confirmed",
+        confidence_before=0.5,
+        confidence_after=0.8,
+        signal="confirm",
+        sentence="If you can read this, alerts reach you on this channel.",
+        article_title="rumour-monitor test alert",
+        source_url=None,
+        source_name="rumour-monitor",
+        published_at=now or datetime.now(UTC),
+        test=True,
+    )
+
+
+def one_line(text: str) -> str:
+    """Collapse newlines and runs of spaces: headers and quotes must stay on one line."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown time"
+
+
+def _web_url(url: str | None) -> str | None:
+    """Only http(s) links are rendered as links; anything else (javascript:, data:) is not."""
+    if url and re.match(r"^https?://", url, re.IGNORECASE):
+        return url
+    return None
+
+
+def email_subject(m: AlertMessage) -> str:
+    return f"[rumour] {one_line(m.claim)}: {m.old_state} -> {m.new_state}"
+
+
+def render_text(m: AlertMessage) -> str:
+    """Plain text for the console and the text/plain part of an email."""
+    lines = [
+        f"[rumour] {m.rumour_id}: {m.old_state} -> {m.new_state}",
+        f"  claim:      {one_line(m.claim)}",
+        f"  confidence: {m.confidence_before:.2f} -> {m.confidence_after:.2f} ({m.signal})",
+        f'  sentence:   "{one_line(m.sentence)}"',
+        f"  article:    {one_line(m.article_title or '(untitled)')}",
+        f"  source:     {m.source_url or '(no link)'}"
+        + (f" ({m.source_name})" if m.source_name else ""),
+        f"  published:  {_time(m.published_at)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(m: AlertMessage) -> str:
+    """The text/html part of an email; every value is escaped, only http(s) links are links."""
+
+    def e(value: str) -> str:
+        return html.escape(value, quote=True)
+
+    title = e(one_line(m.article_title or "(untitled)"))
+    url = _web_url(m.source_url)
+    link = f'<a href="{e(url)}">{title}</a>' if url else title
+    source = f" ({e(m.source_name)})" if m.source_name else ""
+    return (
+        "<!DOCTYPE html>\n<html><body>\n"
+        f"<p><strong>{e(m.rumour_id)}</strong>: {e(one_line(m.claim))}</p>\n"
+        f"<p>State: <strong>{e(m.old_state)} &rarr; {e(m.new_state)}</strong><br>\n"
+        f"Confidence: {m.confidence_before:.2f} &rarr; {m.confidence_after:.2f}"
+        f" ({e(m.signal)})</p>\n"
+        f"<blockquote>{e(one_line(m.sentence))}</blockquote>\n"
+        f"<p>{link}{source}<br>\nPublished {e(_time(m.published_at))}</p>\n"
+        "</body></html>\n"
+    )
+
+
+def slack_escape(text: str) -> str:
+    """Slack's rule: only &, < and > are control characters; escaped they are shown as-is."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_link(url: str | None, label: str) -> str:
+    safe = _web_url(url)
+    if safe is None:
+        return slack_escape(label)
+    # "|" separates URL from label in Slack's <url|label>; percent-encoding keeps it in the URL.
+    target = slack_escape(quote(safe, safe=":/?#[]@!$&'()*+,;=%~"))
+    return f"<{target}|{slack_escape(label)}>"
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def slack_payload(m: AlertMessage) -> dict[str, Any]:
+    """An incoming-webhook body: a `text` fallback for notifications, and blocks for the app."""
+    claim = slack_escape(_cut(one_line(m.claim), _SLACK_FIELD_MAX))
+    states = slack_escape(f"{m.old_state} -> {m.new_state}")
+    fallback = f"[rumour] {claim}: {states}"
+    title = _cut(one_line(m.article_title or "(untitled)"), 300)
+    source = f" · {slack_escape(m.source_name)}" if m.source_name else ""
+    blocks = [
+        {"type": "section", "text": _mrkdwn(f"*Rumour* `{slack_escape(m.rumour_id)}`\n{claim}")},
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*State*\n{states}"),
+                _mrkdwn(
+                    f"*Confidence*\n{m.confidence_before:.2f} -&gt; {m.confidence_after:.2f}"
+                    f" ({slack_escape(m.signal)})"
+                ),
+            ],
+        },
+        {
+            "type": "section",
+            "text": _mrkdwn("> " + slack_escape(_cut(one_line(m.sentence), _SLACK_FIELD_MAX))),
+        },
+        {
+            "type": "context",
+            "elements": [
+                _mrkdwn(f"{_slack_link(m.source_url, title)}{source} · {_time(m.published_at)}")
+            ],
+        },
+    ]
+    return {"text": fallback, "blocks": blocks}

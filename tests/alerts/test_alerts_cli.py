@@ -1,0 +1,115 @@
+"""`rumour-monitor alerts ...` end to end, with real local SMTP and webhook servers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import USER, SmtpServer, add_transition
+from pytest_httpserver import HTTPServer
+
+from monitor.cli import cli
+from monitor.db import Database
+
+HOOK = "/services/T1/B1/TOKEN"
+
+
+def _run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _both(smtp_port: int) -> str:
+    return f"""
+[alerts.email]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+username = "{USER}"
+password_env = "TEST_SMTP_PASSWORD"
+sender = "monitor@example.org"
+recipients = ["desk@example.org"]
+
+[alerts.slack]
+webhook_url_env = "TEST_SLACK_HOOK"
+"""
+
+
+def test_alerts_test_goes_to_the_console_by_default(write_config: Callable[..., Path]) -> None:
+    code, out, _ = _run(write_config(), "alerts", "test")
+    assert code == 0
+    assert "[rumour] test: unconfirmed -> confirmed" in out
+    assert out.rstrip().endswith("console: sent")
+
+
+def test_alerts_test_reports_each_configured_channel(
+    write_config: Callable[..., Path],
+    smtp_server: Callable[..., SmtpServer],
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = smtp_server("none")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pass")
+    monkeypatch.setenv("TEST_SLACK_HOOK", httpserver.url_for(HOOK))
+    httpserver.expect_ordered_request(HOOK).respond_with_data("ok")
+    httpserver.expect_ordered_request(HOOK).respond_with_data("no_service", status=404)
+    config = write_config(_both(server.port))
+
+    code, out, _ = _run(config, "alerts", "test")
+    assert code == 0, out
+    assert "email: sent" in out and "slack: sent" in out
+    assert len(server.messages) == 1 and server.messages[0].login == USER
+    assert server.messages[0].message["Subject"].startswith("[rumour] Test alert")
+
+    code, out, _ = _run(config, "alerts", "test")
+    assert code == 1
+    assert "email: sent" in out
+    assert "slack: FAILED: slack webhook at 127.0.0.1" in out and "HTTP 404: no_service" in out
+    assert "TOKEN" not in out
+    assert len(server.messages) == 2
+
+
+def test_alerts_deliver_and_list(
+    write_config: Callable[..., Path], db: Database, smtp_server: Callable[..., SmtpServer]
+) -> None:
+    server = smtp_server("none", auth=False)
+    config = write_config(
+        f"""
+[alerts.email]
+host = "127.0.0.1"
+port = {server.port}
+security = "none"
+sender = "monitor@example.org"
+recipients = ["desk@example.org"]
+""",
+        db_url=db.url,
+    )
+    add_transition(db, ["email"], url="https://news.example/a")
+    add_transition(db, ["slack"], url="https://news.example/b")  # slack is not configured
+
+    code, out, _ = _run(config, "alerts", "deliver", "--json")
+    assert code == 0
+    outcomes = {o["channel"]: o for o in json.loads(out)}
+    assert outcomes["email"]["status"] == "sent" and len(server.messages) == 1
+    assert outcomes["slack"]["status"] == "pending"
+
+    code, out, _ = _run(config, "alerts", "list", "--json")
+    rows = {r["channel"]: r for r in json.loads(out)}
+    assert rows["email"]["status"] == "sent" and rows["email"]["sent_at"]
+    assert rows["slack"]["attempts"] == 1 and "not configured" in rows["slack"]["last_error"]
+    assert rows["slack"]["from"] == "unconfirmed" and rows["slack"]["to"] == "formalized"
+
+    code, out, _ = _run(config, "alerts", "list", "--status", "pending")
+    assert code == 0 and "slack" in out and "email" not in out.splitlines()[2]
+
+    code, out, _ = _run(config, "alerts", "deliver")  # not due again yet: nothing happens
+    assert code == 0 and "0 sent, 0 to retry, 0 failed" in out
+    assert len(server.messages) == 1
+
+
+def test_alerts_retry_needs_ids_or_all_failed(write_config: Callable[..., Path]) -> None:
+    code, _, err = _run(write_config(), "alerts", "retry")
+    assert code == 2 and "--all-failed" in err

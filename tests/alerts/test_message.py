@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from monitor.alerts.message import (
+    AlertMessage,
+    email_subject,
+    message_id,
+    render_html,
+    render_text,
+    slack_escape,
+    slack_payload,
+)
+
+EVIL_TITLE = '<script>alert(1)</script> <!channel> <http://evil.example|click> & "co"'
+EVIL_SENTENCE = "Great Wall <b>confirmed</b> it <@U123> & <!here> will build the cars."
+
+
+def _message(**changes: object) -> AlertMessage:
+    base = AlertMessage(
+        message_id=message_id(7, 3),
+        rumour_id="xiaomi-gwm",
+        claim="Xiaomi will build its cars with Great Wall Motors",
+        old_state="unconfirmed",
+        new_state="formalized",
+        confidence_before=0.55,
+        confidence_after=0.93,
+        signal="formalize",
+        sentence="Xiaomi signed an agreement to build its cars at a Great Wall plant.",
+        article_title="Xiaomi signs deal with Great Wall",
+        source_url="https://news.example/xiaomi-gwm?a=1&b=2",
+        source_name="Example News",
+        published_at=datetime(2021, 3, 30, 9, 15, tzinfo=UTC),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_subject_names_the_claim_and_the_change() -> None:
+    assert (
+        email_subject(_message())
+        == "[rumour] Xiaomi will build its cars with Great Wall Motors: unconfirmed -> formalized"
+    )
+    # a newline in a claim must not become a second header line
+    assert "\n" not in email_subject(_message(claim="Xiaomi\nBcc: everyone@example.org"))
+
+
+def test_message_id_is_stable_and_distinct_per_alert() -> None:
+    assert message_id(7, 3) == message_id(7, 3) == "<alert-7.3@rumour-monitor>"
+    assert message_id(8, 3) != message_id(7, 3)
+
+
+def test_plain_text_carries_every_field() -> None:
+    text = render_text(_message())
+    for part in (
+        "xiaomi-gwm",
+        "Xiaomi will build its cars with Great Wall Motors",
+        "unconfirmed -> formalized",
+        "0.55 -> 0.93",
+        "Xiaomi signed an agreement to build its cars at a Great Wall plant.",
+        "Xiaomi signs deal with Great Wall",
+        "https://news.example/xiaomi-gwm?a=1&b=2",
+        "2021-03-30 09:15 UTC",
+    ):
+        assert part in text
+
+
+def test_html_escapes_everything_from_the_article() -> None:
+    page = render_html(
+        _message(
+            article_title=EVIL_TITLE,
+            sentence=EVIL_SENTENCE,
+            source_url='https://news.example/x?"><script>x</script>',
+        )
+    )
+    assert "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;confirmed&lt;/b&gt;" in page
+    assert 'href="https://news.example/x?&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
+
+
+def test_html_links_only_web_urls() -> None:
+    page = render_html(_message(source_url="javascript:alert(1)"))
+    assert "href" not in page and "javascript:" not in page
+
+
+def test_slack_escapes_control_characters() -> None:
+    assert slack_escape("a & <b> <!channel>") == "a &amp; &lt;b&gt; &lt;!channel&gt;"
+
+
+def test_slack_payload_has_fallback_and_blocks_with_every_field() -> None:
+    payload = slack_payload(_message())
+    assert payload["text"] == (
+        "[rumour] Xiaomi will build its cars with Great Wall Motors: unconfirmed -&gt; formalized"
+    )
+    body = json.dumps(payload["blocks"])
+    assert "xiaomi-gwm" in body and "0.55 -&gt; 0.93" in body
+    quote = payload["blocks"][2]["text"]["text"]
+    assert quote == "> Xiaomi signed an agreement to build its cars at a Great Wall plant."
+    link = payload["blocks"][3]["elements"][0]["text"]
+    assert link.startswith(
+        "<https://news.example/xiaomi-gwm?a=1&amp;b=2|Xiaomi signs deal with Great Wall>"
+    )
+
+
+def test_slack_payload_defuses_mentions_and_disguised_links() -> None:
+    payload = slack_payload(
+        _message(
+            article_title=EVIL_TITLE,
+            sentence=EVIL_SENTENCE,
+            source_url="https://news.example/a|b>c",
+        )
+    )
+    raw = json.dumps(payload)
+    for bad in ("<!channel>", "<!here>", "<@U123>", "<http://evil", "<script>"):
+        assert bad not in raw
+    assert "&lt;!channel&gt;" in raw and "&lt;http://evil.example|click&gt;" in raw
+    link = payload["blocks"][3]["elements"][0]["text"]
+    # the only real link is the source, with | and > kept inside the URL
+    assert link.startswith("<https://news.example/a%7Cb%3Ec|")
+    assert link.count("<") == 1
+
+
+def test_slack_cuts_a_huge_sentence_below_the_block_limit() -> None:
+    payload = slack_payload(_message(sentence="word " * 2000))
+    assert len(payload["blocks"][2]["text"]["text"]) <= 3000
