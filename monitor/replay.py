@@ -21,20 +21,28 @@ Parsing is pure (a file in, a ReplayArticle or a ReplayFileError out); storing t
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.db import Database
+    from monitor.embed import Embedder
+    from monitor.pipeline import TransitionReport
+
+from monitor.articles import content_hash
 from monitor.db.models import Article, utcnow
-from monitor.errors import ReplayFileError
+from monitor.errors import ExtractError, ReplayFileError
+from monitor.urls import canonical_url
 
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -186,10 +194,8 @@ def _html_header(file: Path, content: str) -> tuple[dict[str, str], str]:
     return header, html
 
 
-class _PageTime(HTMLParser):
-    """The page's own publication time with its timezone (trafilatura reduces it to a day)."""
-
-    NAMES = ("article:published_time", "og:published_time", "datepublished", "pubdate")
+class _PageLinks(HTMLParser):
+    """The page's own address: <link rel="canonical">, else og:url."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -197,45 +203,36 @@ class _PageTime(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k.lower(): (v or "").strip() for k, v in attrs}
-        if tag == "meta":
-            name = values.get("property") or values.get("name") or values.get("itemprop") or ""
-            if name.lower() in self.NAMES and values.get("content"):
-                self.found.setdefault(name.lower(), values["content"])
-        elif tag == "time" and values.get("datetime"):
-            self.found.setdefault("time", values["datetime"])
-
-    def best(self) -> str | None:
-        for name in (*self.NAMES, "time"):
-            if name in self.found:
-                return self.found[name]
-        return None
+        if tag == "link" and values.get("rel", "").lower() == "canonical" and values.get("href"):
+            self.found.setdefault("canonical", values["href"])
+        elif tag == "meta" and values.get("property") == "og:url" and values.get("content"):
+            self.found.setdefault("og", values["content"])
 
 
-def _page_time(html: str) -> str | None:
-    parser = _PageTime()
+def _page_url(html: str) -> str | None:
+    parser = _PageLinks()
     parser.feed(html)
-    return parser.best()
+    return parser.found.get("canonical") or parser.found.get("og")
 
 
 def parse_html_file(file: Path, content: str) -> ReplayArticle:
     """An HTML page extracted like a fetched one; header or sidecar fields take precedence."""
-    import trafilatura
-    from trafilatura.settings import Document
+    from monitor.extract import extract_article
 
     header, html = _html_header(file, content)
-    doc = trafilatura.bare_extraction(
-        html, url=header.get("url"), with_metadata=True, include_comments=False
-    )
-    if not isinstance(doc, Document) or not (doc.text or "").strip():
-        raise ReplayFileError(f"{file}: no article text found in the page")
-    meta = {"url": doc.url, "source": doc.sitename, "published": _page_time(html) or doc.date}
+    url = header.get("url") or _page_url(html)
+    try:
+        page = extract_article(html, url or file.resolve().as_uri())
+    except ExtractError as exc:
+        raise ReplayFileError(f"{file}: {exc}") from exc
+    meta = {
+        "url": url,
+        "source": page.site,
+        "published": page.date.isoformat() if page.date else None,
+    }
     merged = {k: v for k, v in meta.items() if v} | header
-    published = merged.get("published")
-    if published and len(published) == 10:
-        # a bare day from the page: midnight UTC keeps the order of days without inventing more
-        merged["published"] = f"{published}T00:00:00+00:00"
-    text = _drop_repeated_title(doc.text or "", doc.title)
-    return build_article(file, merged, text, fallback_title=doc.title)
+    text = _drop_repeated_title(page.text, page.title)
+    return build_article(file, merged, text, fallback_title=page.title)
 
 
 def _drop_repeated_title(text: str, title: str | None) -> str:
@@ -272,18 +269,6 @@ def load_articles(directory: Path) -> tuple[list[ReplayArticle], list[ReplayProb
         articles.append(article)
     articles.sort(key=lambda a: (a.published_at, a.path.name))
     return articles, problems
-
-
-def canonical_url(url: str) -> str:
-    """The URL an article is stored under: lower-case scheme and host, no fragment."""
-    parts = urlsplit(url.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, "")
-    )
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
 def insert_articles(
@@ -323,3 +308,29 @@ def insert_articles(
         )
         added.append(article)
     return added
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    added: list[ReplayArticle]
+    already_stored: int
+    problems: list[ReplayProblem]
+    transitions: list[TransitionReport]
+
+
+def replay_folder(
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    directory: Path,
+    *,
+    default_credibility: float = DEFAULT_CREDIBILITY,
+) -> ReplayResult:
+    """Store a folder's articles (each URL once) and process every pending one in time order."""
+    from monitor.pipeline import process_pending
+
+    articles, problems = load_articles(directory)
+    with db.transaction() as session:
+        added = insert_articles(session, articles, default_credibility=default_credibility)
+    transitions = process_pending(db, config, embedder)
+    return ReplayResult(added, len(articles) - len(added), problems, transitions)

@@ -11,12 +11,7 @@ from sqlalchemy import func, select
 from monitor.db import Database
 from monitor.db.models import Article
 from monitor.errors import ReplayFileError
-from monitor.replay import (
-    canonical_url,
-    insert_articles,
-    load_articles,
-    parse_article_file,
-)
+from monitor.replay import insert_articles, load_articles, parse_article_file
 
 GOOD = """Title: Acme signs deal for Widget Works
 Published: 2021-03-30T19:45:00+08:00
@@ -146,10 +141,6 @@ def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Pat
 def test_load_articles_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ReplayFileError, match="not a folder"):
         load_articles(tmp_path / "nope")
-
-
-def test_canonical_url_drops_the_fragment_and_lowercases_the_host() -> None:
-    assert canonical_url("HTTPS://Wire.Example/a?b=1#x") == "https://wire.example/a?b=1"
 
 
 def test_insert_articles_stores_each_url_once(db: Database, tmp_path: Path) -> None:
