@@ -48,7 +48,7 @@ def test_windows_1252_page_decodes_and_drops_comments_and_popular_list() -> None
 
 
 def test_empty_page_is_an_extract_error_naming_the_url() -> None:
-    with pytest.raises(ExtractError, match="https://x.example/empty"):
+    with pytest.raises(ExtractError, match=r"https://x\.example/empty"):
         extract_article("<html><body><nav>Home</nav></body></html>", "https://x.example/empty")
 
 
@@ -63,7 +63,7 @@ def test_empty_page_is_an_extract_error_naming_the_url() -> None:
             "<meta charset=gb2312>小米 镕 䶮",
         ),
         ("\ufeffbom text".encode(), "text/html; charset=cp1252", "bom text"),
-        ("plain".encode(), "", "plain"),
+        (b"plain", "", "plain"),
     ],
 )
 def test_decode_html(body: bytes, content_type: str, expected: str) -> None:

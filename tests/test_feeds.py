@@ -69,7 +69,7 @@ def test_malformed_feed_keeps_what_parsed_and_says_why() -> None:
     [b"", b"<html><body><p>Not a feed, a web page.</p></body></html>", b"\x00\x01garbage"],
 )
 def test_nothing_parsed_is_a_feed_error_naming_the_url(body: bytes) -> None:
-    with pytest.raises(FeedError, match="https://bad.example/feed"):
+    with pytest.raises(FeedError, match=r"https://bad\.example/feed"):
         parse_feed(body, {"content-type": "text/html"}, url="https://bad.example/feed")
 
 
