@@ -194,8 +194,11 @@ def _html_header(file: Path, content: str) -> tuple[dict[str, str], str]:
     return header, html
 
 
-class _PageLinks(HTMLParser):
-    """The page's own address: <link rel="canonical">, else og:url."""
+class _PageMeta(HTMLParser):
+    """The page's own address and publication time (with its timezone, which the extractor
+    may reduce to a bare day)."""
+
+    TIMES = ("article:published_time", "og:published_time", "datepublished", "pubdate")
 
     def __init__(self) -> None:
         super().__init__()
@@ -203,16 +206,27 @@ class _PageLinks(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k.lower(): (v or "").strip() for k, v in attrs}
+        name = (
+            values.get("property") or values.get("name") or values.get("itemprop") or ""
+        ).lower()
         if tag == "link" and values.get("rel", "").lower() == "canonical" and values.get("href"):
             self.found.setdefault("canonical", values["href"])
-        elif tag == "meta" and values.get("property") == "og:url" and values.get("content"):
-            self.found.setdefault("og", values["content"])
+        elif tag == "meta" and values.get("content") and (name == "og:url" or name in self.TIMES):
+            self.found.setdefault(name, values["content"])
+        elif tag == "time" and values.get("datetime"):
+            self.found.setdefault("time", values["datetime"])
+
+    def url(self) -> str | None:
+        return self.found.get("canonical") or self.found.get("og:url")
+
+    def published(self) -> str | None:
+        return next((self.found[n] for n in (*self.TIMES, "time") if n in self.found), None)
 
 
-def _page_url(html: str) -> str | None:
-    parser = _PageLinks()
+def _page_meta(html: str) -> _PageMeta:
+    parser = _PageMeta()
     parser.feed(html)
-    return parser.found.get("canonical") or parser.found.get("og")
+    return parser
 
 
 def parse_html_file(file: Path, content: str) -> ReplayArticle:
@@ -220,7 +234,8 @@ def parse_html_file(file: Path, content: str) -> ReplayArticle:
     from monitor.extract import extract_article
 
     header, html = _html_header(file, content)
-    url = header.get("url") or _page_url(html)
+    own = _page_meta(html)
+    url = header.get("url") or own.url()
     try:
         page = extract_article(html, url or file.resolve().as_uri())
     except ExtractError as exc:
@@ -228,7 +243,7 @@ def parse_html_file(file: Path, content: str) -> ReplayArticle:
     meta = {
         "url": url,
         "source": page.site,
-        "published": page.date.isoformat() if page.date else None,
+        "published": own.published() or (page.date.isoformat() if page.date else None),
     }
     merged = {k: v for k, v in meta.items() if v} | header
     text = _drop_repeated_title(page.text, page.title)
