@@ -66,6 +66,12 @@ class ExtractError(MonitorError):
     """An article page yielded no usable text."""
 
 
+class ReplayFileError(MonitorError):
+    """A replay article file is unreadable, has no date, or has a malformed header."""
+
+    exit_code = 2
+
+
 class DeliveryError(MonitorError):
     """An alert could not be delivered on a channel.
 

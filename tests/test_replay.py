@@ -1,0 +1,162 @@
+"""Replay files: the header format, HTML pages, folder loading and storing (no model needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.db import Database
+from monitor.db.models import Article
+from monitor.errors import ReplayFileError
+from monitor.replay import insert_articles, load_articles, parse_article_file
+
+GOOD = """Title: Acme signs deal for Widget Works
+Published: 2021-03-30T19:45:00+08:00
+Source: Example Wire
+URL: https://wire.example/acme#top
+Credibility: 0.8
+
+Acme Corp has signed a definitive agreement to buy Widget Works.
+
+The deal closes next year.
+"""
+
+PAGE = """<!DOCTYPE html>
+<html><head>
+<title>Widget Works agrees to sale | Example Wire</title>
+<meta property="og:title" content="Widget Works agrees to sale">
+<meta property="og:site_name" content="Example Wire">
+<meta property="article:published_time" content="2021-04-01T10:00:00+02:00">
+<link rel="canonical" href="https://wire.example/widget-sale">
+</head><body><nav><a href="/">Home</a></nav>
+<article><h1>Widget Works agrees to sale</h1>
+<p>Widget Works said on Thursday that its board had approved the sale of the company to Acme
+Corp, ending months of speculation about the future of the family-owned business.</p>
+<p>The two companies did not disclose the price, which analysts put at several hundred million
+dollars. The transaction still needs the approval of regulators in two countries.</p>
+</article><footer>Copyright Example Wire</footer></body></html>
+"""
+
+
+def _write(folder: Path, name: str, content: str) -> Path:
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_parses_header_and_text(tmp_path: Path) -> None:
+    article = parse_article_file(_write(tmp_path, "a.txt", GOOD))
+    assert article.title == "Acme signs deal for Widget Works"
+    assert article.published_at == datetime(2021, 3, 30, 11, 45, tzinfo=UTC)
+    assert article.source == "Example Wire"
+    assert article.url == "https://wire.example/acme#top"
+    assert article.credibility == 0.8
+    assert article.text.startswith("Acme Corp has signed")
+    assert article.text.endswith("The deal closes next year.")
+
+
+def test_source_defaults_to_the_url_host_and_keys_ignore_case(tmp_path: Path) -> None:
+    content = "title: T\nPUBLISHED: 2021-01-01T00:00:00Z\nurl: https://x.example/p\n\nBody.\n"
+    article = parse_article_file(_write(tmp_path, "a.txt", content))
+    assert article.source == "x.example"
+    assert article.credibility is None
+    assert article.published_at == datetime(2021, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (GOOD.replace("Published: 2021-03-30T19:45:00+08:00\n", ""), "no publication date"),
+        (GOOD.replace("+08:00", ""), "has no timezone"),
+        (GOOD.replace("2021-03-30T19:45:00+08:00", "30 March 2021"), "not an ISO 8601 time"),
+        (GOOD.replace("Source: Example Wire", "Source Example Wire"), "header line 3"),
+        (GOOD.replace("Source:", "Outlet:"), "unknown header key 'Outlet'"),
+        (GOOD.replace("Title: Acme", "URL: https://b.example/\nTitle: Acme"), "appears twice"),
+        (GOOD.replace("\n\nAcme Corp", "\nAcme Corp"), "header line 6"),
+        (GOOD.split("\n\n")[0], "no blank line after the header"),
+        (GOOD.split("\n\n")[0] + "\n\n  \n", "no article text"),
+        (GOOD.replace("https://wire.example/acme#top", "wire.example/acme"), "not an http"),
+        (GOOD.replace("Credibility: 0.8", "Credibility: high"), "Credibility must be"),
+        (GOOD.replace("Title: Acme signs deal for Widget Works\n", ""), "no title"),
+    ],
+)
+def test_bad_files_raise_an_error_naming_the_file(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = _write(tmp_path, "bad.txt", content)
+    with pytest.raises(ReplayFileError) as caught:
+        parse_article_file(path)
+    assert str(path) in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_html_page_takes_title_date_source_and_url_from_its_metadata(tmp_path: Path) -> None:
+    article = parse_article_file(_write(tmp_path, "page.html", PAGE))
+    assert article.title == "Widget Works agrees to sale"
+    assert article.published_at == datetime(2021, 4, 1, 8, 0, tzinfo=UTC)
+    assert article.source == "Example Wire"
+    assert article.url == "https://wire.example/widget-sale"
+    assert "board had approved the sale" in article.text
+    assert "Copyright" not in article.text and "Home" not in article.text
+
+
+def test_html_header_and_sidecar_override_the_page(tmp_path: Path) -> None:
+    inline = "Published: 2021-05-05T05:00:00+00:00\nTitle: Own title\n\n" + PAGE
+    article = parse_article_file(_write(tmp_path, "inline.htm", inline))
+    assert article.title == "Own title"
+    assert article.published_at == datetime(2021, 5, 5, 5, 0, tzinfo=UTC)
+    page = _write(tmp_path, "side.html", PAGE)
+    _write(tmp_path, "side.html.meta", "URL: https://other.example/x\nSource: Other\n")
+    article = parse_article_file(page)
+    assert (article.url, article.source) == ("https://other.example/x", "Other")
+    assert article.title == "Widget Works agrees to sale"
+
+
+def test_html_page_without_any_date_is_refused(tmp_path: Path) -> None:
+    undated = PAGE.replace(
+        '<meta property="article:published_time" content="2021-04-01T10:00:00+02:00">', ""
+    )
+    path = _write(tmp_path, "undated.html", undated)
+    with pytest.raises(ReplayFileError, match="no publication date"):
+        parse_article_file(path)
+
+
+def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Path) -> None:
+    _write(tmp_path, "b-late.txt", GOOD)
+    _write(tmp_path, "a-early.txt", GOOD.replace("2021-03-30", "2020-01-01").replace("acme", "e"))
+    _write(tmp_path, "c-page.html", PAGE)
+    _write(tmp_path, "d-undated.txt", GOOD.replace("Published:", "Title2:"))
+    _write(tmp_path, "e-same-url.txt", GOOD.replace("#top", ""))
+    _write(tmp_path, "notes.md", "not an article")
+    articles, problems = load_articles(tmp_path)
+    assert [a.path.name for a in articles] == ["a-early.txt", "b-late.txt", "c-page.html"]
+    assert [p.path.name for p in problems] == ["d-undated.txt", "e-same-url.txt"]
+    assert "d-undated.txt" in problems[0].message
+    assert "same URL as b-late.txt" in problems[1].message
+
+
+def test_load_articles_refuses_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ReplayFileError, match="not a folder"):
+        load_articles(tmp_path / "nope")
+
+
+def test_insert_articles_stores_each_url_once(db: Database, tmp_path: Path) -> None:
+    _write(tmp_path, "a.txt", GOOD)
+    _write(tmp_path, "b.txt", GOOD.replace("acme#top", "other").replace("Credibility: 0.8\n", ""))
+    articles, _ = load_articles(tmp_path)
+    with db.transaction() as s:
+        assert len(insert_articles(s, articles, default_credibility=0.4)) == 2
+    with db.transaction() as s:
+        assert insert_articles(s, articles) == []
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == 2
+        rows = {a.canonical_url: a for a in s.scalars(select(Article))}
+    first = rows["https://wire.example/acme"]
+    assert first.extraction == "replay"
+    assert first.processed_at is None
+    assert first.credibility == 0.8
+    assert rows["https://wire.example/other"].credibility == 0.4
+    assert first.published_at == datetime(2021, 3, 30, 11, 45, tzinfo=UTC)

@@ -1,0 +1,207 @@
+"""The Xiaomi timeline end to end: `replay` over the packaged corpus, and `demo`.
+
+These use the real embedding model (loaded once per process) and the real pipeline. The
+expected outcome of every rumour is the story as the corpus tells it (see
+monitor/data/timeline/README.md).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from monitor.cli import cli
+from monitor.db import Database
+from monitor.db.models import Alert, Article, Evidence, Transition
+from monitor.demo import RUMOURS, TIMELINE, run_demo
+from monitor.queries import history
+from monitor.replay import parse_article_file
+
+ROOT = Path(__file__).parents[1]
+
+# Where each rumour ends, and the path it takes, as the corpus tells the story.
+FINAL = {
+    "xiaomi-ev": "formalized",
+    "xiaomi-great-wall": "formalized",
+    "xiaomi-10bn": "formalized",
+    "xiaomi-brilliance": "unconfirmed",
+    "xiaomi-chery": "unconfirmed",
+    "xiaomi-cars-2023": "unconfirmed",
+    "xiaomi-tesla-meeting": "unconfirmed",
+}
+NOISE = [
+    "2014-07-22-mi4-launch.txt",
+    "2021-01-11-baidu-geely-venture.txt",
+    "2021-01-20-apple-hyundai-talks.txt",
+    "2021-02-08-hyundai-not-in-talks-apple.txt",
+    "2021-02-08-mi11-global-launch.txt",
+    "2021-03-24-xiaomi-q4-results.txt",
+    "2021-03-29-mi11-ultra-launch.txt",
+    "2021-05-27-xiaomi-q1-results.txt",
+    "2021-08-19-great-wall-brazil-plant.html",
+    "2014-06-23-xiaomi-no-comment-tesla.txt",
+    "2021-03-27-great-wall-shares-jump.txt",
+]
+ENGINE_NOISE_BUG = (
+    "engine: the Mi 11 launch sentence 'Xiaomi was the world's third-largest smartphone "
+    "vendor...' matches xiaomi-ev at similarity 0.55 and is sourced on record by the next "
+    "sentence ('The company said'), so phone news confirms the EV rumour"
+)
+
+
+def _run(config: Path, *args: str) -> Any:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+    return result
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Database, Any]]:
+    """The corpus replayed once through `init` + `replay`, on SQLite."""
+    folder = tmp_path_factory.mktemp("replay")
+    config = folder / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{folder / "r.db"}"\n[seeds]\npaths = ["{RUMOURS}"]\n',
+        encoding="utf-8",
+    )
+    assert _run(config, "init").exit_code == 0
+    result = _run(config, "replay", str(TIMELINE))
+    db = Database(f"sqlite:///{folder / 'r.db'}")
+    yield config, db, result
+    db.dispose()
+
+
+def _paths(db: Database) -> dict[str, list[tuple[str, str, str]]]:
+    with db.sessions() as s:
+        return {
+            rid: [(t["from"], t["to"], t["url"]) for t in history(s, rid)["transitions"]]
+            for rid in FINAL
+        }
+
+
+def test_demo_rumours_are_the_seed_rumours_before_the_story() -> None:
+    seeds = tomllib.loads((ROOT / "seeds" / "xiaomi-ev.toml").read_text("utf-8"))["rumour"]
+    baseline = tomllib.loads(RUMOURS.read_text("utf-8"))["rumour"]
+    described = [{k: v for k, v in r.items() if k not in ("state", "confidence")} for r in seeds]
+    assert described == baseline
+    assert set(FINAL) == {r["id"] for r in baseline}
+
+
+def test_replay_prints_each_change_and_ends_in_the_expected_states(
+    replayed: tuple[Path, Database, Any],
+) -> None:
+    _, db, result = replayed
+    assert result.exit_code == 0, result.output
+    assert "replayed 23 new articles (0 already stored, 0 skipped)" in result.output
+    assert '"Xiaomi signs agreement for Great Wall Motors to build its electric cars"' in (
+        result.output
+    )
+    with db.sessions() as s:
+        states = {rid: history(s, rid)["state"] for rid in FINAL}
+        replay_rows = s.scalar(
+            select(func.count()).select_from(Article).where(Article.extraction == "replay")
+        )
+    assert states == FINAL
+    assert replay_rows == 23
+
+
+def test_great_wall_and_10bn_are_formalized_by_the_official_acts(
+    replayed: tuple[Path, Database, Any],
+) -> None:
+    paths = _paths(replayed[1])
+    assert [(a, b) for a, b, _ in paths["xiaomi-great-wall"]] == [("unconfirmed", "formalized")]
+    assert paths["xiaomi-great-wall"][0][2].endswith("/2021/09/06/xiaomi-great-wall-agreement")
+    assert [(a, b) for a, b, _ in paths["xiaomi-10bn"]] == [("unconfirmed", "formalized")]
+    assert paths["xiaomi-10bn"][0][2].endswith("/2021/03/30/xiaomi-ev-business-official")
+    ev = paths["xiaomi-ev"]
+    assert [(a, b) for a, b, _ in ev[-2:]] == [("confirmed", "denied"), ("denied", "formalized")]
+    assert ev[-2][2].endswith("/2021/02/19/xiaomi-denies-ev-project")
+    assert ev[-1][2].endswith("/2021/03/30/xiaomi-ev-business-official")
+
+
+@pytest.mark.xfail(strict=True, reason=ENGINE_NOISE_BUG)
+def test_ev_plan_goes_unconfirmed_denied_formalized(replayed: tuple[Path, Database, Any]) -> None:
+    ev = _paths(replayed[1])["xiaomi-ev"]
+    assert [(a, b) for a, b, _ in ev] == [("unconfirmed", "denied"), ("denied", "formalized")]
+
+
+def _noise_transitions(db: Database) -> list[str]:
+    urls = {parse_article_file(TIMELINE / name).url for name in NOISE}
+    with db.sessions() as s:
+        rows = s.execute(
+            select(Transition.rumour_id, Article.url).join(
+                Article, Article.id == Transition.article_id
+            )
+        )
+        return [f"{rid} by {url}" for rid, url in rows if url in urls]
+
+
+@pytest.mark.xfail(strict=True, reason=ENGINE_NOISE_BUG)
+def test_noise_moves_no_rumour(replayed: tuple[Path, Database, Any]) -> None:
+    assert _noise_transitions(replayed[1]) == []
+
+
+def test_only_the_known_noise_bug_moves_a_rumour(replayed: tuple[Path, Database, Any]) -> None:
+    """Guards the rest of the noise while the engine bug above stands."""
+    moved = _noise_transitions(replayed[1])
+    assert len(moved) == 1 and moved[0].endswith("/2021/02/08/xiaomi-mi-11-global"), moved
+
+
+def test_replay_twice_adds_nothing(replayed: tuple[Path, Database, Any]) -> None:
+    config, db, _ = replayed
+
+    def counts() -> list[int]:
+        with db.sessions() as s:
+            return [
+                s.scalar(select(func.count()).select_from(t)) or 0
+                for t in (Article, Evidence, Transition, Alert)
+            ]
+
+    before = counts()
+    again = _run(config, "replay", str(TIMELINE))
+    assert again.exit_code == 0
+    assert "replayed 0 new articles (23 already stored, 0 skipped): 0 state changes" in again.output
+    assert counts() == before
+
+
+def test_bad_files_are_reported_by_name_and_skipped(
+    replayed: tuple[Path, Database, Any], tmp_path: Path
+) -> None:
+    config, db, _ = replayed
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(TIMELINE / "2021-03-24-xiaomi-q4-results.txt", folder / "dup.txt")
+    (folder / "undated.txt").write_text("Title: T\nURL: https://a.example/u\n\nText.\n", "utf-8")
+    (folder / "broken.txt").write_text("no header at all\n\nText.\n", "utf-8")
+    good = "Title: G\nPublished: 2022-01-01T00:00:00Z\nURL: https://a.example/g\n\nWords here.\n"
+    (folder / "good.txt").write_text(good, "utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "replay", str(folder)])
+    assert result.exit_code == 0
+    assert "undated.txt: no publication date" in result.output
+    assert "broken.txt: header line 1" in result.output
+    assert "replayed 1 new articles (1 already stored, 2 skipped)" in result.output
+    with db.sessions() as s:
+        assert s.scalar(select(Article.title).where(Article.url == "https://a.example/g")) == "G"
+
+
+def test_demo_runs_the_timeline_end_to_end() -> None:
+    out = io.StringIO()
+    result = run_demo(out, batch_size=6)
+    text = out.getvalue()
+    assert result.states == FINAL
+    assert result.polls == 4
+    assert result.articles_stored == 23
+    assert result.alerts_sent == len(result.transitions) and result.alerts_failed == 0
+    changes = {(t.rumour_id, t.from_state, t.to_state) for t in result.transitions}
+    assert ("xiaomi-great-wall", "unconfirmed", "formalized") in changes
+    assert ("xiaomi-ev", "denied", "formalized") in changes
+    assert "[rumour] xiaomi-great-wall: unconfirmed -> formalized" in text  # console alert
+    assert "xiaomi-great-wall: Xiaomi will build its electric cars in a Great Wall" in text
+    assert "path: unconfirmed -> formalized" in text
