@@ -18,7 +18,7 @@ from monitor.db.models import Article
 from monitor.embed import Embedder, shared_encoder
 from monitor.fetch import Fetcher
 from monitor.metrics import TimedEncoder
-from monitor.pipeline import process_pending
+from monitor.pipeline import TransitionReport, process_pending
 from monitor.poller import poll_feeds
 from monitor.service import Runtime
 
@@ -41,17 +41,21 @@ def embedder(runtime: Runtime) -> Embedder:
     return runtime.shared("embedder", build)
 
 
-def process(runtime: Runtime) -> tuple[int, int]:
-    """Process pending articles batch by batch until done or asked to stop: (batches, changes)."""
+def process(runtime: Runtime) -> tuple[int, list[TransitionReport]]:
+    """Process pending articles batch by batch until done or asked to stop.
+
+    Returns how many articles were pending at the start and the state changes they caused.
+    """
     with runtime.database.sessions() as session:
         pending = session.scalar(select(func.count()).where(Article.processed_at.is_(None))) or 0
-    batches = changes = 0
+    batches = 0
+    changes: list[TransitionReport] = []
     # An article that keeps failing stays pending; bounding the loop by the count at the start
     # means it cannot keep this job busy forever.
     while batches * BATCH < pending and not runtime.stop.is_set():
         reports = process_pending(runtime.database, runtime.config, embedder(runtime), limit=BATCH)
         batches += 1
-        changes += len(reports)
+        changes.extend(reports)
         for report in reports:
             log.info(
                 "rumour changed state",
@@ -78,7 +82,8 @@ def run(runtime: Runtime) -> dict[str, Any]:
     }
     if runtime.stop.is_set():
         return summary
-    summary["pending"], summary["transitions"] = process(runtime)
+    summary["pending"], changes = process(runtime)
+    summary["transitions"] = len(changes)
     if not runtime.stop.is_set():
         summary.update({f"alerts_{k}": v for k, v in deliver.run(runtime).items()})
     return summary

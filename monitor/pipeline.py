@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -50,6 +51,18 @@ class TransitionReport:
             f"({self.signal}, confidence {self.confidence:.2f}) {self.url}\n"
             f'    "{self.sentence}"'
         )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.rumour_id,
+            "from": self.from_state,
+            "to": self.to_state,
+            "at": self.at.isoformat(),
+            "signal": self.signal,
+            "confidence": round(self.confidence, 4),
+            "sentence": self.sentence,
+            "url": self.url,
+        }
 
 
 @dataclass

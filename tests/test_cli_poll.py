@@ -62,7 +62,7 @@ def test_poll_reports_each_feed_and_exits_0_despite_a_failure(config: Path) -> N
     assert "polled 2 feeds: 2 new articles, 1 failed" in out
     code, out, _ = _run(config, "poll", "--json")
     assert code == 0
-    reports = {r["feed"]: r for r in json.loads(out)}
+    reports = {r["feed"]: r for r in json.loads(out)["feeds"]}
     assert reports["Litware"]["outcome"] == "new" and reports["Litware"]["new_articles"] == 0
     assert reports["Broken"]["outcome"] == "error" and "HTTP 500" in reports["Broken"]["error"]
     assert reports["Broken"]["next_check_at"].endswith("+00:00")

@@ -371,6 +371,8 @@ def test_poll_command_for_timers_processes_and_alerts_once(
     first = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert first.exit_code == 0, first.output
     assert "1 state changes; alerts: 1 sent" in first.stdout
+    assert "acme-widgets: unconfirmed -> " in first.stdout  # each change is printed, with why
+    assert '"Acme' in first.stdout
     second = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert second.exit_code == 0 and "0 state changes; alerts: 0 sent" in second.stdout
     assert len(site.posts) == 1

@@ -1,0 +1,120 @@
+"""`alerts`: test the channels, list the outbox, deliver now, retry what failed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.display import table
+
+
+@cli.group(name="alerts")
+def alerts_group() -> None:
+    """Alert channels and the outbox: test the channels, list alerts, deliver or retry them.
+
+    \b
+    Examples:
+      rumour-monitor alerts test                  one test alert per configured channel
+      rumour-monitor alerts list --status failed  alerts that gave up, with the last error
+      rumour-monitor alerts retry --all-failed    try those again (after fixing the channel)
+    """
+
+
+@alerts_group.command(name="test")
+@click.pass_obj
+@handle_errors
+def alerts_test(app: App) -> None:
+    """Send a test alert to every configured channel and report each result.
+
+    Uses the [alerts.email] and [alerts.slack] settings as they are, so it proves the host,
+    login and webhook work. Without either, the alert goes to the console. Exit 1 if any
+    channel failed. The database is not touched.
+    """
+    from monitor.alerts.channel import channels_from_config, send_test_alert
+
+    results = send_test_alert(channels_from_config(app.config.alerts))
+    for name, error in results.items():
+        click.echo(f"{name}: sent" if error is None else f"{name}: FAILED: {error}")
+    if any(error is not None for error in results.values()):
+        sys.exit(1)
+
+
+@alerts_group.command(name="list")
+@click.option(
+    "--status",
+    "status_filter",
+    type=click.Choice(["pending", "sent", "failed"]),
+    help="Only alerts with this status.",
+)
+@click.option("--limit", default=50, show_default=True, help="Newest alerts shown at most.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def alerts_list(app: App, status_filter: str | None, limit: int, as_json: bool) -> None:
+    """The outbox, newest first: channel, status, attempts, next try and last error."""
+    from monitor.alerts.outbox import list_alerts
+
+    with app.database().sessions() as session:
+        rows = list_alerts(session, status=status_filter, limit=limit)
+    if as_json:
+        emit_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        click.echo("no alerts" + (f" with status {status_filter}" if status_filter else ""))
+        return
+    headers = ["ID", "CHANNEL", "STATUS", "TRIES", "RUMOUR", "CHANGE", "NEXT TRY", "LAST ERROR"]
+    body = [
+        [
+            r.id,
+            r.channel,
+            r.status,
+            r.attempts,
+            r.rumour_id,
+            f"{r.from_state} -> {r.to_state}",
+            r.next_attempt_at if r.status == "pending" else None,
+            r.last_error,
+        ]
+        for r in rows
+    ]
+    click.echo(table(headers, body))
+
+
+@alerts_group.command(name="deliver")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def alerts_deliver(app: App, as_json: bool) -> None:
+    """Send the pending alerts that are due now (poll and run do this after each pass).
+
+    Exit 1 if an alert ran out of attempts in this pass.
+    """
+    from monitor.alerts.delivery import deliver
+
+    report = deliver(app.database(), app.config)
+    if as_json:
+        emit_json([o.to_json() for o in report.outcomes])
+    else:
+        for o in report.outcomes:
+            detail = f": {o.error}" if o.error else ""
+            click.echo(f"alert {o.alert_id} ({o.channel}, {o.rumour_id}): {o.status}{detail}")
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+@alerts_group.command(name="retry")
+@click.argument("alert_ids", metavar="[ID]...", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Requeue every failed alert.")
+@click.pass_obj
+@handle_errors
+def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None:
+    """Give failed alerts a fresh set of attempts; the next delivery sends them."""
+    from monitor.alerts.outbox import requeue_failed
+
+    if not alert_ids and not all_failed:
+        raise click.UsageError("name alert ids (see `alerts list --status failed`) or --all-failed")
+    with app.database().transaction() as session:
+        count = requeue_failed(session, None if all_failed else list(alert_ids))
+    click.echo(f"{count} failed alert(s) queued again")

@@ -1,0 +1,162 @@
+"""`assess`: judge one article, or a batch of claim/text pairs, against a claim.
+
+No database is needed: the model is loaded once however many pairs are given, and the
+judging itself lives in monitor.assess.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from monitor.assess import Assessment, Pair, PairError, assess_pairs, parse_pair
+from monitor.cli.app import App, cli, handle_errors
+from monitor.config import Config
+from monitor.embed import Embedder
+from monitor.errors import MonitorError
+
+
+@cli.command(name="assess")
+@click.option("--claim", help="The claim to judge the text against.")
+@click.option("--text", "text", help="The article text itself.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the article text.",
+)
+@click.option("--url", help="Fetch the article at this URL and judge its main text.")
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    metavar="NAME[|ALIAS...]",
+    help="An entity the text must name (repeatable). Default: the claim's proper nouns.",
+)
+@click.option(
+    "--pairs",
+    type=click.File("r", encoding="utf-8"),
+    help='JSON lines {"id","claim","text"} ("-" for stdin); prints one JSON line per pair.',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def assess_cmd(
+    app: App,
+    claim: str | None,
+    text: str | None,
+    file: Path | None,
+    url: str | None,
+    entities: tuple[str, ...],
+    pairs: Any,
+    as_json: bool,
+) -> None:
+    """Judge whether a text speaks to a claim, and how.
+
+    Prints whether it is related, the stance (unrelated, reports, supports, denies), the signal
+    (none, confirm, formalize, deny, abandon), the similarity and the deciding sentence. No
+    database is needed; the model is loaded once however many pairs are given.
+
+    \b
+    Examples:
+      rumour-monitor assess --claim "Acme will buy Widget Works" --file story.txt
+      rumour-monitor assess --claim "Acme will buy Widget Works" --url https://example.org/a
+      rumour-monitor assess --pairs pairs.jsonl > verdicts.jsonl
+    """
+    if pairs is not None:
+        if claim or text or file or url or entities:
+            raise click.UsageError("--pairs takes its claims and texts from the file alone")
+        sys.exit(run_pairs(app.config, pairs))
+    if not claim:
+        raise click.UsageError("give --claim TEXT with --text, --file or --url, or --pairs FILE")
+    if sum(x is not None for x in (text, file, url)) != 1:
+        raise click.UsageError("give exactly one of --text, --file or --url")
+    body = read_text(app.config, text=text, file=file, url=url)
+    run_one(app.config, claim, body, entities or None, as_json=as_json)
+
+
+def read_text(config: Config, *, text: str | None, file: Path | None, url: str | None) -> str:
+    if text is not None:
+        return text
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MonitorError(f"{file}: cannot read article text: {exc}") from exc
+    assert url is not None
+    return fetch_text(config, url)
+
+
+def fetch_text(config: Config, url: str) -> str:
+    """The title and main text of the page at `url`, fetched like any article page."""
+    from monitor.extract import decode_html, extract_article
+    from monitor.fetch import Fetcher
+
+    with Fetcher(config.polling) as fetcher:
+        page = fetcher.fetch(url, allow_private=config.polling.allow_private_networks)
+    extracted = extract_article(decode_html(page.body, page.content_type), page.final_url)
+    return f"{extracted.title}\n{extracted.text}" if extracted.title else extracted.text
+
+
+def run_one(
+    config: Config, claim: str, text: str, entities: tuple[str, ...] | None, *, as_json: bool
+) -> None:
+    embedder = Embedder.from_config(config.model)
+    pair = Pair(None, claim, text, entities)
+    (result,) = assess_pairs([pair], embedder, config.matching)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    click.echo(_readable(result))
+
+
+def _readable(a: Assessment) -> str:
+    lines = [
+        f"related     {'yes' if a.related else 'no'}",
+        f"stance      {a.stance}",
+        f"signal      {a.signal}",
+        f"similarity  {a.similarity:.2f}",
+        f"entities    {', '.join(a.entities) or '(none found in the claim)'}",
+    ]
+    if a.cues:
+        lines.append(f"cues        {', '.join(a.cues)}")
+    if a.sentence:
+        label = "sentence" if a.related else "closest"
+        lines.append(f'{label:<11} "{a.sentence}"')
+    return "\n".join(lines)
+
+
+def run_pairs(config: Config, source: TextIO) -> int:
+    """Assess every pair, one JSON line out per line in; bad lines are reported, not fatal.
+
+    Returns the exit code: 0 when every line was a usable pair, 1 otherwise.
+    """
+    embedder = Embedder.from_config(config.model)
+    bad: list[str] = []
+    progress = sys.stderr.isatty()
+    done = 0
+    for result in assess_pairs(_pairs(source, bad), embedder, config.matching):
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        done += 1
+        if progress and done % 100 == 0:
+            click.echo(f"\rassessed {done} pairs", err=True, nl=False)
+    if progress:
+        click.echo(f"\rassessed {done} pairs", err=True)
+    for problem in bad:
+        click.echo(f"error: {getattr(source, 'name', 'pairs')}: {problem}", err=True)
+    return 1 if bad else 0
+
+
+def _pairs(source: TextIO, bad: list[str]) -> Iterator[Pair]:
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield parse_pair(line, number)
+        except PairError as exc:
+            bad.append(str(exc))

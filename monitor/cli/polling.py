@@ -1,0 +1,135 @@
+"""`poll` and `feeds`: one pass over the feeds for timers and cron, and each feed's health."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.display import table, when
+from monitor.subscriptions import feed_health, sync_feeds
+
+if TYPE_CHECKING:
+    from monitor.pipeline import TransitionReport
+    from monitor.poller import FeedReport
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+@click.pass_obj
+@handle_errors
+def poll(app: App, as_json: bool) -> None:
+    """Poll every enabled feed now, process new articles, deliver alerts, then exit.
+
+    For timers and cron (systemd/rumour-monitor-poll.timer); safe alongside a running `run`.
+    Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
+    short request. Prints one line per feed (new entries, not modified, or the error), then
+    every state change with the sentence and source behind it. A failing feed backs off (see
+    `rumour-monitor feeds`) and does not stop the others; the exit code is 0 unless the config
+    or database itself is unusable.
+
+    \b
+    --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}.
+    """
+    reports = poll_step(app)
+    changes, alerts = _process_and_deliver(app)
+    if as_json:
+        emit_json(
+            {
+                "feeds": [r.to_json() for r in reports],
+                "transitions": [t.to_json() for t in changes],
+                "alerts": alerts,
+            }
+        )
+        return
+    for r in reports:
+        click.echo(f"{r.feed}: {_poll_line(r)}")
+    failed = sum(r.outcome == "error" for r in reports)
+    new = sum(r.new_articles for r in reports)
+    polled = sum(r.outcome != "skipped" for r in reports)
+    click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
+    for change in changes:
+        click.echo(change.line())
+    click.echo(
+        f"{len(changes)} state changes; alerts: {alerts.get('sent', 0)} sent, "
+        f"{alerts.get('retrying', 0)} to retry, {alerts.get('failed', 0)} failed"
+    )
+
+
+def _process_and_deliver(app: App) -> tuple[list[TransitionReport], dict[str, Any]]:
+    """What `run` does after each poll: process the stored articles, then send their alerts."""
+    from jobs import deliver
+    from jobs import poll as poll_job
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime
+
+    runtime = Runtime(app.config, app.database(), Metrics())
+    try:
+        _, changes = poll_job.process(runtime)
+        return changes, deliver.run(runtime)
+    finally:
+        runtime.close()
+
+
+def poll_step(app: App) -> list[FeedReport]:
+    """The polling part of `poll`: sync feeds from config, poll them all, store articles."""
+    # Imported here: httpx and trafilatura would slow every other command's start.
+    from monitor.fetch import Fetcher
+    from monitor.poller import poll_feeds
+
+    config = app.config
+    db = app.database()
+    with db.transaction() as session:
+        sync_feeds(session, config.feeds)
+    with Fetcher(config.polling) as fetcher:
+        return poll_feeds(db, config, fetcher, due_only=False)
+
+
+def _poll_line(r: FeedReport) -> str:
+    if r.outcome == "error":
+        return f"error: {r.error} (next try {when(r.next_check_at)})"
+    if r.outcome == "skipped":
+        return f"skipped ({r.error})"
+    if r.outcome == "not-modified":
+        line = "not modified"
+    else:
+        line = f"{r.new_articles} new of {r.entries} entries"
+    if r.updated_article_ids:
+        line += f", {len(r.updated_article_ids)} page(s) re-read"
+    return line + (f" (malformed feed: {r.warning})" if r.warning else "")
+
+
+@cli.command(name="feeds")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def feeds_cmd(app: App, as_json: bool) -> None:
+    """Each feed's health: last success, errors in a row, last error, next check.
+
+    A failing feed is checked again after its interval doubled per failure (at most 24 h, or
+    later when the server sent Retry-After). A feed answering 410 Gone is disabled with a
+    reason; fix its URL in config.toml and run `rumour-monitor poll` to start it again.
+    """
+    with app.database().sessions() as session:
+        rows = feed_health(session)
+    if as_json:
+        emit_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        click.echo("no feeds yet: add [[feeds]] to config.toml and run `rumour-monitor init`")
+        return
+    headers = ["FEED", "ENABLED", "LAST SUCCESS", "ERRORS", "NEXT CHECK", "ENTRIES", "LAST ERROR"]
+    body = [
+        [
+            f.name,
+            "yes" if f.enabled else f"no: {f.disabled_reason or 'config'}",
+            f.last_success_at,
+            f.error_count,
+            f.next_check_at,
+            f.entries,
+            f.last_error,
+        ]
+        for f in rows
+    ]
+    click.echo(table(headers, body))

@@ -1,0 +1,105 @@
+"""`init`, `status` and `history`: the state database as people and scripts see it."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.engine import make_url
+
+from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.db import upgrade
+from monitor.display import table
+from monitor.queries import history, status_rows
+from monitor.seeds import load_seeds, sync_rumours
+from monitor.subscriptions import sync_feeds
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def init(app: App) -> None:
+    """Create or upgrade the database and load the seeds (safe to run again).
+
+    Re-running after editing a seed file updates claims, entities and paraphrases and adds new
+    rumours; the state, confidence and history of existing rumours are kept.
+    """
+    config = app.config
+    seeds = load_seeds(config.seeds.paths)  # validate before touching the database
+    db = app.database(migrated=False)
+    upgrade(db.engine)
+    with db.transaction() as session:
+        rumours = sync_rumours(session, seeds)
+        feeds = sync_feeds(session, config.feeds)
+    click.echo(f"database ready: {_safe_url(config.database.url)}")
+    click.echo(
+        f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
+        f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
+    )
+    click.echo(
+        f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
+        f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"
+    )
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--all", "include_retired", is_flag=True, help="Include rumours no longer seeded.")
+@click.pass_obj
+@handle_errors
+def status(app: App, as_json: bool, include_retired: bool) -> None:
+    """One row per tracked rumour: state, confidence, evidence, last news."""
+    with app.database().sessions() as session:
+        rows = status_rows(session, include_retired=include_retired)
+    if as_json:
+        emit_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        click.echo("no rumours tracked yet: add seeds and run `rumour-monitor init`")
+        return
+    headers = ["ID", "STATE", "CONF", "EVIDENCE", "LAST EVIDENCE", "ALERTS FAILED", "CLAIM"]
+    body = [
+        [
+            r.id,
+            r.state,
+            r.confidence,
+            r.evidence_count,
+            r.last_evidence_at,
+            r.alerts_failed,
+            r.claim,
+        ]
+        for r in rows
+    ]
+    click.echo(table(headers, body))
+
+
+@cli.command(name="history")
+@click.argument("rumour_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
+    """A rumour's state changes and evidence, oldest first, with the sentences behind them."""
+    with app.database().sessions() as session:
+        data = history(session, rumour_id)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{data['id']}: {data['claim']}")
+    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}\n")
+    click.echo("Transitions:")
+    if not data["transitions"]:
+        click.echo("  none yet")
+    for t in data["transitions"]:
+        click.echo(f"  {t['at']}  {t['from']} -> {t['to']}  ({t['signal']})")
+        click.echo(f'      "{t["sentence"]}"')
+        click.echo(f"      {t['title'] or ''} {t['url'] or ''}".rstrip())
+    click.echo("\nEvidence:")
+    if not data["evidence"]:
+        click.echo("  none yet")
+    for e in data["evidence"]:
+        where = e["source"] or ""
+        click.echo(f"  {e['at']}  {e['stance']}/{e['signal']}  sim {e['similarity']:.2f}  {where}")
+        click.echo(f'      "{e["sentence"]}"  {e["url"] or ""}'.rstrip())
