@@ -3,7 +3,7 @@
 Plain SQL that SQLite and PostgreSQL both accept, so `sqlite3` and `psql` users see the same
 columns. Views hold no data: dropping and re-creating them is always safe.
 
-Revision ID: 0006
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
