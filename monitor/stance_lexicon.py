@@ -46,6 +46,8 @@ class Lexicon:
     negation: NegationRules
     stopwords: frozenset[str]
     generic: frozenset[str]
+    # Stem of a word -> stem naming its group of same-meaning words ("vehicles" -> "car").
+    concepts: Mapping[str, str]
     complement_stops: frozenset[str]
     overlap_words: int
     overlap_share: float
@@ -74,6 +76,15 @@ def _role_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'-])(?:{body})(?![\w-])")
 
 
+def _concepts(groups: Sequence[Sequence[str]]) -> dict[str, str]:
+    """Every word's stem mapped to its group's first stem: the group's one name."""
+    names: dict[str, str] = {}
+    for group in groups:
+        stems = [stem(w) for w in group]
+        names.update((s, stems[0]) for s in stems if stems)
+    return names
+
+
 def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
     """Build a lexicon from parsed TOML; every regular expression is compiled here, once."""
     cues = data["cues"]
@@ -96,6 +107,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         ),
         stopwords=frozenset(words["stopwords"]),
         generic=frozenset(stem(w) for w in words["generic_objects"]),
+        concepts=_concepts(words.get("concepts", [])),
         complement_stops=frozenset(neg["complement_boundaries"]),
         overlap_words=int(scope["overlap_words"]),
         overlap_share=float(scope["overlap_share"]),
