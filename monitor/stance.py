@@ -26,8 +26,10 @@ from monitor.stance_reading import (
     about_claim,
     attribution,
     claim_view,
+    content_words,
     live_hedges,
     on_claim,
+    other_deal,
     read_against,
     read_text,
 )
@@ -102,7 +104,7 @@ def _debunk(r: Reading, lex: Lexicon) -> Judgement | None:
 def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
     """ "X will not build cars with Y", "no plans to ...": a negator over the claim's content."""
     for negator, words in r.scopes:
-        if not about_claim(words, r, lex):
+        if not about_claim(words, r, lex) or other_deal(words, r, lex):
             continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
         if any(lex.cues["pending"].fullmatch(w) for w in words[:3]):
@@ -114,6 +116,20 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         hit = Hit("negation", f"{negator.text} {' '.join(words[:4])}".rstrip(), 0, 0)
         return _against(r, lex, hit, "deny", "deny_negation")
     return None
+
+
+def _other_matter(r: Reading, lex: Lexicon) -> Judgement | None:
+    """ "X said it will not sell its camera unit to Y": a negation of something else, and
+    nothing else said but the parties' names. Whoever says it, it is about another matter and
+    confirms nothing (runs after ``_negated_content``, so no negation here is about the claim)."""
+    if not r.scopes:
+        return None
+    rest = content_words(r.outside, lex) - r.claim.entities
+    if rest & r.claim.stems:
+        return None  # "X will build cars with Y, not with Z": the claim is asserted outright
+    negator, words = r.scopes[0]
+    cue = f"negation:{negator.text} {' '.join(words[:4])}(other)".rstrip()
+    return _judgement("unrelated", "none", "unrelated", lex, [cue])
 
 
 def _no_comment(r: Reading, lex: Lexicon) -> Judgement | None:
@@ -196,6 +212,7 @@ _RULES: tuple[Rule, ...] = (
     _double_negation,
     _debunk,
     _negated_content,
+    _other_matter,
     _no_comment,
     _question,
     _undecided,

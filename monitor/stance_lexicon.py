@@ -27,8 +27,10 @@ _ROLES = (
     "say_verb",
     "party_role",
     "commentator",
+    "unnamed_speaker",
     "confirm",
     "formalize",
+    "object_bound",
     "deny",
     "debunk",
     "abandon",
@@ -60,8 +62,8 @@ def _phrase_pattern(phrase: str) -> str:
     words = phrase.split()
     parts: list[str] = []
     for index, word in enumerate(words):
-        if word == "..":
-            parts.append(r"(?:\S+\s+){0,3}?")
+        if word in ("..", "..."):  # a short gap, or a longer one (a company's full name)
+            parts.append(r"(?:\S+\s+){0,3}?" if word == ".." else r"(?:\S+\s+){0,6}?")
             continue
         parts.append(re.escape(word.rstrip("*")) + (r"[\w'-]*" if word.endswith("*") else ""))
         if index < len(words) - 1:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import dropwhile, takewhile
 from typing import Literal
 
 from monitor.negation import (
+    Scope,
     Span,
     Token,
     content_stems,
+    is_clause_mark,
     negation_scopes,
     negator_before,
     stem,
@@ -112,6 +115,8 @@ class Reading:
     live: Mapping[str, tuple[Hit, ...]]
     negated: Mapping[str, tuple[Hit, ...]]
     scopes: tuple[tuple[Token, tuple[str, ...]], ...]
+    # The words no live negator reaches: what the sentence asserts outright.
+    outside: tuple[str, ...]
 
 
 _ACTS = ("abandon", "deny", "debunk", "formalize", "confirm")
@@ -132,24 +137,35 @@ def _negator(hit: Hit, text: Text, lex: Lexicon) -> Token | None:
     return negator_before(text.tokens, hit.start, lex.negation, lex.cue_window, text.masked)
 
 
+def _reaching(hit: Hit, scopes: Sequence[Scope]) -> tuple[Token, ...]:
+    """Negators further back whose reach covers the cue: "neither X nor Y has confirmed",
+    "nobody at X has signed" negate the act itself, whoever the subject is."""
+    return tuple(s.negator for s in scopes if s.negator.start < hit.start < s.end)
+
+
 def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
     live: dict[str, tuple[Hit, ...]] = {}
     negated: dict[str, tuple[Hit, ...]] = {}
     cue_negators: set[int] = set()
+    raw = negation_scopes(text.tokens, lex.negation, text.masked)
     for role in _ACTS:
         hits = [h for h in text.hits[role] if not _reported(h, text)]
-        under = {id(h): _negator(h, text, lex) for h in hits}
-        live[role] = tuple(h for h in hits if under[id(h)] is None)
-        negated[role] = tuple(h for h in hits if under[id(h)] is not None)
+        near = {id(h): _negator(h, text, lex) for h in hits}
+        far = {id(h): _reaching(h, raw) for h in hits if near[id(h)] is None}
+        live[role] = tuple(h for h in hits if near[id(h)] is None and not far[id(h)])
+        negated[role] = tuple(h for h in hits if h not in live[role])
         if role != "formalize":  # "has not signed" is pending, left to the formalize rule
-            cue_negators.update(t.start for t in under.values() if t is not None)
+            cue_negators.update(t.start for t in near.values() if t is not None)
+        # A negated subject negates the act, never the claim's content: not a denial.
+        cue_negators.update(t.start for negators in far.values() for t in negators)
     first_frame = min((h.start for h in text.hits["no_comment"]), default=len(text.text))
-    scopes = tuple(
-        (s.negator, s.words)
-        for s in negation_scopes(text.tokens, lex.negation, text.masked)
-        if s.negator.start not in cue_negators and s.negator.start < first_frame
+    kept = [s for s in raw if s.negator.start not in cue_negators and s.negator.start < first_frame]
+    outside = tuple(
+        t.text
+        for t in text.tokens
+        if not any(s.negator.start <= t.start < s.end for s in kept) and not is_clause_mark(t)
     )
-    return Reading(text, claim, live, negated, scopes)
+    return Reading(text, claim, live, negated, tuple((s.negator, s.words) for s in kept), outside)
 
 
 def content_words(words: Sequence[str], lex: Lexicon) -> frozenset[str]:
@@ -169,9 +185,38 @@ def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
 
 
+def _head(words: Sequence[str], lex: Lexicon) -> str | None:
+    """The last word of the first noun phrase: "its electric car patents to ..." -> "patents"."""
+    phrase = list(
+        takewhile(lambda w: w not in lex.stopwords, dropwhile(lex.stopwords.__contains__, words))
+    )
+    return phrase[-1] if phrase else None
+
+
+def _takes_claim_object(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """For acts with other senses ("opened its patents"): what they act on is the claim's."""
+    head = _head(words, lex)
+    if head is None:
+        return True
+    key = stem(head)
+    if key in lex.generic or key in r.claim.entities:
+        return True  # "opened the deal", "opened Xiaomi's ...": the rest decides
+    claim = {lex.concepts.get(s, s) for s in r.claim.stems}
+    return lex.concepts.get(key, key) in claim
+
+
+def other_deal(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """Words that share only the parties' names with the claim and say something else of their
+    own ("sell its camera business to Y" against a car claim): another deal, same companies."""
+    own = content_words(words, lex) - r.claim.entities
+    return len(own) >= lex.overlap_words and not own & r.claim.stems
+
+
 def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
-    return about_claim(after, r, lex)
+    if not about_claim(after, r, lex):
+        return False
+    return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
 
 
 def live_hedges(r: Reading) -> tuple[Hit, ...]:
@@ -187,11 +232,14 @@ def speaker(hit: Hit, r: Reading, lex: Lexicon) -> str:
     if not words:  # "..., said the company": the speaker follows the verb
         words = words_after(r.text.tokens, hit.end, 4, lex.negation.boundaries)
     phrase = " ".join(words)
+    named = any(stem(w) in r.claim.entities for w in words)
+    if not named and lex.cues["unnamed_speaker"].search(phrase):
+        return "commentator"  # "two executives at parts makers": a role, but nobody's on record
     if lex.cues["party_role"].search(phrase):
         return "party"
     if lex.cues["commentator"].search(phrase):
         return "commentator"
-    return "party" if any(stem(w) in r.claim.entities for w in words) else "unknown"
+    return "party" if named else "unknown"
 
 
 def attribution(r: Reading, lex: Lexicon) -> tuple[str, list[str]]:
