@@ -7,7 +7,10 @@ first:
    alias, whole words, any case;
 2. one matrix product of sentence vectors against every gated claim and paraphrase, keeping the
    best per rumour, and the configured similarity threshold;
-3. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
+3. the claim's content: the sentence names something the claim says happens, not only its
+   parties (see monitor/content.py): "Xiaomi was the world's third-largest smartphone vendor"
+   is no evidence that Xiaomi will build a car, however close its vector;
+4. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
    are named in it, the previous sentence or the title, and it does not name a party of another
    tracked rumour in place of one it lacks ("Xiaomi is in talks with Chery" is not evidence
    that Xiaomi will work with Great Wall, even in an article that mentions Great Wall). A
@@ -16,7 +19,8 @@ first:
    "Xiaomi turns to Chery after Great Wall rebuff" supports neither deal.
 
 Cosine similarity alone would call "Orion will build cars with Kestrel" evidence for "Nimbus
-will build cars with Ferro"; filters 1 and 3 are what stop that.
+will build cars with Ferro"; filters 1 and 4 are what stop that. It would also call "Ferro will
+supply batteries to Nimbus" evidence for the car deal: filter 3 stops that.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from monitor.content import claim_terms, name_stems, shares_content
+from monitor.stance_lexicon import Lexicon, load_lexicon
 
 Vectors = npt.NDArray[np.float32]
 Alias = tuple[str, ...]
@@ -87,8 +94,13 @@ def _present(group: tuple[Alias, ...], seen: Grams) -> bool:
 class ClaimIndex:
     """Every tracked claim and paraphrase embedded once, as one matrix, plus alias groups."""
 
-    def __init__(self, specs: Sequence[ClaimSpec], vectors: Vectors) -> None:
+    def __init__(
+        self, specs: Sequence[ClaimSpec], vectors: Vectors, lexicon: Lexicon | None = None
+    ) -> None:
         self.specs = tuple(specs)
+        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+        self.names = tuple(name_stems(s.entities) for s in self.specs)
+        self.terms = tuple(claim_terms(s.texts, s.entities, self.lexicon) for s in self.specs)
         self.groups = tuple(alias_groups(s.entities) for s in self.specs)
         self.longest = max((len(a) for g in self.groups for e in g for a in e), default=1)
         counts = [len(s.texts) for s in self.specs]
@@ -112,11 +124,14 @@ class ClaimIndex:
 
     @classmethod
     def build(
-        cls, specs: Sequence[ClaimSpec], encode: Callable[[list[str]], Vectors]
+        cls,
+        specs: Sequence[ClaimSpec],
+        encode: Callable[[list[str]], Vectors],
+        lexicon: Lexicon | None = None,
     ) -> ClaimIndex:
         texts = [t for s in specs for t in s.texts]
         vectors = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        return cls(specs, vectors)
+        return cls(specs, vectors, lexicon)
 
     def gated(self, article_grams: Grams) -> list[int]:
         """Rumours whose every entity the article names."""
@@ -137,6 +152,10 @@ class ClaimIndex:
         scores = sentence_vectors @ self.vectors[rows].T
         offsets = np.cumsum([0, *[len(self.specs[i].texts) for i in rumours[:-1]]])
         return np.maximum.reduceat(scores, offsets.astype(np.intp), axis=1)
+
+    def on_content(self, rumour: int, sentence: str) -> bool:
+        """The sentence names some of what the claim says happens, not only who."""
+        return shares_content(sentence, self.terms[rumour], self.names[rumour], self.lexicon)
 
     def anchored(self, rumour: int, sentence: Grams, nearby: Grams) -> bool:
         """The sentence names the rumour, and nobody else in place of a party it lacks."""
@@ -185,7 +204,8 @@ def match_article(
     article_text: str | None = None,
     title: str = "",
 ) -> list[Match]:
-    """Every (sentence, rumour) pair that passes the gate, the threshold and the anchor.
+    """Every (sentence, rumour) pair that passes the gate, the threshold, the claim's content
+    and the anchor.
 
     `article_text` is what the entity gate reads (default: the sentences joined); `title` and the
     previous sentence may name the parties a sentence refers to only by role.
@@ -207,6 +227,8 @@ def match_article(
     found: list[Match] = []
     for s, r in hits.tolist():
         rumour = rumours[r]
+        if not index.on_content(rumour, sentences[s]):
+            continue
         if index.anchored(rumour, gram_of(s), gram_of(s - 1) | title_grams):
             found.append(Match(index.specs[rumour].rumour_id, s, sentences[s], float(scores[s, r])))
     return found

@@ -57,6 +57,7 @@ class Scope:
 
     negator: Token
     words: tuple[str, ...]
+    end: int  # character offset where the reach ends: what starts before it is negated
 
 
 Span = tuple[int, int]
@@ -104,13 +105,15 @@ def _in_side_clause(tokens: Sequence[Token], index: int, rules: NegationRules) -
     return False
 
 
-def _reach(tokens: Sequence[Token], index: int, rules: NegationRules) -> tuple[str, ...]:
+def _reach(tokens: Sequence[Token], index: int, rules: NegationRules) -> tuple[list[str], int]:
     words: list[str] = []
+    end = tokens[index].end
     for token in tokens[index + 1 : index + 1 + rules.window]:
         if is_clause_mark(token) or token.text in rules.boundaries:
             break
         words.append(token.text)
-    return tuple(words)
+        end = token.end
+    return words, end
 
 
 def negation_scopes(
@@ -127,7 +130,8 @@ def negation_scopes(
             continue
         if _in_side_clause(tokens, index, rules):
             continue
-        scopes.append(Scope(token, _reach(tokens, index, rules)))
+        words, end = _reach(tokens, index, rules)
+        scopes.append(Scope(token, tuple(words), end))
     return tuple(scopes)
 
 

@@ -27,8 +27,10 @@ _ROLES = (
     "say_verb",
     "party_role",
     "commentator",
+    "unnamed_speaker",
     "confirm",
     "formalize",
+    "object_bound",
     "deny",
     "debunk",
     "abandon",
@@ -46,6 +48,8 @@ class Lexicon:
     negation: NegationRules
     stopwords: frozenset[str]
     generic: frozenset[str]
+    # Stem of a word -> stem naming its group of same-meaning words ("vehicles" -> "car").
+    concepts: Mapping[str, str]
     complement_stops: frozenset[str]
     overlap_words: int
     overlap_share: float
@@ -58,8 +62,8 @@ def _phrase_pattern(phrase: str) -> str:
     words = phrase.split()
     parts: list[str] = []
     for index, word in enumerate(words):
-        if word == "..":
-            parts.append(r"(?:\S+\s+){0,3}?")
+        if word in ("..", "..."):  # a short gap, or a longer one (a company's full name)
+            parts.append(r"(?:\S+\s+){0,3}?" if word == ".." else r"(?:\S+\s+){0,6}?")
             continue
         parts.append(re.escape(word.rstrip("*")) + (r"[\w'-]*" if word.endswith("*") else ""))
         if index < len(words) - 1:
@@ -72,6 +76,15 @@ def _role_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
     ordered = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
     body = "|".join(_phrase_pattern(p) for p in ordered) or r"(?!x)x"
     return re.compile(rf"(?<![\w'-])(?:{body})(?![\w-])")
+
+
+def _concepts(groups: Sequence[Sequence[str]]) -> dict[str, str]:
+    """Every word's stem mapped to its group's first stem: the group's one name."""
+    names: dict[str, str] = {}
+    for group in groups:
+        stems = [stem(w) for w in group]
+        names.update((s, stems[0]) for s in stems if stems)
+    return names
 
 
 def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
@@ -96,6 +109,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         ),
         stopwords=frozenset(words["stopwords"]),
         generic=frozenset(stem(w) for w in words["generic_objects"]),
+        concepts=_concepts(words.get("concepts", [])),
         complement_stops=frozenset(neg["complement_boundaries"]),
         overlap_words=int(scope["overlap_words"]),
         overlap_share=float(scope["overlap_share"]),

@@ -63,6 +63,28 @@ def test_money_aliases(text: str, passes: bool) -> None:
     assert gate(PLEDGE, text) is passes
 
 
+@pytest.mark.parametrize(
+    ("sentence", "shares"),
+    [
+        ("Nimbus Mobile will supply batteries to Ferro Motors.", False),  # another deal
+        ("Nimbus Mobile was the third-largest phone vendor.", False),  # names only
+        ("Nimbus signed the deal with Ferro.", False),  # generic words are no content
+        ("Ferro Motors will assemble Nimbus vehicles.", True),  # same concepts, other words
+        ("Nimbus is hunting for a carmaker.", True),
+        ("Ferro's plant will make phones for Nimbus.", True),
+    ],
+)
+def test_claim_content(sentence: str, shares: bool) -> None:
+    index = ClaimIndex([FERRO], np.zeros((len(FERRO.texts), 4), dtype=np.float32))
+    assert index.on_content(0, sentence) is shares
+
+
+def test_a_claim_of_names_only_leaves_similarity_to_decide() -> None:
+    spec = ClaimSpec("x", "Nimbus Mobile and Ferro Motors", ("Nimbus Mobile", "Ferro Motors"))
+    index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
+    assert index.terms == (frozenset(),) and index.on_content(0, "Nimbus sells phones.")
+
+
 def test_alias_groups_drop_empty_aliases() -> None:
     assert alias_groups(["Great Wall Motors|GWM|", "$10 billion"]) == (
         (("great", "wall", "motors"), ("gwm",)),
@@ -126,6 +148,16 @@ HARD = [
         "Ferro Motors to build Nimbus cars",
         "The carmaker said the plant in Baoding would be used.",
         "nimbus-ferro",  # the title alone names both and says it
+    ),
+    (
+        "Nimbus Mobile picks a battery supplier",
+        "Ferro Motors will supply batteries to Nimbus Mobile.",
+        None,  # the same two companies, a different deal (similarity 0.8 and more)
+    ),
+    (
+        "Nimbus Mobile results",
+        "Nimbus Mobile was the third-largest phone vendor in Europe, ahead of Ferro Motors.",
+        None,  # a sentence's names and one word of the claim's are not its content
     ),
 ]
 

@@ -13,7 +13,7 @@ from monitor.stance_model import StanceModel, load_model, model_from_mapping
 FIXTURE = Path(__file__).parent / "fixtures" / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.987, signal 0.987 (232 sentences), with and without
+# Measured on the labelled set: stance 0.991, signal 0.996 (232 sentences), with and without
 # the learned layer (bench/stance.py prints both).
 STANCE_ACCURACY = 0.95
 SIGNAL_ACCURACY = 0.95
@@ -257,3 +257,91 @@ def test_learned_layer_never_turns_these_into_denials(sentence: str) -> None:
 def test_overruled_verdict_drops_the_signal() -> None:
     verdict = judge("Xiaomi signed a deal with Great Wall Motors.", XIAOMI, model=_always("denies"))
     assert (verdict.stance, verdict.signal) == ("denies", "none")
+
+
+# Misreadings found while writing the Xiaomi corpus: each is a general pattern, not one sentence.
+TESLA = "A Xiaomi executive met Tesla's Elon Musk to talk about electric cars"
+NIMBUS = "Nimbus Mobile will build its electric cars in a Ferro Motors factory"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi is said to have picked a Great Wall Motors plant for its electric cars.",
+        "Great Wall Motors is said to be ready to build Xiaomi's cars, the company said.",
+    ],
+)
+def test_is_said_to_is_a_hedge_not_a_record(sentence: str) -> None:
+    assert (_x(sentence).stance, _x(sentence).signal) == ("reports", "none")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Neither Xiaomi nor Great Wall Motors has confirmed the report.",
+        "Neither company has confirmed the plan to build cars together.",
+        "Nobody at Xiaomi or Great Wall Motors has signed anything yet.",
+    ],
+)
+def test_not_confirming_is_not_denying(sentence: str) -> None:
+    verdict = _x(sentence)
+    assert (verdict.stance, verdict.signal) == ("reports", "none")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Tesla opened its electric car patents to all carmakers.",
+        "Tesla opened its patents to rivals, Elon Musk said.",
+    ],
+)
+def test_an_act_about_something_else_does_not_formalize(sentence: str) -> None:
+    assert judge(sentence, TESLA).signal == "none"
+
+
+def test_an_act_on_the_claims_object_still_formalizes() -> None:
+    sentence = "Ferro Motors opened the factory that will build Nimbus Mobile's electric cars."
+    assert judge(sentence, NIMBUS).signal == "formalize"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi will build its cars with Great Wall Motors, two executives at parts makers said.",
+        "Several executives at suppliers said Xiaomi will build its cars with Great Wall Motors.",
+    ],
+)
+def test_unnamed_and_third_party_speakers_only_report(sentence: str) -> None:
+    verdict = _x(sentence)
+    assert (verdict.stance, verdict.signal) == ("reports", "none")
+
+
+def test_named_party_executive_is_still_on_record() -> None:
+    sentence = "Xiaomi will build its cars with Great Wall Motors, a Xiaomi executive said."
+    assert _x(sentence).signal == "confirm"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stance", "signal"),
+    [
+        ("Nimbus Mobile ends Ferro Motors car deal", "denies", "abandon"),
+        ("Nimbus Mobile and Ferro Motors sign car manufacturing deal", "supports", "formalize"),
+        ("Nimbus Mobile and Ferro Motors sign deal", "supports", "formalize"),
+    ],
+)
+def test_headline_present_tense_is_a_past_event(sentence: str, stance: str, signal: str) -> None:
+    verdict = judge(sentence, NIMBUS)
+    assert (verdict.stance, verdict.signal) == (stance, signal)
+
+
+def test_sign_as_a_noun_is_no_act() -> None:
+    assert _x("Xiaomi sees a sign of demand for Great Wall Motors cars.").signal != "formalize"
+
+
+def test_refusing_a_different_deal_confirms_nothing() -> None:
+    claim = "Nimbus Mobile and Ferro Motors will launch a joint electric car brand"
+    sentence = "Nimbus Mobile said it will not sell its camera business to Ferro Motors."
+    assert judge(sentence, claim).signal == "none"
+    assert judge(sentence, claim).stance != "supports"
+    sale = "Nimbus Mobile will sell its camera business to Ferro Motors"
+    assert (judge(sentence, sale).stance, judge(sentence, sale).signal) == ("denies", "deny")

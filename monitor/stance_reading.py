@@ -1,0 +1,255 @@
+"""How the stance rules read one sentence against one claim: cue hits, negation, attribution.
+
+The rules themselves (``monitor.stance``) and the learned layer's features
+(``monitor.stance_features``) both work on the ``Reading`` built here: which acts are live, which
+are negated or only reported content, what a cue acts on, and who is speaking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import dropwhile, takewhile
+from typing import Literal
+
+from monitor.negation import (
+    Scope,
+    Span,
+    Token,
+    content_stems,
+    is_clause_mark,
+    negation_scopes,
+    negator_before,
+    stem,
+    tokenize,
+    words_after,
+    words_before,
+)
+from monitor.stance_lexicon import Lexicon
+
+Stance = Literal["unrelated", "reports", "supports", "denies"]
+Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
+
+# Cues whose phrases may contain a negator of their own ("no plans", "declined to comment").
+_SELF_NEGATING = ("pseudo_negation", "no_comment", "uncertain", "deny", "abandon")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    stance: Stance
+    signal: Signal
+    strength: float
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    role: str
+    text: str
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.role.replace('_', '-')}:{self.text}"
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    tokens: tuple[Token, ...]
+    hits: Mapping[str, tuple[Hit, ...]]
+    masked: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    stems: frozenset[str]
+    entities: frozenset[str]
+    negative: bool
+    # The claim is itself about a falsehood or is itself hedged ("X claims ..."): the same cues
+    # then agree with it rather than undermine it.
+    about_falsehood: bool
+    hedged: bool
+
+
+def _normalise(text: str, lex: Lexicon) -> str:
+    text = text.translate(_QUOTES)
+    for pattern, replacement in lex.contractions:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split()).lower()
+
+
+def read_text(raw: str, lex: Lexicon) -> Text:
+    text = _normalise(raw, lex)
+    hits = {
+        role: tuple(Hit(role, m.group(), m.start(), m.end()) for m in pattern.finditer(text))
+        for role, pattern in lex.cues.items()
+    }
+    masked = tuple((h.start, h.end) for role in _SELF_NEGATING for h in hits[role])
+    return Text(text, tokenize(text), hits, masked)
+
+
+def claim_view(claim: str, lex: Lexicon) -> ClaimView:
+    text = read_text(claim, lex)
+    words = [t.text for t in text.tokens]
+    # Capitalised words name the parties; the first word counts unless it is a stop word.
+    capitalised = re.findall(r"\b[A-Z][\w&'-]*", claim.translate(_QUOTES))
+    entities = frozenset(stem(w) for w in capitalised if w.lower() not in lex.stopwords)
+    negated = bool(negation_scopes(text.tokens, lex.negation, text.masked))
+    negative = negated or any(text.hits[r] for r in ("deny", "debunk", "abandon"))
+    hedged = any(text.hits[r] for r in ("source_hedge", "modal_hedge", "speculation"))
+    return ClaimView(
+        content_stems(words, lex.stopwords), entities, negative, bool(text.hits["debunk"]), hedged
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A sentence read against a claim: which acts are live, negated or mere reported content."""
+
+    text: Text
+    claim: ClaimView
+    live: Mapping[str, tuple[Hit, ...]]
+    negated: Mapping[str, tuple[Hit, ...]]
+    scopes: tuple[tuple[Token, tuple[str, ...]], ...]
+    # The words no live negator reaches: what the sentence asserts outright.
+    outside: tuple[str, ...]
+
+
+_ACTS = ("abandon", "deny", "debunk", "formalize", "confirm")
+# What follows these is the content being denied or left uncommented, not an act of its own:
+# "declined to comment on reports it scrapped the plan" scraps nothing.
+_FRAMING = ("no_comment", "deny")
+
+
+def _reported(hit: Hit, text: Text) -> bool:
+    return any(
+        frame.start < hit.start and frame is not hit and not (hit.role == "deny" == frame.role)
+        for role in _FRAMING
+        for frame in text.hits[role]
+    )
+
+
+def _negator(hit: Hit, text: Text, lex: Lexicon) -> Token | None:
+    return negator_before(text.tokens, hit.start, lex.negation, lex.cue_window, text.masked)
+
+
+def _reaching(hit: Hit, scopes: Sequence[Scope]) -> tuple[Token, ...]:
+    """Negators further back whose reach covers the cue: "neither X nor Y has confirmed",
+    "nobody at X has signed" negate the act itself, whoever the subject is."""
+    return tuple(s.negator for s in scopes if s.negator.start < hit.start < s.end)
+
+
+def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
+    live: dict[str, tuple[Hit, ...]] = {}
+    negated: dict[str, tuple[Hit, ...]] = {}
+    cue_negators: set[int] = set()
+    raw = negation_scopes(text.tokens, lex.negation, text.masked)
+    for role in _ACTS:
+        hits = [h for h in text.hits[role] if not _reported(h, text)]
+        near = {id(h): _negator(h, text, lex) for h in hits}
+        far = {id(h): _reaching(h, raw) for h in hits if near[id(h)] is None}
+        live[role] = tuple(h for h in hits if near[id(h)] is None and not far[id(h)])
+        negated[role] = tuple(h for h in hits if h not in live[role])
+        if role != "formalize":  # "has not signed" is pending, left to the formalize rule
+            cue_negators.update(t.start for t in near.values() if t is not None)
+        # A negated subject negates the act, never the claim's content: not a denial.
+        cue_negators.update(t.start for negators in far.values() for t in negators)
+    first_frame = min((h.start for h in text.hits["no_comment"]), default=len(text.text))
+    kept = [s for s in raw if s.negator.start not in cue_negators and s.negator.start < first_frame]
+    outside = tuple(
+        t.text
+        for t in text.tokens
+        if not any(s.negator.start <= t.start < s.end for s in kept) and not is_clause_mark(t)
+    )
+    return Reading(text, claim, live, negated, tuple((s.negator, s.words) for s in kept), outside)
+
+
+def content_words(words: Sequence[str], lex: Lexicon) -> frozenset[str]:
+    return content_stems(words, lex.stopwords) - lex.generic
+
+
+def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """Whether words a cue acts on are the claim: restated, or only referred to ("the report").
+
+    "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim, even
+    though a word or a name may be shared.
+    """
+    content = content_words(words, lex)
+    if not content:
+        return True
+    shared = len(content & r.claim.stems)
+    return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
+
+
+def _head(words: Sequence[str], lex: Lexicon) -> str | None:
+    """The last word of the first noun phrase: "its electric car patents to ..." -> "patents"."""
+    phrase = list(
+        takewhile(lambda w: w not in lex.stopwords, dropwhile(lex.stopwords.__contains__, words))
+    )
+    return phrase[-1] if phrase else None
+
+
+def _takes_claim_object(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """For acts with other senses ("opened its patents"): what they act on is the claim's."""
+    head = _head(words, lex)
+    if head is None:
+        return True
+    key = stem(head)
+    if key in lex.generic or key in r.claim.entities:
+        return True  # "opened the deal", "opened Xiaomi's ...": the rest decides
+    claim = {lex.concepts.get(s, s) for s in r.claim.stems}
+    return lex.concepts.get(key, key) in claim
+
+
+def other_deal(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """Words that share only the parties' names with the claim and say something else of their
+    own ("sell its camera business to Y" against a car claim): another deal, same companies."""
+    own = content_words(words, lex) - r.claim.entities
+    return len(own) >= lex.overlap_words and not own & r.claim.stems
+
+
+def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
+    after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
+    if not about_claim(after, r, lex):
+        return False
+    return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
+
+
+def live_hedges(r: Reading) -> tuple[Hit, ...]:
+    """Live source hedges: not the ones inside what an act is about ("denied claims that")."""
+    acts = [h.start for role in ("deny", "confirm", "abandon") for h in r.live[role]]
+    first_act = min(acts, default=len(r.text.text))
+    return tuple(h for h in r.text.hits["source_hedge"] if h.start < first_act)
+
+
+def speaker(hit: Hit, r: Reading, lex: Lexicon) -> str:
+    """Who a verb of saying belongs to: a party to the claim, a commentator, or unknown."""
+    words = words_before(r.text.tokens, hit.start, 6)
+    if not words:  # "..., said the company": the speaker follows the verb
+        words = words_after(r.text.tokens, hit.end, 4, lex.negation.boundaries)
+    phrase = " ".join(words)
+    named = any(stem(w) in r.claim.entities for w in words)
+    if not named and lex.cues["unnamed_speaker"].search(phrase):
+        return "commentator"  # "two executives at parts makers": a role, but nobody's on record
+    if lex.cues["party_role"].search(phrase):
+        return "party"
+    if lex.cues["commentator"].search(phrase):
+        return "commentator"
+    return "party" if named else "unknown"
+
+
+def attribution(r: Reading, lex: Lexicon) -> tuple[str, list[str]]:
+    """Whether the sentence is on record ("party"), second-hand, or not attributed ("")."""
+    if r.text.hits["on_record"]:
+        return "party", [r.text.hits["on_record"][0].name]
+    second_hand: list[str] = []
+    for hit in r.text.hits["say_verb"]:
+        who = speaker(hit, r, lex)
+        if who == "party":
+            return "party", [f"{hit.name}(party)"]
+        second_hand.append(f"{hit.name}({who})")
+    return ("second-hand", second_hand) if second_hand else ("", [])
