@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,9 +93,17 @@ def _start(db: Database, config: Config, embedder: Embedder) -> _Run:
 
 
 def process_pending(
-    db: Database, config: Config, embedder: Embedder, *, limit: int | None = None
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    *,
+    limit: int | None = None,
+    on_article: Callable[[int], None] | None = None,
 ) -> list[TransitionReport]:
-    """Process unprocessed articles oldest-published first; return the state changes made."""
+    """Process unprocessed articles oldest-published first; return the state changes made.
+
+    `on_article` hears each article id once it is done (for progress on long runs).
+    """
     with db.sessions() as session:
         query = (
             select(Article.id)
@@ -118,6 +126,8 @@ def process_pending(
             except MonitorError as exc:
                 # Left unprocessed: the next run retries it; the others go on.
                 log.error("article %s not processed: %s", article_id, exc)
+            if on_article is not None:
+                on_article(article_id)
     return reports
 
 

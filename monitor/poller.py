@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -117,11 +117,13 @@ def poll_feeds(
     *,
     due_only: bool,
     now: datetime | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
 ) -> list[FeedReport]:
     """Poll enabled feeds (only those due, or all), store new articles; one report per feed.
 
     Disabled feeds get a "skipped" report. Failures are recorded on the feed (backoff) and
-    reported, never raised, so one broken feed never stops the others.
+    reported, never raised, so one broken feed never stops the others. `on_feed` hears of
+    each feed as it is stored (for progress on a first poll of many feeds).
     """
     now = now or datetime.now(UTC)
     jobs, skipped = _load_jobs(db, due_only=due_only, now=now)
@@ -133,7 +135,10 @@ def poll_feeds(
                 pool.submit(_collect, job, db, fetcher, now): job for job in jobs
             }
             for future in as_completed(futures):
-                reports.append(_store(db, _result_of(future, futures[future]), now))
+                report = _store(db, _result_of(future, futures[future]), now)
+                reports.append(report)
+                if on_feed is not None:
+                    on_feed(report)
     return sorted(reports, key=lambda r: r.feed)
 
 

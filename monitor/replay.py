@@ -22,7 +22,7 @@ Parsing is pure (a file in, a ReplayArticle or a ReplayFileError out); storing t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -340,6 +340,7 @@ def replay_folder(
     directory: Path,
     *,
     default_credibility: float = DEFAULT_CREDIBILITY,
+    on_article: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Store a folder's articles (each URL once) and process every pending one in time order."""
     from monitor.pipeline import process_pending
@@ -347,5 +348,5 @@ def replay_folder(
     articles, problems = load_articles(directory)
     with db.transaction() as session:
         added = insert_articles(session, articles, default_credibility=default_credibility)
-    transitions = process_pending(db, config, embedder)
+    transitions = process_pending(db, config, embedder, on_article=on_article)
     return ReplayResult(added, len(articles) - len(added), problems, transitions)

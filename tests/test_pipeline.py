@@ -119,7 +119,9 @@ def test_replay_in_one_run_and_again_changes_nothing(
     db, config = setup
     for key, published, title, text, _, _ in reversed(TIMELINE):  # inserted out of order
         add_article(db, key, published, title, text)
-    reports = process_pending(db, config, embedder)
+    done: list[int] = []
+    reports = process_pending(db, config, embedder, on_article=done.append)
+    assert len(done) == len(set(done)) == len(TIMELINE)  # progress hears of each article once
     assert [(r.rumour_id, r.to_state) for r in reports] == [
         ("nimbus-ferro", "denied"),
         ("nimbus-kestrel", "confirmed"),

@@ -171,7 +171,12 @@ def test_same_story_in_two_feeds_is_one_article(
     server.expect_request("/wire").respond_with_data(other, content_type=RSS)
     _serve_page(server, "/syndicated/fabrikam", "fabrikam_cfo.html")
     config = setup(db, {"Ledger": server.url_for("/feed"), "Wire": server.url_for("/wire")})
-    reports = _by_feed(poll_feeds(db, config, fetcher, due_only=False, now=NOW))
+    heard: list[str] = []
+    polled = poll_feeds(
+        db, config, fetcher, due_only=False, now=NOW, on_feed=lambda r: heard.append(r.feed)
+    )
+    assert sorted(heard) == ["Ledger", "Wire"]  # progress hears of each feed once
+    reports = _by_feed(polled)
     assert reports["Ledger"].new_articles + reports["Wire"].new_articles == 3
     with db.sessions() as s:
         assert s.scalar(select(func.count(Article.id))) == 3

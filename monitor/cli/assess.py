@@ -19,6 +19,7 @@ from monitor.cli.app import App, cli, handle_errors
 from monitor.config import Config
 from monitor.embed import Embedder
 from monitor.errors import MonitorError
+from monitor.progress import Progress
 
 
 @cli.command(name="assess")
@@ -138,15 +139,10 @@ def run_pairs(config: Config, source: TextIO) -> int:
     """
     embedder = Embedder.from_config(config.model)
     bad: list[str] = []
-    progress = sys.stderr.isatty()
-    done = 0
-    for result in assess_pairs(_pairs(source, bad), embedder, config.matching):
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-        done += 1
-        if progress and done % 100 == 0:
-            click.echo(f"\rassessed {done} pairs", err=True, nl=False)
-    if progress:
-        click.echo(f"\rassessed {done} pairs", err=True)
+    with Progress("assessed pairs") as bar:
+        for result in assess_pairs(_pairs(source, bad), embedder, config.matching):
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            bar.advance()
     for problem in bad:
         click.echo(f"error: {getattr(source, 'name', 'pairs')}: {problem}", err=True)
     return 1 if bad else 0

@@ -8,6 +8,7 @@ import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.display import table, when
+from monitor.progress import Progress
 from monitor.subscriptions import feed_health, sync_feeds
 
 if TYPE_CHECKING:
@@ -82,8 +83,9 @@ def poll_step(app: App) -> list[FeedReport]:
     db = app.database()
     with db.transaction() as session:
         sync_feeds(session, config.feeds)
-    with Fetcher(config.polling) as fetcher:
-        return poll_feeds(db, config, fetcher, due_only=False)
+    enabled = sum(1 for feed in config.feeds if feed.enabled)
+    with Fetcher(config.polling) as fetcher, Progress("polling feeds", total=enabled) as bar:
+        return poll_feeds(db, config, fetcher, due_only=False, on_feed=lambda _: bar.advance())
 
 
 def _poll_line(r: FeedReport) -> str:

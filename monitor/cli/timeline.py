@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.progress import Progress
 
 
 @cli.command(name="replay")
@@ -57,13 +58,15 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     from monitor.replay import replay_folder
 
     db = app.database()
-    result = replay_folder(
-        db,
-        app.config,
-        Embedder.from_config(app.config.model),
-        directory,
-        default_credibility=credibility,
-    )
+    with Progress("processing articles") as bar:
+        result = replay_folder(
+            db,
+            app.config,
+            Embedder.from_config(app.config.model),
+            directory,
+            default_credibility=credibility,
+            on_article=lambda _: bar.advance(),
+        )
     for problem in result.problems:
         click.echo(f"skipped: {problem.message}", err=True)
     if deliver:
