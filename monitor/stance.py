@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from monitor.negation import words_before
+from monitor.negation import Token, words_before
 from monitor.stance_features import profile
 from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
 from monitor.stance_model import REFERENCE, StanceModel, best, load_model, probabilities
@@ -107,7 +107,9 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         if not about_claim(words, r, lex) or other_deal(words, r, lex):
             continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
-        if any(lex.cues["pending"].fullmatch(w) for w in words[:3]):
+        if any(lex.cues["pending"].fullmatch(w) for w in words[:3]) or _not_done(
+            negator, words, r, lex
+        ):
             return _judgement("reports", "none", "pending", lex, [cue, "pending"])
         before = " ".join(words_before(r.text.tokens, negator.start, 2))
         modal = lex.cues["modal_hedge"].search(before)
@@ -116,6 +118,26 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         hit = Hit("negation", f"{negator.text} {' '.join(words[:4])}".rstrip(), 0, 0)
         return _against(r, lex, hit, "deny", "deny_negation")
     return None
+
+
+def _not_done(negator: Token, words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """ "X has not signed an agreement with Y", "X did not sign": an act not done so far. Against
+    a claim about what will happen that is pending, not a denial: only saying it will not happen
+    ("will not", "no plans", "denied") denies. Against a claim that it happened ("X met Y"), the
+    same words do deny it."""
+    if not r.claim.prospective or negator.text not in lex.perfect_negators:
+        return False
+    aux = words_before(r.text.tokens, negator.start, 1)
+    return bool(aux and words) and aux[0] in lex.perfect and words[0] not in lex.perfect_states
+
+
+def _remembered(r: Reading, lex: Lexicon) -> Judgement | None:
+    """ "..., six weeks after telling investors it had no formal project", "X had earlier denied
+    it": a denial told as history is no new denial. It runs after the official acts, so that an
+    act in the same sentence ("X announced the project, after saying ...") still counts."""
+    if not r.remembered:
+        return None
+    return _judgement("reports", "none", "pending", lex, [f"history:{r.remembered[0].text}"])
 
 
 def _other_matter(r: Reading, lex: Lexicon) -> Judgement | None:
@@ -219,6 +241,7 @@ _RULES: tuple[Rule, ...] = (
     _source_hedge,
     _official_act("formalize", "formalize", "formalize"),
     _official_act("confirm", "confirm", "confirm"),
+    _remembered,
     _on_record,
     _speculative,
     _plan,
@@ -262,7 +285,7 @@ def _protected(r: Reading, rule: Judgement) -> bool:
         r.text.hits["no_comment"]
         or r.negated["deny"]
         or rule.stance == "unrelated"  # a denial or act about a different claim
-        or any(c == "pending" or c.startswith("not-") for c in rule.cues)  # "has not yet signed"
+        or any(c == "pending" or c.startswith(("not-", "history:")) for c in rule.cues)
     )
 
 
