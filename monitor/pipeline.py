@@ -177,10 +177,10 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
     return reports
 
 
-def _context(sentences: Sequence[str], i: int) -> str:
+def _context(sentences: Sequence[str], i: int) -> list[str]:
     """Neighbouring sentences and the title (sentence 0), where attribution often lives."""
     around = {0, i - 1, i + 1} - {i}
-    return " ".join(sentences[j] for j in sorted(around) if 0 <= j < len(sentences))
+    return [sentences[j] for j in sorted(around) if 0 <= j < len(sentences)]
 
 
 def _best(

@@ -10,13 +10,15 @@ negation, attribution) lives in ``monitor.stance_reading``; the learned layer's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
-from monitor.negation import Token, words_before
+from monitor.negation import Token, is_clause_mark, words_before
 from monitor.stance_features import profile
 from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
 from monitor.stance_model import REFERENCE, StanceModel, best, load_model, probabilities
 from monitor.stance_reading import (
+    ClaimView,
     Hit,
     Judgement,
     Reading,
@@ -253,25 +255,51 @@ _CONTEXT_SOURCING: tuple[tuple[str, Stance, Signal, str], ...] = (
     ("no_comment", "reports", "none", "no_comment"),
     ("on_record", "supports", "confirm", "confirm_context"),
 )
+# Sentence ends followed by the start of the next sentence: how a context string is split.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 
-def _from_context(context: Text, lex: Lexicon) -> Judgement | None:
+def _sentences(context: str | Sequence[str]) -> list[str]:
+    parts = _SENTENCE_END.split(context) if isinstance(context, str) else list(context)
+    return [p for p in parts if p.strip()]
+
+
+def _lends_record(neighbour: Text, claim: ClaimView, lex: Lexicon) -> bool:
+    """Whether a neighbour's "the company said" may put a bare sentence on record: only when the
+    neighbour is itself short attribution ("The company said so in a statement.") or speaks to
+    the claim's own content. "Xiaomi sold 40 million phones in the quarter, the company said in a
+    statement" sources the phone figure, not the car sentence beside it."""
+    words = [t.text for t in neighbour.tokens if not is_clause_mark(t)]
+    if len(words) <= lex.context_attribution_words:
+        return True
+    own = {lex.concepts.get(w, w) for w in content_words(words, lex) - claim.entities}
+    wanted = {lex.concepts.get(w, w) for w in claim.stems - claim.entities - lex.generic}
+    return bool(own & wanted)
+
+
+def _from_context(context: Sequence[str], claim: ClaimView, lex: Lexicon) -> Judgement | None:
     """A bare statement takes its sourcing from its neighbours: "..., people familiar said",
-    "the company said in a statement", "X declined to comment"."""
+    "the company said in a statement", "X declined to comment". A hedge or a refusal to comment
+    only ever weakens a sentence, so any neighbour lends it; on-record status, which moves a
+    state, comes only from a neighbour that ``_lends_record``."""
+    texts = [read_text(sentence, lex) for sentence in context]
     for role, stance, signal, weight in _CONTEXT_SOURCING:
-        hits = context.hits[role]
-        if hits:
+        for text in texts:
+            hits = text.hits[role]
+            if not hits or (role == "on_record" and not _lends_record(text, claim, lex)):
+                continue
             return _judgement(stance, signal, weight, lex, [f"context:{hits[0].name}"])
     return None
 
 
-def _by_rules(reading: Reading, context: str, lex: Lexicon) -> Judgement:
+def _by_rules(reading: Reading, context: str | Sequence[str], lex: Lexicon) -> Judgement:
     for rule in _RULES:
         found = rule(reading, lex)
         if found is not None:
             return found
-    if context.strip():
-        found = _from_context(read_text(context, lex), lex)
+    sentences = _sentences(context)
+    if sentences:
+        found = _from_context(sentences, reading.claim, lex)
         if found is not None:
             return found
     return _judgement("supports", "none", "assertion", lex, ["assertion"])
@@ -314,7 +342,7 @@ def _reconcile(
 
 
 def stance_features(
-    sentence: str, claim: str, *, context: str = "", lexicon: Lexicon | None = None
+    sentence: str, claim: str, *, context: str | Sequence[str] = "", lexicon: Lexicon | None = None
 ) -> dict[str, float]:
     """The named features the learned layer sees for one pair (for fitting and inspection)."""
     lex = lexicon if lexicon is not None else load_lexicon()
@@ -326,17 +354,18 @@ def judge(
     sentence: str,
     claim: str,
     *,
-    context: str = "",
+    context: str | Sequence[str] = "",
     lexicon: Lexicon | None = None,
     model: StanceModel | None = None,
     learned: bool = True,
 ) -> Judgement:
     """How ``sentence`` (already known to be about ``claim``) stands toward the claim.
 
-    ``context`` holds neighbouring sentences or the headline; it only sources a sentence that has
-    no cue of its own. The rules decide first; unless ``learned`` is false, the learned layer
-    (``model``, or the packaged one) then weighs the rules' verdict with the rest of the reading
-    and may overrule the stance, in which case the signal is dropped.
+    ``context`` holds neighbouring sentences or the headline (a list, or one string that is split
+    into sentences); it only sources a sentence that has no cue of its own. The rules decide
+    first; unless ``learned`` is false, the learned layer (``model``, or the packaged one) then
+    weighs the rules' verdict with the rest of the reading and may overrule the stance, in which
+    case the signal is dropped.
     """
     lex = lexicon if lexicon is not None else load_lexicon()
     reading = read_against(read_text(sentence, lex), claim_view(claim, lex), lex)

@@ -61,6 +61,8 @@ class Lexicon:
     # Auxiliaries before "not" that make the negated verb an act not done ("has not signed"), and
     # the verbs after which it is a state instead ("has not been").
     perfect: frozenset[str] = frozenset()
+    # A neighbour this short that puts its words on record is attribution alone.
+    context_attribution_words: int = 10
     perfect_negators: frozenset[str] = frozenset()
     perfect_states: frozenset[str] = frozenset()
 
@@ -124,6 +126,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         complement_window=int(scope["complement_window"]),
         future_window=int(scope["future_window"]),
         perfect=frozenset(neg.get("perfect", [])),
+        context_attribution_words=int(scope.get("context_attribution_words", 10)),
         perfect_negators=frozenset(neg.get("perfect_negators", [])),
         perfect_states=frozenset(neg.get("perfect_states", [])),
     )

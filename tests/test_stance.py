@@ -405,3 +405,20 @@ def test_a_fresh_denial_in_reported_speech_still_denies() -> None:
 
 def test_saying_no_talks_were_held_still_denies_a_partnership() -> None:
     assert _x("Xiaomi has not held any talks with Great Wall Motors.").signal == "deny"
+
+
+def test_only_short_or_on_claim_attribution_lends_on_record_status() -> None:
+    bare = "Xiaomi will build its cars with Great Wall Motors."
+    unrelated = "Xiaomi sold 40 million phones in the quarter, the company said in a statement."
+    about = "The car project has a budget of its own, the company said in a statement on Monday."
+    assert _x(bare, context=[unrelated]).signal == "none"
+    assert _x(bare, context=f"Shares rose. {unrelated}").signal == "none"
+    assert _x(bare, context=["The company said so in a statement."]).signal == "confirm"
+    assert _x(bare, context=[unrelated, about]).signal == "confirm"
+
+
+def test_a_hedge_next_door_still_makes_a_bare_sentence_a_report() -> None:
+    hedge = "The plan was described by people familiar with the matter, who asked not to be named."
+    assert _x("Xiaomi will build its cars with Great Wall Motors.", context=hedge).stance == (
+        "reports"
+    )
