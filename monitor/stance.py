@@ -205,6 +205,9 @@ def _official_act(role: str, signal: Signal, weight: str) -> Rule:
 
 
 def _on_record(r: Reading, lex: Lexicon) -> Judgement | None:
+    """A party to the claim speaking on record confirms it, "may" or "early stage" included:
+    "X said in a statement that the talks with Y were at an early stage" confirms "X will build
+    cars with Y" (confirmed is "on record, not final"; see the tracker's decisions)."""
     kind, cues = attribution(r, lex)
     if kind == "second-hand":
         return _judgement("reports", "none", "speculation", lex, cues)

@@ -422,3 +422,28 @@ def test_a_hedge_next_door_still_makes_a_bare_sentence_a_report() -> None:
     assert _x("Xiaomi will build its cars with Great Wall Motors.", context=hedge).stance == (
         "reports"
     )
+
+
+PARTNERSHIP = "Xiaomi will build cars with Great Wall Motors"
+
+
+def test_talks_confirmed_on_record_confirm_a_partnership_claim() -> None:
+    """Decision (tracker docstring): confirmed means on record, not final; early talks qualify."""
+    sentence = (
+        "Xiaomi said in a statement that the talks with Great Wall Motors were at an early stage."
+    )
+    verdict = judge(sentence, PARTNERSHIP)
+    assert (verdict.stance, verdict.signal) == ("supports", "confirm")
+    assert verdict.strength < judge("Xiaomi confirmed the car deal.", PARTNERSHIP).strength
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi is in early talks with Great Wall Motors, according to people familiar.",
+        "Xiaomi said the talks with Great Wall Motors were at an early stage and no decision "
+        "had been made.",
+    ],
+)
+def test_reported_or_undecided_talks_do_not_confirm(sentence: str) -> None:
+    assert judge(sentence, PARTNERSHIP).signal == "none"
