@@ -18,7 +18,7 @@ import numpy as np
 from monitor import tracker
 from monitor.config import MatchingConfig
 from monitor.embed import Embedder, Vectors
-from monitor.match import ClaimIndex, ClaimSpec, match_article
+from monitor.match import ClaimIndex, ClaimSpec, Match, match_article
 from monitor.seeds import derive_entities
 from monitor.stance import Lexicon, judge, load_lexicon
 from monitor.text import article_sentences
@@ -127,45 +127,58 @@ def _assess_one(
     matching: MatchingConfig,
     lexicon: Lexicon,
 ) -> Assessment:
+    """The pair's strongest matching sentence judged, or the closest one marked unrelated."""
     index = ClaimIndex([spec], claim_vecs)
     found = match_article(index, sentences, sent_vecs, threshold=matching.similarity)
     best: tuple[float, Assessment] | None = None
     for m in found:
-        context = " ".join(
-            sentences[j]
-            for j in (m.sentence_index - 1, m.sentence_index + 1)
-            if 0 <= j < len(sentences)
-        )
-        verdict = judge(m.sentence, spec.claim, context=context, lexicon=lexicon)
-        if verdict.stance == "unrelated":
-            continue
-        obs = tracker.Observation(
-            verdict.stance,
-            verdict.signal,
-            verdict.strength,
-            tracker.match_quality(m.similarity, matching.similarity),
-            1.0,
-            _EPOCH,
-        )
-        score = abs(tracker.weight(obs))
-        if best is None or score > best[0]:
-            best = (
-                score,
-                Assessment(
-                    pair.id,
-                    True,
-                    verdict.stance,
-                    m.similarity,
-                    verdict.signal,
-                    m.sentence,
-                    verdict.strength,
-                    verdict.cues,
-                    spec.entities,
-                ),
-            )
+        judged = _judge_match(pair, spec, sentences, m, matching, lexicon)
+        if judged is not None and (best is None or judged[0] > best[0]):
+            best = judged
     if best is not None:
         return best[1]
     return _unrelated(pair, spec, sentences, sent_vecs, claim_vecs)
+
+
+def _neighbours(sentences: Sequence[str], i: int) -> list[str]:
+    """The sentences either side of sentence ``i``: where its attribution often lives."""
+    return [sentences[j] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
+
+
+def _judge_match(
+    pair: Pair,
+    spec: ClaimSpec,
+    sentences: Sequence[str],
+    m: Match,
+    matching: MatchingConfig,
+    lexicon: Lexicon,
+) -> tuple[float, Assessment] | None:
+    """One matching sentence judged, with the weight it would move the rumour by; None when it
+    is about something else."""
+    context = _neighbours(sentences, m.sentence_index)
+    verdict = judge(m.sentence, spec.claim, context=context, lexicon=lexicon)
+    if verdict.stance == "unrelated":
+        return None
+    obs = tracker.Observation(
+        verdict.stance,
+        verdict.signal,
+        verdict.strength,
+        tracker.match_quality(m.similarity, matching.similarity),
+        1.0,
+        _EPOCH,
+    )
+    assessment = Assessment(
+        pair.id,
+        True,
+        verdict.stance,
+        m.similarity,
+        verdict.signal,
+        m.sentence,
+        verdict.strength,
+        verdict.cues,
+        spec.entities,
+    )
+    return abs(tracker.weight(obs)), assessment
 
 
 def _unrelated(

@@ -187,10 +187,10 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
     return reports
 
 
-def _context(sentences: Sequence[str], i: int) -> str:
+def _context(sentences: Sequence[str], i: int) -> list[str]:
     """Neighbouring sentences and the title (sentence 0), where attribution often lives."""
     around = {0, i - 1, i + 1} - {i}
-    return " ".join(sentences[j] for j in sorted(around) if 0 <= j < len(sentences))
+    return [sentences[j] for j in sorted(around) if 0 <= j < len(sentences)]
 
 
 def _best(
@@ -226,13 +226,9 @@ def _record(
     rumour_id: str,
     found: Sequence[Match],
 ) -> TransitionReport | None:
-    already = session.scalar(
-        select(Evidence.id).where(
-            Evidence.rumour_id == rumour_id, Evidence.article_id == article.id
-        )
-    )
-    rumour = session.get(Rumour, rumour_id, with_for_update=True)
-    if already is not None or rumour is None:
+    """The article's evidence for one rumour, the tracker's verdict, and any state change."""
+    rumour = _unrecorded_rumour(session, rumour_id, article.id)
+    if rumour is None:
         return None
     best = _best(run, article, sentences, rumour.claim, found)
     if best is None:
@@ -242,8 +238,45 @@ def _record(
         select(func.max(Transition.at)).where(Transition.rumour_id == rumour_id)
     )
     outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
+    evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
+    log.info("%s: %s evidence from %s (%s)", rumour_id, verdict.signal, article.url, outcome.reason)
+    if not outcome.changed:
+        return None
+    _add_transition(session, run, rumour, evidence, outcome)
+    return TransitionReport(
+        rumour_id,
+        outcome.from_state,
+        outcome.to_state,
+        match.sentence,
+        article.url,
+        article.published_at,
+        verdict.signal,
+        outcome.confidence_after,
+    )
+
+
+def _unrecorded_rumour(session: Session, rumour_id: str, article_id: int) -> Rumour | None:
+    """The rumour, locked for update, unless this article's evidence for it is already written."""
+    already = session.scalar(
+        select(Evidence.id).where(
+            Evidence.rumour_id == rumour_id, Evidence.article_id == article_id
+        )
+    )
+    rumour = session.get(Rumour, rumour_id, with_for_update=True)
+    return None if already is not None else rumour
+
+
+def _add_evidence(
+    session: Session,
+    rumour: Rumour,
+    article: Article,
+    match: Match,
+    verdict: Judgement,
+    outcome: tracker.Outcome,
+) -> Evidence:
+    """Write the evidence row and move the rumour's confidence."""
     evidence = Evidence(
-        rumour_id=rumour_id,
+        rumour_id=rumour.id,
         article_id=article.id,
         sentence=match.sentence,
         stance=verdict.stance,
@@ -259,32 +292,26 @@ def _record(
     session.add(evidence)
     rumour.confidence = outcome.confidence_after
     rumour.updated_at = utcnow()
-    log.info("%s: %s evidence from %s (%s)", rumour_id, verdict.signal, article.url, outcome.reason)
-    if not outcome.changed:
-        return None
+    return evidence
+
+
+def _add_transition(
+    session: Session, run: _Run, rumour: Rumour, evidence: Evidence, outcome: tracker.Outcome
+) -> None:
+    """Move the rumour's state, write the transition row and queue its alerts."""
     rumour.state = outcome.to_state
     session.flush()  # the transition points at the evidence row's id
     transition = Transition(
-        rumour_id=rumour_id,
+        rumour_id=rumour.id,
         evidence_id=evidence.id,
-        article_id=article.id,
+        article_id=evidence.article_id,
         from_state=outcome.from_state,
         to_state=outcome.to_state,
-        signal=verdict.signal,
-        sentence=match.sentence,
+        signal=evidence.signal,
+        sentence=evidence.sentence,
         confidence_before=outcome.confidence_before,
         confidence_after=outcome.confidence_after,
-        at=article.published_at,
+        at=evidence.at,
     )
     session.add(transition)
     enqueue(session, transition, run.channels)
-    return TransitionReport(
-        rumour_id,
-        outcome.from_state,
-        outcome.to_state,
-        match.sentence,
-        article.url,
-        article.published_at,
-        verdict.signal,
-        outcome.confidence_after,
-    )

@@ -10,13 +10,15 @@ negation, attribution) lives in ``monitor.stance_reading``; the learned layer's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
-from monitor.negation import words_before
+from monitor.negation import Token, is_clause_mark, words_before
 from monitor.stance_features import profile
 from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
 from monitor.stance_model import REFERENCE, StanceModel, best, load_model, probabilities
 from monitor.stance_reading import (
+    ClaimView,
     Hit,
     Judgement,
     Reading,
@@ -107,7 +109,9 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         if not about_claim(words, r, lex) or other_deal(words, r, lex):
             continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
-        if any(lex.cues["pending"].fullmatch(w) for w in words[:3]):
+        if any(lex.cues["pending"].fullmatch(w) for w in words[:3]) or _not_done(
+            negator, words, r, lex
+        ):
             return _judgement("reports", "none", "pending", lex, [cue, "pending"])
         before = " ".join(words_before(r.text.tokens, negator.start, 2))
         modal = lex.cues["modal_hedge"].search(before)
@@ -116,6 +120,26 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         hit = Hit("negation", f"{negator.text} {' '.join(words[:4])}".rstrip(), 0, 0)
         return _against(r, lex, hit, "deny", "deny_negation")
     return None
+
+
+def _not_done(negator: Token, words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
+    """ "X has not signed an agreement with Y", "X did not sign": an act not done so far. Against
+    a claim about what will happen that is pending, not a denial: only saying it will not happen
+    ("will not", "no plans", "denied") denies. Against a claim that it happened ("X met Y"), the
+    same words do deny it."""
+    if not r.claim.prospective or negator.text not in lex.perfect_negators:
+        return False
+    aux = words_before(r.text.tokens, negator.start, 1)
+    return bool(aux and words) and aux[0] in lex.perfect and words[0] not in lex.perfect_states
+
+
+def _remembered(r: Reading, lex: Lexicon) -> Judgement | None:
+    """ "..., six weeks after telling investors it had no formal project", "X had earlier denied
+    it": a denial told as history is no new denial. It runs after the official acts, so that an
+    act in the same sentence ("X announced the project, after saying ...") still counts."""
+    if not r.remembered:
+        return None
+    return _judgement("reports", "none", "pending", lex, [f"history:{r.remembered[0].text}"])
 
 
 def _other_matter(r: Reading, lex: Lexicon) -> Judgement | None:
@@ -181,6 +205,9 @@ def _official_act(role: str, signal: Signal, weight: str) -> Rule:
 
 
 def _on_record(r: Reading, lex: Lexicon) -> Judgement | None:
+    """A party to the claim speaking on record confirms it, "may" or "early stage" included:
+    "X said in a statement that the talks with Y were at an early stage" confirms "X will build
+    cars with Y" (confirmed is "on record, not final"; see the tracker's decisions)."""
     kind, cues = attribution(r, lex)
     if kind == "second-hand":
         return _judgement("reports", "none", "speculation", lex, cues)
@@ -219,6 +246,7 @@ _RULES: tuple[Rule, ...] = (
     _source_hedge,
     _official_act("formalize", "formalize", "formalize"),
     _official_act("confirm", "confirm", "confirm"),
+    _remembered,
     _on_record,
     _speculative,
     _plan,
@@ -230,25 +258,51 @@ _CONTEXT_SOURCING: tuple[tuple[str, Stance, Signal, str], ...] = (
     ("no_comment", "reports", "none", "no_comment"),
     ("on_record", "supports", "confirm", "confirm_context"),
 )
+# Sentence ends followed by the start of the next sentence: how a context string is split.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 
-def _from_context(context: Text, lex: Lexicon) -> Judgement | None:
+def _sentences(context: str | Sequence[str]) -> list[str]:
+    parts = _SENTENCE_END.split(context) if isinstance(context, str) else list(context)
+    return [p for p in parts if p.strip()]
+
+
+def _lends_record(neighbour: Text, claim: ClaimView, lex: Lexicon) -> bool:
+    """Whether a neighbour's "the company said" may put a bare sentence on record: only when the
+    neighbour is itself short attribution ("The company said so in a statement.") or speaks to
+    the claim's own content. "Xiaomi sold 40 million phones in the quarter, the company said in a
+    statement" sources the phone figure, not the car sentence beside it."""
+    words = [t.text for t in neighbour.tokens if not is_clause_mark(t)]
+    if len(words) <= lex.context_attribution_words:
+        return True
+    own = {lex.concepts.get(w, w) for w in content_words(words, lex) - claim.entities}
+    wanted = {lex.concepts.get(w, w) for w in claim.stems - claim.entities - lex.generic}
+    return bool(own & wanted)
+
+
+def _from_context(context: Sequence[str], claim: ClaimView, lex: Lexicon) -> Judgement | None:
     """A bare statement takes its sourcing from its neighbours: "..., people familiar said",
-    "the company said in a statement", "X declined to comment"."""
+    "the company said in a statement", "X declined to comment". A hedge or a refusal to comment
+    only ever weakens a sentence, so any neighbour lends it; on-record status, which moves a
+    state, comes only from a neighbour that ``_lends_record``."""
+    texts = [read_text(sentence, lex) for sentence in context]
     for role, stance, signal, weight in _CONTEXT_SOURCING:
-        hits = context.hits[role]
-        if hits:
+        for text in texts:
+            hits = text.hits[role]
+            if not hits or (role == "on_record" and not _lends_record(text, claim, lex)):
+                continue
             return _judgement(stance, signal, weight, lex, [f"context:{hits[0].name}"])
     return None
 
 
-def _by_rules(reading: Reading, context: str, lex: Lexicon) -> Judgement:
+def _by_rules(reading: Reading, context: str | Sequence[str], lex: Lexicon) -> Judgement:
     for rule in _RULES:
         found = rule(reading, lex)
         if found is not None:
             return found
-    if context.strip():
-        found = _from_context(read_text(context, lex), lex)
+    sentences = _sentences(context)
+    if sentences:
+        found = _from_context(sentences, reading.claim, lex)
         if found is not None:
             return found
     return _judgement("supports", "none", "assertion", lex, ["assertion"])
@@ -262,7 +316,7 @@ def _protected(r: Reading, rule: Judgement) -> bool:
         r.text.hits["no_comment"]
         or r.negated["deny"]
         or rule.stance == "unrelated"  # a denial or act about a different claim
-        or any(c == "pending" or c.startswith("not-") for c in rule.cues)  # "has not yet signed"
+        or any(c == "pending" or c.startswith(("not-", "history:")) for c in rule.cues)
     )
 
 
@@ -291,7 +345,7 @@ def _reconcile(
 
 
 def stance_features(
-    sentence: str, claim: str, *, context: str = "", lexicon: Lexicon | None = None
+    sentence: str, claim: str, *, context: str | Sequence[str] = "", lexicon: Lexicon | None = None
 ) -> dict[str, float]:
     """The named features the learned layer sees for one pair (for fitting and inspection)."""
     lex = lexicon if lexicon is not None else load_lexicon()
@@ -303,17 +357,18 @@ def judge(
     sentence: str,
     claim: str,
     *,
-    context: str = "",
+    context: str | Sequence[str] = "",
     lexicon: Lexicon | None = None,
     model: StanceModel | None = None,
     learned: bool = True,
 ) -> Judgement:
     """How ``sentence`` (already known to be about ``claim``) stands toward the claim.
 
-    ``context`` holds neighbouring sentences or the headline; it only sources a sentence that has
-    no cue of its own. The rules decide first; unless ``learned`` is false, the learned layer
-    (``model``, or the packaged one) then weighs the rules' verdict with the rest of the reading
-    and may overrule the stance, in which case the signal is dropped.
+    ``context`` holds neighbouring sentences or the headline (a list, or one string that is split
+    into sentences); it only sources a sentence that has no cue of its own. The rules decide
+    first; unless ``learned`` is false, the learned layer (``model``, or the packaged one) then
+    weighs the rules' verdict with the rest of the reading and may overrule the stance, in which
+    case the signal is dropped.
     """
     lex = lexicon if lexicon is not None else load_lexicon()
     reading = read_against(read_text(sentence, lex), claim_view(claim, lex), lex)

@@ -38,6 +38,8 @@ _ROLES = (
     "future",
     "pending",
 )
+# Roles added later: a lexicon file without them still loads, with no such cue.
+_OPTIONAL_ROLES = ("retrospect",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ class Lexicon:
     cue_window: int
     complement_window: int
     future_window: int
+    # Auxiliaries before "not" that make the negated verb an act not done ("has not signed"), and
+    # the verbs after which it is a state instead ("has not been").
+    perfect: frozenset[str] = frozenset()
+    # A neighbour this short that puts its words on record is attribution alone.
+    context_attribution_words: int = 10
+    perfect_negators: frozenset[str] = frozenset()
+    perfect_states: frozenset[str] = frozenset()
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -95,7 +104,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         raise ValueError(f"stance lexicon lacks cue roles: {', '.join(missing)}")
     scope, neg, words = data["scope"], data["negation"], data["words"]
     return Lexicon(
-        cues={role: _role_pattern(cues[role]) for role in _ROLES},
+        cues={role: _role_pattern(cues.get(role, [])) for role in (*_ROLES, *_OPTIONAL_ROLES)},
         contractions=tuple(
             (re.compile(re.escape(old), re.IGNORECASE), new)
             for old, new in data["normalise"]["contractions"]
@@ -116,6 +125,10 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         cue_window=int(scope["cue_negation_window"]),
         complement_window=int(scope["complement_window"]),
         future_window=int(scope["future_window"]),
+        perfect=frozenset(neg.get("perfect", [])),
+        context_attribution_words=int(scope.get("context_attribution_words", 10)),
+        perfect_negators=frozenset(neg.get("perfect_negators", [])),
+        perfect_states=frozenset(neg.get("perfect_states", [])),
     )
 
 

@@ -73,6 +73,9 @@ class ClaimView:
     # then agree with it rather than undermine it.
     about_falsehood: bool
     hedged: bool
+    # The claim is about something still to happen ("X will build ..."): an act not done so far
+    # ("X has not signed") leaves it pending rather than false.
+    prospective: bool = False
 
 
 def _normalise(text: str, lex: Lexicon) -> str:
@@ -101,8 +104,15 @@ def claim_view(claim: str, lex: Lexicon) -> ClaimView:
     negated = bool(negation_scopes(text.tokens, lex.negation, text.masked))
     negative = negated or any(text.hits[r] for r in ("deny", "debunk", "abandon"))
     hedged = any(text.hits[r] for r in ("source_hedge", "modal_hedge", "speculation"))
+    # Bare "to" is left out: "met Musk to talk about cars" is about a meeting that happened.
+    ahead = any(h.text != "to" for h in text.hits["future"]) or bool(text.hits["modal_hedge"])
     return ClaimView(
-        content_stems(words, lex.stopwords), entities, negative, bool(text.hits["debunk"]), hedged
+        content_stems(words, lex.stopwords),
+        entities,
+        negative,
+        bool(text.hits["debunk"]),
+        hedged,
+        ahead,
     )
 
 
@@ -117,9 +127,14 @@ class Reading:
     scopes: tuple[tuple[Token, tuple[str, ...]], ...]
     # The words no live negator reaches: what the sentence asserts outright.
     outside: tuple[str, ...]
+    # Denials, call-offs and negations told as history ("after saying it had no plans"): they
+    # describe an earlier statement, so they are neither live nor negated.
+    remembered: tuple[Hit, ...] = ()
 
 
 _ACTS = ("abandon", "deny", "debunk", "formalize", "confirm")
+# Acts against the claim that may be told as history rather than done now.
+_RETOLD = ("abandon", "deny", "debunk")
 # What follows these is the content being denied or left uncommented, not an act of its own:
 # "declined to comment on reports it scrapped the plan" scraps nothing.
 _FRAMING = ("no_comment", "deny")
@@ -137,6 +152,15 @@ def _negator(hit: Hit, text: Text, lex: Lexicon) -> Token | None:
     return negator_before(text.tokens, hit.start, lex.negation, lex.cue_window, text.masked)
 
 
+def _remembered(position: int, text: Text, lex: Lexicon) -> Hit | None:
+    """The history frame ("after telling investors", "last month") shortly before ``position``."""
+    for frame in text.hits["retrospect"]:
+        between = [t for t in text.tokens if frame.end <= t.start and t.end <= position]
+        if frame.start < position and len(between) <= lex.negation.window:
+            return frame
+    return None
+
+
 def _reaching(hit: Hit, scopes: Sequence[Scope]) -> tuple[Token, ...]:
     """Negators further back whose reach covers the cue: "neither X nor Y has confirmed",
     "nobody at X has signed" negate the act itself, whoever the subject is."""
@@ -148,8 +172,12 @@ def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
     negated: dict[str, tuple[Hit, ...]] = {}
     cue_negators: set[int] = set()
     raw = negation_scopes(text.tokens, lex.negation, text.masked)
+    remembered: list[Hit] = []
     for role in _ACTS:
         hits = [h for h in text.hits[role] if not _reported(h, text)]
+        if role in _RETOLD:
+            remembered.extend(h for h in hits if _remembered(h.start, text, lex))
+            hits = [h for h in hits if h not in remembered]
         near = {id(h): _negator(h, text, lex) for h in hits}
         far = {id(h): _reaching(h, raw) for h in hits if near[id(h)] is None}
         live[role] = tuple(h for h in hits if near[id(h)] is None and not far[id(h)])
@@ -160,12 +188,18 @@ def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
         cue_negators.update(t.start for negators in far.values() for t in negators)
     first_frame = min((h.start for h in text.hits["no_comment"]), default=len(text.text))
     kept = [s for s in raw if s.negator.start not in cue_negators and s.negator.start < first_frame]
+    for scope in [s for s in kept if _remembered(s.negator.start, text, lex)]:
+        kept.remove(scope)  # "after telling investors it had no formal project"
+        remembered.append(
+            Hit("negation", f"{scope.negator.text} {' '.join(scope.words[:4])}", 0, 0)
+        )
     outside = tuple(
         t.text
         for t in text.tokens
         if not any(s.negator.start <= t.start < s.end for s in kept) and not is_clause_mark(t)
     )
-    return Reading(text, claim, live, negated, tuple((s.negator, s.words) for s in kept), outside)
+    scopes = tuple((s.negator, s.words) for s in kept)
+    return Reading(text, claim, live, negated, scopes, outside, tuple(remembered))
 
 
 def content_words(words: Sequence[str], lex: Lexicon) -> frozenset[str]:

@@ -17,6 +17,13 @@ a hedged report moves confidence, never the state. Decisions:
 * A state change also moves confidence into the band the new state implies (BANDS): after a
   signed deal the claim is very likely true, after a call-off very unlikely, however the
   earlier evidence had weighed.
+* Talks confirmed on record confirm a partnership claim: "X said in a statement that the talks
+  with Y were at an early stage" moves "X will build cars with Y" to confirmed. DESIGN.md
+  defines confirmed as "a party to the claim confirmed it on record, not final" with "X
+  confirmed it is in talks" as its example; "early stage" is exactly the "not final" that
+  separates confirmed from formalized, so it weakens the signal (confirm_modal) without voiding
+  it. What stays unconfirmed: talks only reported ("people familiar"), talks the party says
+  have reached no decision (pending), and talks about another matter (no evidence).
 * Evidence published before the rumour's last state change moves confidence but never the state,
   so a late-arriving old article cannot undo newer news.
 """

@@ -345,3 +345,105 @@ def test_refusing_a_different_deal_confirms_nothing() -> None:
     assert judge(sentence, claim).stance != "supports"
     sale = "Nimbus Mobile will sell its camera business to Ferro Motors"
     assert (judge(sentence, sale).stance, judge(sentence, sale).signal) == ("denies", "deny")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi has not signed an agreement with Great Wall Motors.",
+        "Xiaomi did not sign a deal with Great Wall to build cars.",
+        "Xiaomi has never built cars with Great Wall Motors.",
+    ],
+)
+def test_an_act_not_done_leaves_a_planned_claim_pending(sentence: str) -> None:
+    """Not having done an act is not denying the claim that it will happen."""
+    verdict = _x(sentence)
+    assert (verdict.stance, verdict.signal) == ("reports", "none")
+    assert judge(sentence, XIAOMI, model=_always("denies")).stance == "reports"
+
+
+def test_refusing_the_act_still_denies_a_planned_claim() -> None:
+    assert _x("Xiaomi will not sign an agreement with Great Wall Motors.").signal == "deny"
+    assert _x("Xiaomi said it has no plans to sign a deal with Great Wall.").signal == "deny"
+
+
+def test_an_act_not_done_denies_a_claim_that_it_was_done() -> None:
+    claim = "A Xiaomi executive met Tesla's Elon Musk to talk about electric cars"
+    verdict = judge("Xiaomi said Lei Jun has not met Elon Musk to talk about cars.", claim)
+    assert verdict.stance == "denies"
+
+
+EV = "Xiaomi will build and sell its own electric car"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi had earlier denied it would build its own electric car.",
+        "Last month Xiaomi said it had no plans to build an electric car.",
+        "Xiaomi, having denied it would make cars, is now hiring car engineers.",
+        "Investors recalled that Xiaomi, weeks after saying it had no car project, kept hiring.",
+    ],
+)
+def test_a_denial_told_as_history_is_no_new_denial(sentence: str) -> None:
+    verdict = judge(sentence, EV)
+    assert (verdict.stance, verdict.signal) == ("reports", "none")
+    assert judge(sentence, EV, model=_always("denies")).stance == "reports"
+
+
+def test_an_act_beside_a_remembered_denial_still_counts() -> None:
+    sentence = (
+        "Xiaomi formally announced that it is launching an electric car business, six weeks "
+        "after telling investors it had no formal project to build cars."
+    )
+    assert judge(sentence, EV).signal == "formalize"
+
+
+def test_a_fresh_denial_in_reported_speech_still_denies() -> None:
+    assert judge("Xiaomi said on Friday it had no plans to build a car.", EV).signal == "deny"
+
+
+def test_saying_no_talks_were_held_still_denies_a_partnership() -> None:
+    assert _x("Xiaomi has not held any talks with Great Wall Motors.").signal == "deny"
+
+
+def test_only_short_or_on_claim_attribution_lends_on_record_status() -> None:
+    bare = "Xiaomi will build its cars with Great Wall Motors."
+    unrelated = "Xiaomi sold 40 million phones in the quarter, the company said in a statement."
+    about = "The car project has a budget of its own, the company said in a statement on Monday."
+    assert _x(bare, context=[unrelated]).signal == "none"
+    assert _x(bare, context=f"Shares rose. {unrelated}").signal == "none"
+    assert _x(bare, context=["The company said so in a statement."]).signal == "confirm"
+    assert _x(bare, context=[unrelated, about]).signal == "confirm"
+
+
+def test_a_hedge_next_door_still_makes_a_bare_sentence_a_report() -> None:
+    hedge = "The plan was described by people familiar with the matter, who asked not to be named."
+    assert _x("Xiaomi will build its cars with Great Wall Motors.", context=hedge).stance == (
+        "reports"
+    )
+
+
+PARTNERSHIP = "Xiaomi will build cars with Great Wall Motors"
+
+
+def test_talks_confirmed_on_record_confirm_a_partnership_claim() -> None:
+    """Decision (tracker docstring): confirmed means on record, not final; early talks qualify."""
+    sentence = (
+        "Xiaomi said in a statement that the talks with Great Wall Motors were at an early stage."
+    )
+    verdict = judge(sentence, PARTNERSHIP)
+    assert (verdict.stance, verdict.signal) == ("supports", "confirm")
+    assert verdict.strength < judge("Xiaomi confirmed the car deal.", PARTNERSHIP).strength
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi is in early talks with Great Wall Motors, according to people familiar.",
+        "Xiaomi said the talks with Great Wall Motors were at an early stage and no decision "
+        "had been made.",
+    ],
+)
+def test_reported_or_undecided_talks_do_not_confirm(sentence: str) -> None:
+    assert judge(sentence, PARTNERSHIP).signal == "none"
