@@ -249,6 +249,12 @@ def load_config(path: Path | str) -> Config:
     return _build(_Table(raw, "", file), file)
 
 
+def default_config(path: Path | str) -> Config:
+    """Every default, as if `path` held an empty file (for commands that need no setup)."""
+    file = Path(path).expanduser().resolve()
+    return _build(_Table({}, "", file), file)
+
+
 def _build(root: _Table, file: Path) -> Config:
     base = file.parent
     polling = _polling(root.sub("polling"), root)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
@@ -106,3 +107,20 @@ def test_assess_usage_errors(write_config: Callable[..., Path]) -> None:
     assert run(config, "--claim", CLAIM, "--text", "a", "--url", "http://127.0.0.1/")[0] == 2
     assert run(config, "--text", "a")[0] == 2
     assert run(config, "--pairs", "-", "--claim", CLAIM, stdin="")[0] == 2
+
+
+def test_assess_needs_no_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoder: object
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./config.toml here, and none named
+    monkeypatch.delenv("RUMOUR_MONITOR_CONFIG", raising=False)
+    text = "Nimbus Mobile said on Monday it has no plans to build cars with Ferro Motors."
+    result = CliRunner().invoke(cli, ["assess", "--claim", CLAIM, "--text", text, "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["signal"] == "deny"
+    assert not (tmp_path / "state").exists()  # defaults, and nothing written
+    named = CliRunner().invoke(
+        cli,
+        ["--config", str(tmp_path / "missing.toml"), "assess", "--claim", CLAIM, "--text", text],
+    )
+    assert named.exit_code == 2 and "config file not found" in named.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__
-from monitor.config import CONFIG_ENV, Config, default_config_path, load_config
+from monitor.config import (
+    CONFIG_ENV,
+    Config,
+    default_config,
+    default_config_path,
+    load_config,
+)
 from monitor.db import Database, require_schema
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
@@ -28,8 +35,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class App:
     """What every command needs, built on first use so `--help` never touches the disk."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, *, explicit: bool = True) -> None:
         self.config_path = config_path
+        self.explicit = explicit  # named by --config or the environment, not the default
         self._config: Config | None = None
         self._db: Database | None = None
 
@@ -38,6 +46,16 @@ class App:
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config
+
+    @property
+    def config_or_defaults(self) -> Config:
+        """The config, or all defaults when no file was named and ./config.toml is absent.
+
+        For commands that need no database or feeds (assess), so they work anywhere.
+        """
+        if self._config is None and not self.explicit and not self.config_path.exists():
+            self._config = default_config(self.config_path)
+        return self.config
 
     def database(self, *, migrated: bool = True) -> Database:
         if self._db is None:
@@ -111,6 +129,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str, log_format
       rumour-monitor history ID    why a rumour is in its state
     """
     setup_logging(log_level, "json" if log_format == "json" else "text")
-    app = App(config_path or default_config_path())
+    explicit = config_path is not None or bool(os.environ.get(CONFIG_ENV))
+    app = App(config_path or default_config_path(), explicit=explicit)
     ctx.obj = app
     ctx.call_on_close(app.close)

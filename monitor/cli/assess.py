@@ -72,13 +72,13 @@ def assess_cmd(
     if pairs is not None:
         if claim or text or file or url or entities:
             raise click.UsageError("--pairs takes its claims and texts from the file alone")
-        sys.exit(run_pairs(app.config, pairs))
+        sys.exit(run_pairs(app.config_or_defaults, pairs))
     if not claim:
         raise click.UsageError("give --claim TEXT with --text, --file or --url, or --pairs FILE")
     if sum(x is not None for x in (text, file, url)) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
-    body = read_text(app.config, text=text, file=file, url=url)
-    run_one(app.config, claim, body, entities or None, as_json=as_json)
+    body = read_text(app.config_or_defaults, text=text, file=file, url=url)
+    run_one(app.config_or_defaults, claim, body, entities or None, as_json=as_json)
 
 
 def read_text(config: Config, *, text: str | None, file: Path | None, url: str | None) -> str:
