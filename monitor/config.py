@@ -487,7 +487,7 @@ def _apprise_support(t: _Table) -> Callable[[str], bool]:
 
 def _apprise_urls(t: _Table) -> tuple[tuple[str, ...], str]:
     """The URLs from `urls` or from the variable `urls_env` names, and the key they came from."""
-    inline = t.strings("urls", None)
+    inline = t.strings("urls") if "urls" in t.data else None
     env_name = t.text("urls_env", None)
     if inline is not None and env_name is not None:
         raise t.error("urls", "give either urls or urls_env, not both")
