@@ -6,10 +6,11 @@ reading code. Nothing else in the monitor reads the file or the environment for 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -107,11 +108,38 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class AppriseConfig:
+    urls: tuple[str, ...] = field(repr=False)  # Apprise URLs carry tokens and passwords
+    timeout: float
+
+    def targets(self) -> dict[str, str]:
+        """The URLs by channel name: each URL is its own outbox channel (see apprise_channel)."""
+        return {apprise_channel(url): url for url in self.urls}
+
+
+def apprise_channel(url: str) -> str:
+    """The outbox channel of one Apprise URL: "apprise:<scheme>:<8 hex of its SHA-256>".
+
+    One channel per URL means a failed send is retried to that URL only, never resent to the
+    ones that took it. Naming by a hash, not by position, keeps a pending alert bound to its
+    URL when the list is reordered or shortened; a short hash does not reveal the URL's secret.
+    """
+    scheme = url.split("://", 1)[0].lower()[:16]
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
+    return f"apprise:{scheme}:{digest}"
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     email: EmailConfig | None
     slack: SlackConfig | None
     max_attempts: int
     backoff: float
+    apprise: AppriseConfig | None = None
+
+    def timeouts(self) -> list[float]:
+        """Each configured channel's send timeout, for leases and the stop grace."""
+        return [c.timeout for c in (self.email, self.slack, self.apprise) if c is not None]
 
 
 @dataclass(frozen=True)
@@ -384,12 +412,13 @@ def _matching(table: _Table | None, root: _Table) -> MatchingConfig:
 
 def _alerts(table: _Table | None, root: _Table) -> AlertsConfig:
     t = table or _empty(root, "alerts")
-    email_t, slack_t = t.sub("email"), t.sub("slack")
+    email_t, slack_t, apprise_t = t.sub("email"), t.sub("slack"), t.sub("apprise")
     cfg = AlertsConfig(
         email=_email(email_t) if email_t else None,
         slack=_slack(slack_t) if slack_t else None,
         max_attempts=t.integer("max_attempts", 8, 1, 100),
         backoff=t.duration("backoff", "1m", lo=0, hi=86400),
+        apprise=_apprise(apprise_t) if apprise_t else None,
     )
     t.finish()
     return cfg
@@ -426,3 +455,53 @@ def _slack(t: _Table) -> SlackConfig:
     cfg = SlackConfig(webhook_url=url, timeout=t.duration("timeout", "20s", lo=0.1, hi=600))
     t.finish()
     return cfg
+
+
+# Apprise reads lists of URLs separated by commas and/or whitespace; so does urls_env.
+_URL_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def _apprise(t: _Table) -> AppriseConfig:
+    supports = _apprise_support(t)
+    urls, key = _apprise_urls(t)
+    if not urls:
+        raise t.error(key, "must list at least one Apprise URL")
+    names: set[str] = set()
+    for number, url in enumerate(urls, 1):
+        # The URL itself is not echoed: its user, password or token are secrets.
+        scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
+        if not supports(url):
+            raise t.error(key, f"URL {number} ({scheme}://...) is not one Apprise can use")
+        if apprise_channel(url) in names:
+            raise t.error(key, f"URL {number} ({scheme}://...) is listed twice")
+        names.add(apprise_channel(url))
+    cfg = AppriseConfig(urls=urls, timeout=t.duration("timeout", "20s", lo=0.1, hi=600))
+    t.finish()
+    return cfg
+
+
+def _apprise_support(t: _Table) -> Callable[[str], bool]:
+    """Whether Apprise understands a URL; a ConfigError when the optional apprise is missing."""
+    try:
+        import apprise
+    except ImportError:
+        raise t.error(
+            "", "needs the optional apprise package: pip install 'rumour-monitor[apprise]'"
+        ) from None
+    return lambda url: apprise.Apprise.instantiate(url) is not None
+
+
+def _apprise_urls(t: _Table) -> tuple[tuple[str, ...], str]:
+    """The URLs from `urls` or from the variable `urls_env` names, and the key they came from."""
+    inline = t.strings("urls") if "urls" in t.data else None
+    env_name = t.text("urls_env", None)
+    if inline is not None and env_name is not None:
+        raise t.error("urls", "give either urls or urls_env, not both")
+    if env_name is None:
+        if inline is None:
+            raise t.error("urls", "is required (or urls_env naming a variable)")
+        return tuple(url.strip() for url in inline), "urls"
+    value = os.environ.get(env_name, "")
+    if not value.strip():
+        raise t.error("urls_env", f"environment variable {env_name} is not set")
+    return tuple(_URL_SEPARATORS.split(value.strip())), "urls_env"

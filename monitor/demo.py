@@ -122,6 +122,7 @@ def _run(
 ) -> DemoResult:
     from monitor.alerts.channel import channels_from_config
     from monitor.alerts.delivery import deliver_pending
+    from monitor.alerts.outbox import channel_names
     from monitor.embed import Embedder
     from monitor.fetch import Fetcher
     from monitor.pipeline import process_pending
@@ -149,7 +150,7 @@ def _run(
             )
             for error in errors:
                 out.write(f"   feed error: {error}\n")
-            if config.alerts.email is not None or config.alerts.slack is not None:
+            if channel_names(config.alerts) != ("console",):
                 # alerts leave for other channels: show the changes here (console ones show)
                 for change in changes:
                     out.write(f"   {change.line()}\n")

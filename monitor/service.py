@@ -207,8 +207,7 @@ class Service:
         if not self.runtime.delivery_lock.locked():
             return STOP_GRACE
         alerts = self.runtime.config.alerts
-        timeouts = [c.timeout for c in (alerts.email, alerts.slack) if c is not None]
-        return max([STOP_GRACE, *(t + 1 for t in timeouts)])
+        return max([STOP_GRACE, *(t + 1 for t in alerts.timeouts())])
 
     def _wait_for_jobs(self, grace: float) -> None:
         deadline = time.monotonic() + grace

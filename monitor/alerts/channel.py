@@ -12,7 +12,7 @@ import httpx
 
 from monitor.alerts.message import AlertMessage, make_test_message
 from monitor.alerts.outbox import channel_names
-from monitor.config import AlertsConfig
+from monitor.config import AlertsConfig, AppriseConfig
 from monitor.errors import DeliveryError
 
 
@@ -51,7 +51,18 @@ def channels_from_config(
             channels[name] = SlackChannel(alerts.slack, http=http)
         elif name == "console":
             channels[name] = ConsoleChannel(stream or sys.stdout)
+    if alerts.apprise is not None:
+        channels.update(_apprise_channels(alerts.apprise))
     return channels
+
+
+def _apprise_channels(cfg: AppriseConfig) -> dict[str, Channel]:
+    # imported here: apprise is optional, and only an [alerts.apprise] table needs it
+    from monitor.alerts.apprise import AppriseChannel
+
+    return {
+        name: AppriseChannel(name, url, timeout=cfg.timeout) for name, url in cfg.targets().items()
+    }
 
 
 def send_test_alert(

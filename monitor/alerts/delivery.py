@@ -97,7 +97,7 @@ def retry_delay(attempts: int, backoff: float, retry_after: float | None = None)
 
 def lease_for(config: Config) -> timedelta:
     """How long a claim holds: well beyond the slowest send the channel timeouts allow."""
-    timeouts = [c.timeout for c in (config.alerts.email, config.alerts.slack) if c is not None]
+    timeouts = config.alerts.timeouts()
     return max(MIN_LEASE, timedelta(seconds=5 * max(timeouts, default=0.0)))
 
 
@@ -199,11 +199,7 @@ def _attempt(
     alert_id, channel_name, attempts, message = claimed
     try:
         if channel is None:
-            raise DeliveryError(
-                f"channel {channel_name!r} is not configured any more "
-                f"(add [alerts.{channel_name}] back to the config to deliver it)",
-                channel=channel_name,
-            )
+            raise DeliveryError(_unconfigured(channel_name), channel=channel_name)
         channel.send(message)
     except DeliveryError as exc:
         return _record_failure(db, config, claimed, str(exc), exc.retry_after, clock())
@@ -219,6 +215,12 @@ def _attempt(
             .execution_options(synchronize_session=False)
         )
     return AlertOutcome(alert_id, channel_name, message.rumour_id, "sent", attempts)
+
+
+def _unconfigured(channel_name: str) -> str:
+    table = channel_name.split(":", 1)[0]  # "apprise:json:1a2b3c4d" is one URL of [alerts.apprise]
+    what = "its URL to [alerts.apprise]" if table == "apprise" else f"[alerts.{table}]"
+    return f"channel {channel_name!r} is not configured any more (add {what} back to deliver it)"
 
 
 def _record_failure(

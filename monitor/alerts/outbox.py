@@ -20,8 +20,13 @@ from monitor.db.models import Alert, Transition, utcnow
 
 
 def channel_names(alerts: AlertsConfig) -> tuple[str, ...]:
-    """The channels that receive alerts: the configured ones, else the console."""
+    """The channels that receive alerts: the configured ones, else the console.
+
+    Every Apprise URL is a channel of its own, so each gets its own outbox row and retries.
+    """
     names = [name for name, on in (("email", alerts.email), ("slack", alerts.slack)) if on]
+    if alerts.apprise is not None:
+        names.extend(alerts.apprise.targets())
     return tuple(names) or ("console",)
 
 

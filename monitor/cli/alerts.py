@@ -28,9 +28,10 @@ def alerts_group() -> None:
 def alerts_test(app: App) -> None:
     """Send a test alert to every configured channel and report each result.
 
-    Uses the [alerts.email] and [alerts.slack] settings as they are, so it proves the host,
-    login and webhook work. Without either, the alert goes to the console. Exit 1 if any
-    channel failed. The database is not touched.
+    Uses the [alerts.email], [alerts.slack] and [alerts.apprise] settings as they are (each
+    Apprise URL is its own channel), so it proves the host, login, webhook and URLs work.
+    Without any, the alert goes to the console. Exit 1 if any channel failed. The database is
+    not touched.
     """
     from monitor.alerts.channel import channels_from_config, send_test_alert
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from monitor.cli import cli
+from monitor.config import apprise_channel
 from monitor.db import Database
 from tests.alerts.conftest import USER, SmtpServer, add_transition
 
@@ -70,6 +71,24 @@ def test_alerts_test_reports_each_configured_channel(
     assert "slack: FAILED: slack webhook at 127.0.0.1" in out and "HTTP 404: no_service" in out
     assert "TOKEN" not in out
     assert len(server.messages) == 2
+
+
+def test_alerts_test_includes_each_apprise_url(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    httpserver.expect_request("/down").respond_with_data("no", status=500)
+    ok = f"json://127.0.0.1:{httpserver.port}/ok"
+    down = f"json://127.0.0.1:{httpserver.port}/down"
+    monkeypatch.setenv("TEST_APPRISE_URLS", f"{ok}, {down}")
+    config = write_config('[alerts.apprise]\nurls_env = "TEST_APPRISE_URLS"\n')
+
+    code, out, _ = _run(config, "alerts", "test")
+    assert code == 1, out
+    assert f"{apprise_channel(ok)}: sent" in out
+    assert f"{apprise_channel(down)}: FAILED: apprise json://127.0.0.1:" in out
+    assert "error=500" in out
+    assert json.loads(httpserver.log[0][0].get_data())["title"].startswith("[rumour] Test alert")
 
 
 def test_alerts_deliver_and_list(
