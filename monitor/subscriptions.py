@@ -63,6 +63,11 @@ def _apply(row: Feed, cfg: FeedConfig) -> bool:
         row.etag = row.last_modified = None
         row.error_count = 0
         row.next_check_at = None
+        row.last_error = None
+        # A feed disabled by its server (410 Gone at the old URL) starts again at the new one.
+        if row.disabled_reason is not None:
+            row.disabled_reason = None
+            row.enabled = cfg.enabled
         changed = True
     if row.disabled_reason == "removed from config" or (
         cfg.enabled and not row.enabled and row.disabled_reason is None

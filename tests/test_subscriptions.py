@@ -61,3 +61,16 @@ def test_a_gone_feed_stays_disabled(sqlite_db: Database) -> None:
     with sqlite_db.transaction() as s:
         sync_feeds(s, [_cfg()])
     assert (_feed(sqlite_db).enabled, _feed(sqlite_db).disabled_reason) == (False, "410 Gone")
+
+
+def test_a_gone_feed_comes_back_when_its_url_is_fixed(sqlite_db: Database) -> None:
+    # README and `feeds --help`: "fix the URL in config.toml to start it again"
+    with sqlite_db.transaction() as s:
+        sync_feeds(s, [_cfg()])
+    with sqlite_db.transaction() as s:
+        row = s.scalars(select(Feed)).one()
+        row.enabled, row.disabled_reason = False, "410 Gone at https://a.example/feed"
+    with sqlite_db.transaction() as s:
+        assert sync_feeds(s, [_cfg(url="https://a.example/rss")]).updated == ("A",)
+    row = _feed(sqlite_db)
+    assert (row.enabled, row.disabled_reason, row.url) == (True, None, "https://a.example/rss")
