@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from monitor import __version__
 from monitor.errors import ConfigError
 
@@ -317,6 +320,15 @@ def _database(table: _Table | None, root: _Table, base: Path) -> DatabaseConfig:
         raise t.error(
             "url", f"unsupported database URL {url!r} (use sqlite:/// or postgresql+psycopg://)"
         )
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise t.error("url", f"not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.host:
+        raise t.error(
+            "url",
+            f"{url!r} names a host; use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+        )
     return DatabaseConfig(url=url)
 
 
@@ -348,6 +360,8 @@ def _service(table: _Table | None, root: _Table) -> ServiceConfig:
     listen = t.text("listen", None)
     if listen is not None and not re.match(r"^[\w.\-:\[\]]+:\d{1,5}$", listen):
         raise t.error("listen", f"must be HOST:PORT, got {listen!r}")
+    if listen is not None and int(listen.rsplit(":", 1)[1]) > 65535:
+        raise t.error("listen", f"port must be between 0 and 65535, got {listen!r}")
     cfg = ServiceConfig(
         listen=listen,
         retention_days=t.integer("retention_days", 90, 1, 36500),
