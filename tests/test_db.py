@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -137,3 +138,10 @@ def test_require_schema_tells_the_user_to_run_init(db_url: str) -> None:
     with pytest.raises(DatabaseError, match="rumour-monitor init"):
         require_schema(database.engine)
     database.dispose()
+
+
+def test_an_sqlite_folder_that_cannot_be_made_is_a_database_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(DatabaseError, match="cannot create the folder"):
+        Database(f"sqlite:///{blocker / 'rumours.db'}")
