@@ -53,7 +53,8 @@ def demo_config_text(workdir: Path, server: FeedServer, articles: Sequence[Repla
     """A config.toml for the demo: its own database, the packaged rumours, one feed per source."""
     lines = [
         "[database]",
-        f"url = {json.dumps('sqlite:///' + str(workdir / 'demo.db'))}",
+        # Beside this config.toml: relative paths resolve against the config's own folder.
+        'url = "sqlite:///demo.db"',
         "[seeds]",
         f"paths = [{json.dumps(str(RUMOURS))}]",
         "[polling]",

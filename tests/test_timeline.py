@@ -12,6 +12,7 @@ import shutil
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,9 +20,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from monitor.cli import cli
+from monitor.config import load_config
 from monitor.db import Database
 from monitor.db.models import Alert, Article, Evidence, Transition
-from monitor.demo import RUMOURS, TIMELINE, run_demo
+from monitor.demo import RUMOURS, TIMELINE, demo_config_text, run_demo
 from monitor.queries import history
 from monitor.replay import parse_article_file
 
@@ -206,3 +208,16 @@ def test_demo_runs_the_timeline_end_to_end() -> None:
     assert "[rumour] xiaomi-great-wall: unconfirmed -> formalized" in text  # console alert
     assert "xiaomi-great-wall: Xiaomi will build its electric cars in a Great Wall" in text
     assert "path: unconfirmed -> formalized" in text
+
+
+def test_demo_keep_with_a_relative_folder_keeps_the_database_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `demo --keep demo-state` then `sqlite3 demo-state/demo.db` (the command's own example)
+    monkeypatch.chdir(tmp_path)
+    folder = Path("demo-state")
+    folder.mkdir()
+    site = SimpleNamespace(sources=[])
+    (folder / "config.toml").write_text(demo_config_text(folder, site, []), "utf-8")  # type: ignore[arg-type]
+    config = load_config(folder / "config.toml")
+    assert config.database.url == f"sqlite:///{tmp_path / 'demo-state' / 'demo.db'}"
