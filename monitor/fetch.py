@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 PERMANENT = frozenset({301, 308})
 RETRY_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER_SECONDS = 10 * 365 * 86400
 ACCEPT_FEED = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
@@ -78,7 +79,8 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return now + timedelta(seconds=int(value))
+        # Capped: a huge number would overflow the datetime (the poller caps the wait anyway).
+        return now + timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -301,3 +301,5 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Tue, 14 May 2024 13:00:00 GMT", now) == now + timedelta(hours=1)
     assert parse_retry_after("Tue, 14 May 2024 11:00:00 GMT", now) == now  # past: now
     assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
+    far = parse_retry_after("99999999999999999999", now)  # a hostile server: no OverflowError
+    assert far is not None and far > now + timedelta(days=365)

@@ -37,6 +37,7 @@ from monitor.errors import DatabaseError, DeliveryError
 log = logging.getLogger(__name__)
 
 MAX_DELAY = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=7)  # a server's Retry-After is honoured up to this
 MIN_LEASE = timedelta(minutes=10)
 
 
@@ -91,7 +92,7 @@ def retry_delay(attempts: int, backoff: float, retry_after: float | None = None)
     """Wait after the `attempts`-th failed try: doubling from `backoff`, capped at MAX_DELAY."""
     seconds = min(backoff * 2 ** max(attempts - 1, 0), MAX_DELAY.total_seconds())
     if retry_after is not None:
-        seconds = max(seconds, retry_after)
+        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER.total_seconds()))
     return timedelta(seconds=seconds)
 
 

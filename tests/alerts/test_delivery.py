@@ -53,6 +53,12 @@ def test_retry_delay_doubles_and_is_capped() -> None:
     assert retry_delay(1, 60, retry_after=900).total_seconds() == 900
 
 
+def test_an_absurd_retry_after_cannot_crash_delivery() -> None:
+    # "Retry-After: 99999999999999999999" (or a date in the year 9999) from a webhook
+    wait = retry_delay(1, 60, retry_after=1e20)
+    assert utcnow() + wait > utcnow() + timedelta(days=6)
+
+
 def test_after_max_attempts_an_alert_fails_and_status_shows_it(
     db: Database, alert_config: Callable[..., Config], write_config: Callable[..., Path]
 ) -> None:
