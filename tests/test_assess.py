@@ -124,3 +124,14 @@ def test_assess_needs_no_config_file(
         ["--config", str(tmp_path / "missing.toml"), "assess", "--claim", CLAIM, "--text", text],
     )
     assert named.exit_code == 2 and "config file not found" in named.stderr
+
+
+def test_assess_pairs_from_a_file_that_is_not_utf8(
+    write_config: Callable[..., Path], tmp_path: Path, encoder: object
+) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    line = json.dumps({"id": "a", "claim": CLAIM, "text": "Nimbus Mobile said it builds cars."})
+    pairs.write_bytes(line.encode() + b"\n" + "café\n".encode("latin-1"))
+    code, _, err = run(write_config(), "--pairs", str(pairs))
+    assert code == 1
+    assert "pairs.jsonl: not UTF-8" in err and "Traceback" not in err

@@ -149,6 +149,14 @@ def run_pairs(config: Config, source: TextIO) -> int:
 
 
 def _pairs(source: TextIO, bad: list[str]) -> Iterator[Pair]:
+    try:
+        yield from _parsed_pairs(source, bad)
+    except UnicodeDecodeError as exc:  # the stream cannot be read on past a bad byte
+        name = getattr(source, "name", "pairs")
+        raise MonitorError(f"{name}: not UTF-8 text: {exc}") from exc
+
+
+def _parsed_pairs(source: TextIO, bad: list[str]) -> Iterator[Pair]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
