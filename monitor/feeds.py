@@ -108,7 +108,10 @@ def _date(raw: Any) -> datetime | None:
         value = raw.get(key)
         if value:
             # feedparser has already converted the entry's zone to UTC
-            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (ValueError, OverflowError, OSError):
+                continue  # "0000-00-00 00:00:00" parses to year -1: no usable date
     return None
 
 

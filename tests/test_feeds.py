@@ -122,3 +122,15 @@ def test_external_entity_is_not_fetched(tmp_path: Path) -> None:
     for entry in feed.entries:
         assert "TOP-SECRET" not in entry.title + entry.summary
     assert "TOP-SECRET" not in feed.title
+
+
+def test_a_zero_date_leaves_the_entry_undated_instead_of_failing_the_feed() -> None:
+    # WordPress/MySQL feeds print unset dates as 0000-00-00; feedparser turns that into year -1
+    items = "".join(
+        f"<item><title>{t}</title><link>{BASE}/{t}</link><pubDate>{d}</pubDate></item>"
+        for t, d in [("zero", "0000-00-00 00:00:00"), ("good", "Tue, 14 May 2024 08:30:00 +0800")]
+    )
+    body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+    zero, good = parse_feed(body, RSS, url=f"{BASE}/feed").entries
+    assert zero.published is None
+    assert good.published == datetime(2024, 5, 14, 0, 30, tzinfo=UTC)
