@@ -49,7 +49,13 @@ def alerts_test(app: App) -> None:
     type=click.Choice(["pending", "sent", "failed"]),
     help="Only alerts with this status.",
 )
-@click.option("--limit", default=50, show_default=True, help="Newest alerts shown at most.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Newest alerts shown at most.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 @handle_errors

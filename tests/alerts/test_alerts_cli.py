@@ -132,3 +132,10 @@ recipients = ["desk@example.org"]
 def test_alerts_retry_needs_ids_or_all_failed(write_config: Callable[..., Path]) -> None:
     code, _, err = _run(write_config(), "alerts", "retry")
     assert code == 2 and "--all-failed" in err
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_alerts_list_limit_must_be_positive(write_config: Callable[..., Path], limit: str) -> None:
+    # PostgreSQL refuses LIMIT -1 with a traceback; SQLite took it as "no limit"
+    code, _, err = _run(write_config(), "alerts", "list", "--limit", limit)
+    assert code == 2 and "--limit" in err
