@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,8 +75,14 @@ def _apply(row: Feed, cfg: FeedConfig) -> bool:
         row.enabled, row.disabled_reason, changed = cfg.enabled, None, True
     elif not cfg.enabled and row.enabled:
         row.enabled, changed = False, True
-    if (row.credibility, row.interval_seconds) != (cfg.credibility, cfg.interval):
-        row.credibility, row.interval_seconds, changed = cfg.credibility, cfg.interval, True
+    if row.interval_seconds != cfg.interval:
+        row.interval_seconds, changed = cfg.interval, True
+        # The next check follows the new interval at once, not after one more old one
+        # (a feed in backoff keeps its backoff; the next success applies the interval).
+        if not row.error_count and row.last_checked_at is not None:
+            row.next_check_at = row.last_checked_at + timedelta(seconds=cfg.interval)
+    if row.credibility != cfg.credibility:
+        row.credibility, changed = cfg.credibility, True
     return changed
 
 

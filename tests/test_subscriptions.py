@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 
 from monitor.config import FeedConfig
@@ -74,3 +76,16 @@ def test_a_gone_feed_comes_back_when_its_url_is_fixed(sqlite_db: Database) -> No
         assert sync_feeds(s, [_cfg(url="https://a.example/rss")]).updated == ("A",)
     row = _feed(sqlite_db)
     assert (row.enabled, row.disabled_reason, row.url) == (True, None, "https://a.example/rss")
+
+
+def test_a_shorter_interval_takes_effect_from_the_last_check(sqlite_db: Database) -> None:
+    checked = datetime(2024, 5, 14, 12, 0, tzinfo=UTC)
+    with sqlite_db.transaction() as s:
+        sync_feeds(s, [_cfg(interval=86400.0)])
+    with sqlite_db.transaction() as s:
+        row = s.scalars(select(Feed)).one()
+        row.last_checked_at = row.last_success_at = checked
+        row.next_check_at = checked + timedelta(days=1)
+    with sqlite_db.transaction() as s:
+        sync_feeds(s, [_cfg(interval=900.0)])  # "1d" edited to "15m" in config.toml
+    assert _feed(sqlite_db).next_check_at == checked + timedelta(minutes=15)
