@@ -231,7 +231,7 @@ def _page_meta(html: str) -> _PageMeta:
 
 def parse_html_file(file: Path, content: str) -> ReplayArticle:
     """An HTML page extracted like a fetched one; header or sidecar fields take precedence."""
-    from monitor.extract import extract_article
+    from monitor.extract import extract_article, parse_page_date
 
     header, html = _html_header(file, content)
     own = _page_meta(html)
@@ -243,11 +243,16 @@ def parse_html_file(file: Path, content: str) -> ReplayArticle:
     meta = {
         "url": url,
         "source": page.site,
-        "published": own.published() or (page.date.isoformat() if page.date else None),
+        # The page's own date is read like a fetched page's: a bare day is midnight UTC.
+        "published": _iso(parse_page_date(own.published()) or page.date),
     }
     merged = {k: v for k, v in meta.items() if v} | header
     text = _drop_repeated_title(page.text, page.title)
     return build_article(file, merged, text, fallback_title=page.title)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _drop_repeated_title(text: str, title: str | None) -> str:

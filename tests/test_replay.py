@@ -124,6 +124,13 @@ def test_html_page_without_any_date_is_refused(tmp_path: Path) -> None:
         parse_article_file(path)
 
 
+def test_html_page_dated_by_day_only_is_read_like_a_fetched_page(tmp_path: Path) -> None:
+    # <time datetime="2021-04-01">: a fetched page gets midnight UTC; replay refused the file
+    day_only = PAGE.replace('content="2021-04-01T10:00:00+02:00"', 'content="2021-04-01"')
+    article = parse_article_file(_write(tmp_path, "day.html", day_only))
+    assert article.published_at == datetime(2021, 4, 1, tzinfo=UTC)
+
+
 def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Path) -> None:
     _write(tmp_path, "b-late.txt", GOOD)
     _write(tmp_path, "a-early.txt", GOOD.replace("2021-03-30", "2020-01-01").replace("acme", "e"))
