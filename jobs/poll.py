@@ -18,7 +18,7 @@ from monitor.db.models import Article
 from monitor.embed import Embedder, shared_encoder
 from monitor.fetch import Fetcher
 from monitor.metrics import TimedEncoder
-from monitor.pipeline import TransitionReport, process_pending
+from monitor.pipeline import MAX_ATTEMPTS, TransitionReport, process_pending
 from monitor.poller import poll_feeds
 from monitor.service import Runtime
 
@@ -47,7 +47,14 @@ def process(runtime: Runtime) -> tuple[int, list[TransitionReport]]:
     Returns how many articles were pending at the start and the state changes they caused.
     """
     with runtime.database.sessions() as session:
-        pending = session.scalar(select(func.count()).where(Article.processed_at.is_(None))) or 0
+        pending = (
+            session.scalar(
+                select(func.count()).where(
+                    Article.processed_at.is_(None), Article.process_attempts < MAX_ATTEMPTS
+                )
+            )
+            or 0
+        )
     batches = 0
     changes: list[TransitionReport] = []
     # An article that keeps failing stays pending; bounding the loop by the count at the start

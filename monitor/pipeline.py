@@ -32,6 +32,7 @@ from monitor.text import article_sentences
 
 log = logging.getLogger(__name__)
 PREFETCH = 128  # articles whose sentences are embedded together: full, length-sorted batches
+MAX_ATTEMPTS = 3  # failures before an article is set aside (see Article.process_attempts)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def process_pending(
     with db.sessions() as session:
         query = (
             select(Article.id)
-            .where(Article.processed_at.is_(None))
+            .where(Article.processed_at.is_(None), Article.process_attempts < MAX_ATTEMPTS)
             .order_by(Article.published_at, Article.id)
             .limit(limit)
         )
@@ -123,12 +124,33 @@ def process_pending(
             try:
                 with db.transaction() as session:
                     reports.extend(_process(session, run, article_id))
-            except MonitorError as exc:
-                # Left unprocessed: the next run retries it; the others go on.
-                log.error("article %s not processed: %s", article_id, exc)
+            except Exception as exc:  # one bad article must cost itself, not the ones behind it
+                _record_failure(db, article_id, exc)
             if on_article is not None:
                 on_article(article_id)
     return reports
+
+
+def _record_failure(db: Database, article_id: int, exc: Exception) -> None:
+    """Count a failed attempt; the article is retried on the next run until MAX_ATTEMPTS."""
+    if isinstance(exc, MonitorError):
+        log.error("article %s not processed: %s", article_id, exc)
+    else:
+        log.exception("article %s not processed: unexpected failure", article_id)
+    with db.transaction() as session:
+        article = session.get(Article, article_id)
+        if article is None:
+            return
+        article.process_attempts += 1
+        article.process_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if article.process_attempts >= MAX_ATTEMPTS:
+            log.error(
+                "article %s set aside after %d failed attempts (%s): %s",
+                article_id,
+                article.process_attempts,
+                article.url,
+                article.process_error,
+            )
 
 
 def process_article(

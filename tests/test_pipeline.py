@@ -178,3 +178,30 @@ def test_older_article_does_not_undo_newer_state(
     # the older denial arrives late: it lowers confidence but the deal stays formalized
     process_article(db, config, embedder, add_article(db, *denial[:4]))
     assert states(db)["nimbus-ferro"][0] == "formalized"
+
+
+def test_a_failing_article_is_set_aside_and_never_blocks_the_next(
+    setup: tuple[Database, Config], embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.pipeline as pipeline
+
+    db, config = setup
+    key, published, title, text, _, _ = TIMELINE[0]
+    poison = add_article(db, "poison", published, "Poison", "Nimbus Mobile text that breaks.")
+    good = add_article(db, key, published.replace(minute=published.minute + 1), title, text)
+    real = pipeline._process
+
+    def flaky(session: object, run: object, article_id: int) -> object:
+        if article_id == poison:
+            raise RuntimeError("bug in a stage")  # not a MonitorError: an unexpected failure
+        return real(session, run, article_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_process", flaky)
+    for _ in range(pipeline.MAX_ATTEMPTS + 1):
+        process_pending(db, config, embedder, limit=1)  # always the oldest pending first
+    with db.sessions() as session:
+        bad, ok = session.get(Article, poison), session.get(Article, good)
+        assert bad is not None and ok is not None
+        assert bad.processed_at is None and bad.process_attempts == pipeline.MAX_ATTEMPTS
+        assert bad.process_error == "RuntimeError: bug in a stage"
+        assert ok.processed_at is not None  # reached once the poison was set aside

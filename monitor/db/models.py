@@ -127,6 +127,10 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failures while matching it: after a few, the article is set aside so it cannot block the
+    # articles behind it (the pipeline always takes the oldest pending first).
+    process_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    process_error: Mapped[str | None] = mapped_column(Text)
 
 
 class SentenceEmbedding(Base):
