@@ -125,7 +125,7 @@ def store_article(
         return None
     existing = find_existing(session, draft)
     if existing is not None:
-        session.add(FeedEntry(feed_id=feed_id, guid=draft.guid, article_id=existing.id))
+        _link(session, feed_id, draft.guid, existing.id)
         return None
     article = Article(
         canonical_url=draft.canonical,
@@ -152,10 +152,9 @@ def store_article(
         existing = find_existing(session, draft)
         if existing is None:
             raise
-        session.add(FeedEntry(feed_id=feed_id, guid=draft.guid, article_id=existing.id))
+        _link(session, feed_id, draft.guid, existing.id)
         return None
-    session.add(FeedEntry(feed_id=feed_id, guid=draft.guid, article_id=article.id))
-    session.flush()
+    _link(session, feed_id, draft.guid, article.id)
     return article
 
 
@@ -166,9 +165,23 @@ def link_entry(session: Session, *, feed_id: int, guid: str, url_key: str) -> bo
     article_id = session.scalar(select(Article.id).where(Article.canonical_url == url_key))
     if article_id is None:
         return False
-    session.add(FeedEntry(feed_id=feed_id, guid=guid, article_id=article_id))
-    session.flush()
+    _link(session, feed_id, guid, article_id)
     return True
+
+
+def _link(session: Session, feed_id: int, guid: str, article_id: int) -> None:
+    """Record that a feed lists an article; a no-op if another worker just recorded it.
+
+    `poll` may run beside `run`: both can store the same new entry at once, and the loser's
+    duplicate (feed, GUID) row must not roll back the rest of its feed's work.
+    """
+    try:
+        with session.begin_nested():
+            session.add(FeedEntry(feed_id=feed_id, guid=guid, article_id=article_id))
+            session.flush()
+    except IntegrityError:
+        if not _entry_known(session, feed_id, guid):
+            raise
 
 
 def find_existing(session: Session, draft: ArticleDraft) -> Article | None:
