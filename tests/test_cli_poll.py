@@ -95,3 +95,14 @@ def test_poll_before_init_says_what_to_do(
 def test_help_explains_backoff() -> None:
     result = CliRunner().invoke(cli, ["feeds", "--help"])
     assert result.exit_code == 0 and "24 h" in result.output and "410" in result.output
+
+
+def test_poll_due_leaves_out_feeds_whose_next_check_has_not_come(config: Path) -> None:
+    code, out, _ = _run(config, "poll", "--due")  # first time: every feed is due
+    assert code == 0 and "polled 2 feeds" in out
+    # Now Litware waits for its interval and Broken for its backoff: nothing is fetched.
+    code, out, _ = _run(config, "poll", "--due", "--json")
+    assert code == 0
+    assert json.loads(out)["feeds"] == []
+    code, out, _ = _run(config, "poll")  # without --due: every feed, now
+    assert "polled 2 feeds" in out

@@ -17,15 +17,22 @@ if TYPE_CHECKING:
 
 
 @cli.command()
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Only the feeds that are due (their interval, backoff and Retry-After), as `run` "
+    "does: for timers that call poll often.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 @click.pass_obj
 @handle_errors
-def poll(app: App, as_json: bool) -> None:
+def poll(app: App, due: bool, as_json: bool) -> None:
     """Poll every enabled feed now, process new articles, deliver alerts, then exit.
 
     For timers and cron (systemd/rumour-monitor-poll.timer); safe alongside a running `run`.
     Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
-    short request. Prints one line per feed (new entries, not modified, or the error), then
+    short request; --due leaves out the feeds whose next check has not come (the timer unit
+    uses it). Prints one line per feed (new entries, not modified, or the error), then
     every state change with the sentence and source behind it. A failing feed backs off (see
     `rumour-monitor feeds`) and does not stop the others; the exit code is 0 unless the config
     or database itself is unusable.
@@ -33,7 +40,7 @@ def poll(app: App, as_json: bool) -> None:
     \b
     --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}.
     """
-    reports = poll_step(app)
+    reports = poll_step(app, due_only=due)
     changes, alerts = _process_and_deliver(app)
     if as_json:
         emit_json(
@@ -73,8 +80,8 @@ def _process_and_deliver(app: App) -> tuple[list[TransitionReport], dict[str, An
         runtime.close()
 
 
-def poll_step(app: App) -> list[FeedReport]:
-    """The polling part of `poll`: sync feeds from config, poll them all, store articles."""
+def poll_step(app: App, *, due_only: bool = False) -> list[FeedReport]:
+    """The polling part of `poll`: sync feeds from config, poll them (all, or the due ones)."""
     # Imported here: httpx and trafilatura would slow every other command's start.
     from monitor.fetch import Fetcher
     from monitor.poller import poll_feeds
@@ -83,9 +90,9 @@ def poll_step(app: App) -> list[FeedReport]:
     db = app.database()
     with db.transaction() as session:
         sync_feeds(session, config.feeds)
-    enabled = sum(1 for feed in config.feeds if feed.enabled)
+    enabled = sum(1 for feed in config.feeds if feed.enabled)  # an upper bound with --due
     with Fetcher(config.polling) as fetcher, Progress("polling feeds", total=enabled) as bar:
-        return poll_feeds(db, config, fetcher, due_only=False, on_feed=lambda _: bar.advance())
+        return poll_feeds(db, config, fetcher, due_only=due_only, on_feed=lambda _: bar.advance())
 
 
 def _poll_line(r: FeedReport) -> str:
