@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MIN_HASHED_TEXT = 200
 # A feed that dates entries in the future would sort them after news that really is later.
 FUTURE_SLACK = timedelta(hours=1)
+OLDEST = datetime(1990, 1, 1, tzinfo=UTC)  # earlier "published" dates are placeholders
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,13 @@ def read_article(
 
 
 def _published(entry: datetime | None, page: datetime | None, now: datetime) -> datetime:
-    moment = entry or page or now
-    return now if moment > now + FUTURE_SLACK else moment
+    """The entry's date, else the page's, else now; implausible dates count as unknown."""
+    for moment in (entry, page):
+        # A date far in the future or before the web existed is a feed's placeholder
+        # ("0001-01-01"), and as evidence it would sort before every real article.
+        if moment is not None and OLDEST <= moment <= now + FUTURE_SLACK:
+            return moment
+    return now
 
 
 def store_article(

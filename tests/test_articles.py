@@ -34,3 +34,16 @@ def test_linking_an_entry_another_worker_just_linked_keeps_the_transaction(db: D
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(FeedEntry)) == 1
         assert s.scalar(select(func.count()).select_from(Article)) == 2  # the rest committed
+
+
+def test_placeholder_and_future_dates_count_as_unknown() -> None:
+    from monitor.articles import _published
+
+    now = datetime(2024, 5, 14, 12, 0, tzinfo=UTC)
+    page = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)
+    year_one = datetime(1, 1, 1, tzinfo=UTC)
+    tomorrow = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
+    assert _published(year_one, page, now) == page  # the page's own date, then
+    assert _published(tomorrow, None, now) == now
+    assert _published(year_one, year_one, now) == now
+    assert _published(page, None, now) == page
