@@ -151,8 +151,30 @@ def test_bad_seed_exits_2_and_writes_nothing(write_config: Callable[..., Path]) 
 
 
 def test_status_before_init_says_run_init(write_config: Callable[..., Path]) -> None:
-    code, _, err = _run(write_config(), "status")
+    config = write_config()
+    code, _, err = _run(config, "status")
     assert code == 1 and "rumour-monitor init" in err
+    assert not (config.parent / "state").exists()  # no empty database left behind
+
+
+def test_an_older_schema_asks_for_init_then_works(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    from alembic import command
+
+    from monitor.db import _alembic_config, head_revision
+
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    db = Database(db_url)
+    command.downgrade(_alembic_config(db.engine), "0002")  # as left by an older version
+    db.dispose()
+    code, _, err = _run(config, "status")
+    assert code == 1
+    assert f"schema revision 0002, this version needs {head_revision()}" in err
+    assert "rumour-monitor init" in err
+    assert _run(config, "init")[0] == 0
+    assert _run(config, "status")[0] == 0
 
 
 def test_python_dash_m_entry_point(write_config: Callable[..., Path]) -> None:

@@ -59,7 +59,7 @@ class App:
 
     def database(self, *, migrated: bool = True) -> Database:
         if self._db is None:
-            self._db = Database(self.config.database.url)
+            self._db = Database(self.config.database.url, create=not migrated)
             if migrated:
                 require_schema(self._db.engine)
         return self._db

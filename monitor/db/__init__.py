@@ -84,23 +84,59 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def head_revision() -> str:
+    """The newest migration this version of the monitor ships."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def require_schema(engine: Engine) -> None:
-    """Fail with a helpful message when `init` has not been run on this database."""
+    """Fail with a helpful message unless `init` has brought this database to our schema."""
     try:
         ready = inspect(engine).has_table("rumours")
+        revision = current_revision(engine) if ready else None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot open database {engine.url!r}: {exc}") from exc
     if not ready:
         raise DatabaseError(
             f"database {engine.url!r} has no monitor schema yet: run `rumour-monitor init` first"
         )
+    head = head_revision()
+    if revision != head:
+        # Older: this version added tables or columns. Newer (unknown to us): a later version
+        # of the monitor upgraded it, and this one may misread it.
+        raise DatabaseError(
+            f"database {engine.url!r} has schema revision {revision}, this version needs "
+            f"{head}: run `rumour-monitor init` to upgrade it (or run the newer version that "
+            "upgraded it)"
+        )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 class Database:
     """An engine and its session factory, opened once per process from the config's URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        file = sqlite_file(url)
+        if not create and file is not None and not file.exists():
+            # Opening would create an empty file (and its folder) only to say it is empty.
+            raise DatabaseError(
+                f"database {file} does not exist yet: run `rumour-monitor init` first"
+            )
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
 
