@@ -50,7 +50,16 @@ def _safe_url(url: str) -> str:
 @click.pass_obj
 @handle_errors
 def status(app: App, as_json: bool, include_retired: bool) -> None:
-    """One row per tracked rumour: state, confidence, evidence, last news."""
+    """One row per tracked rumour: state, confidence, evidence, last news.
+
+    CONF is the probability that the claim is or will be true; ALERTS FAILED counts alerts
+    that ran out of attempts (see `alerts list --status failed`).
+
+    \b
+    Examples:
+      rumour-monitor status
+      rumour-monitor status --json | jq -r '.[] | select(.state == "formalized") | .id'
+    """
     with app.database().sessions() as session:
         rows = status_rows(session, include_retired=include_retired)
     if as_json:
@@ -81,7 +90,16 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
 @click.pass_obj
 @handle_errors
 def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
-    """A rumour's state changes and evidence, oldest first, with the sentences behind them."""
+    """A rumour's state changes and evidence, oldest first, with the sentences behind them.
+
+    Each transition names the article (title and URL), the sentence and the signal that moved
+    the rumour; each evidence row shows how an article read (stance, signal, similarity).
+
+    \b
+    Examples:
+      rumour-monitor history xiaomi-great-wall
+      rumour-monitor history xiaomi-ev --json | jq '.transitions[] | {from, to, at, url}'
+    """
     with app.database().sessions() as session:
         data = history(session, rumour_id)
     if as_json:
