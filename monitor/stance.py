@@ -189,11 +189,19 @@ def _planned(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     return bool(lex.cues["future"].search(before) or lex.cues["modal_hedge"].search(before))
 
 
+def _attributive(hit: Hit, r: Reading, lex: Lexicon) -> bool:
+    """ "an established carmaker", "the released figures": a participle after an article
+    describes a noun; nobody established or released anything."""
+    if not lex.cues["object_bound"].fullmatch(hit.text):
+        return False
+    return words_before(r.text.tokens, hit.start, 1) in {(a,) for a in lex.articles}
+
+
 def _official_act(role: str, signal: Signal, weight: str) -> Rule:
     def rule(r: Reading, lex: Lexicon) -> Judgement | None:
         if r.negated[role] and not r.live[role]:  # "has not yet signed", "did not confirm"
             return _judgement("reports", "none", "pending", lex, [f"not-{r.negated[role][0].name}"])
-        done = [h for h in r.live[role] if not _planned(h, r, lex)]
+        done = [h for h in r.live[role] if not _planned(h, r, lex) and not _attributive(h, r, lex)]
         if not done:
             return None
         about = [h for h in done if on_claim(h, r, lex)]

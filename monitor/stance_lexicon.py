@@ -65,6 +65,10 @@ class Lexicon:
     context_attribution_words: int = 10
     perfect_negators: frozenset[str] = frozenset()
     perfect_states: frozenset[str] = frozenset()
+    # Words that end the clause of a denial told as history ("had denied it, but then ...").
+    history_boundaries: frozenset[str] = frozenset()
+    # Articles: an object-bound act verb right after one is an adjective ("an established firm").
+    articles: frozenset[str] = frozenset()
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -129,6 +133,8 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         context_attribution_words=int(scope.get("context_attribution_words", 10)),
         perfect_negators=frozenset(neg.get("perfect_negators", [])),
         perfect_states=frozenset(neg.get("perfect_states", [])),
+        history_boundaries=frozenset(neg.get("history_boundaries", [])),
+        articles=frozenset(words.get("articles", [])),
     )
 
 

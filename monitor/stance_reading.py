@@ -140,9 +140,31 @@ _RETOLD = ("abandon", "deny", "debunk")
 _FRAMING = ("no_comment", "deny")
 
 
-def _reported(hit: Hit, text: Text) -> bool:
+def _clause_end(position: int, text: Text, lex: Lexicon) -> int:
+    """Where the clause running on from ``position`` ends: at a clause mark ("Xiaomi, having
+    denied it would make cars, announced ...") or a word that starts the next clause ("but",
+    "before", "then"). The end of the sentence otherwise."""
+    for token in text.tokens:
+        if token.start >= position and (
+            is_clause_mark(token) or token.text in lex.history_boundaries
+        ):
+            return token.start
+    return len(text.text)
+
+
+def _frame_reach(frame: Hit, text: Text, lex: Lexicon) -> int:
+    """How far a framing cue's content runs. A denial told as history frames only its own
+    clause: the main clause after it says something new ("having denied it, X announced ...")."""
+    if frame.role == "deny" and _remembered(frame.start, text, lex):
+        return _clause_end(frame.end, text, lex)
+    return len(text.text)
+
+
+def _reported(hit: Hit, text: Text, lex: Lexicon) -> bool:
     return any(
-        frame.start < hit.start and frame is not hit and not (hit.role == "deny" == frame.role)
+        frame.start < hit.start < _frame_reach(frame, text, lex)
+        and frame is not hit
+        and not (hit.role == "deny" == frame.role)
         for role in _FRAMING
         for frame in text.hits[role]
     )
@@ -153,11 +175,16 @@ def _negator(hit: Hit, text: Text, lex: Lexicon) -> Token | None:
 
 
 def _remembered(position: int, text: Text, lex: Lexicon) -> Hit | None:
-    """The history frame ("after telling investors", "last month") shortly before ``position``."""
+    """The history frame ("after telling investors", "last month") shortly before ``position``
+    and in the same clause: a clause mark right after the frame ("Last month, X said ...") does
+    not end it, one later does ("After saying so, X denied it ..." is a new denial)."""
     for frame in text.hits["retrospect"]:
         between = [t for t in text.tokens if frame.end <= t.start and t.end <= position]
-        if frame.start < position and len(between) <= lex.negation.window:
-            return frame
+        if not frame.start < position or len(between) > lex.negation.window:
+            continue
+        if _clause_end(frame.end, text, lex) in (t.start for t in between[1:]):
+            continue
+        return frame
     return None
 
 
@@ -174,7 +201,7 @@ def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
     raw = negation_scopes(text.tokens, lex.negation, text.masked)
     remembered: list[Hit] = []
     for role in _ACTS:
-        hits = [h for h in text.hits[role] if not _reported(h, text)]
+        hits = [h for h in text.hits[role] if not _reported(h, text, lex)]
         if role in _RETOLD:
             remembered.extend(h for h in hits if _remembered(h.start, text, lex))
             hits = [h for h in hits if h not in remembered]
@@ -212,10 +239,11 @@ def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim, even
     though a word or a name may be shared.
     """
-    content = content_words(words, lex)
+    content = {lex.concepts.get(w, w) for w in content_words(words, lex)}
     if not content:
         return True
-    shared = len(content & r.claim.stems)
+    # Same-meaning words count as the claim's ("vehicle" for "car"), as in ``monitor.content``.
+    shared = len(content & {lex.concepts.get(w, w) for w in r.claim.stems})
     return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
 
 
