@@ -32,6 +32,7 @@ from monitor.stance_reading import (
     live_hedges,
     on_claim,
     other_deal,
+    other_topics,
     read_against,
     read_text,
 )
@@ -217,6 +218,9 @@ def _on_record(r: Reading, lex: Lexicon) -> Judgement | None:
     "X said in a statement that the talks with Y were at an early stage" confirms "X will build
     cars with Y" (confirmed is "on record, not final"; see the tracker's decisions)."""
     kind, cues = attribution(r, lex)
+    others = other_topics(r, lex)
+    if kind == "party" and others:  # "said talks with Y about selling phones were early"
+        return _judgement("unrelated", "none", "unrelated", lex, [*cues, f"topic:{others[0].text}"])
     if kind == "second-hand":
         return _judgement("reports", "none", "speculation", lex, cues)
     if kind != "party":

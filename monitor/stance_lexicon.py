@@ -39,7 +39,7 @@ _ROLES = (
     "pending",
 )
 # Roles added later: a lexicon file without them still loads, with no such cue.
-_OPTIONAL_ROLES = ("retrospect",)
+_OPTIONAL_ROLES = ("retrospect", "topic")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Lexicon:
     history_boundaries: frozenset[str] = frozenset()
     # Articles: an object-bound act verb right after one is an adjective ("an established firm").
     articles: frozenset[str] = frozenset()
+    # Verbs that end what talks or a deal are about ("talks about X were ...").
+    topic_ends: frozenset[str] = frozenset()
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -135,6 +137,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         perfect_states=frozenset(neg.get("perfect_states", [])),
         history_boundaries=frozenset(neg.get("history_boundaries", [])),
         articles=frozenset(words.get("articles", [])),
+        topic_ends=frozenset(neg.get("topic_ends", [])),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import dropwhile, takewhile
 from typing import Literal
 
+from monitor.content import terms
 from monitor.negation import (
     Scope,
     Span,
@@ -274,10 +275,47 @@ def other_deal(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     return len(own) >= lex.overlap_words and not own & r.claim.stems
 
 
+# How many words after "talks ... about" name what the talks are about.
+_TOPIC_WORDS = 6
+
+
+def _topic_words(topic: Hit, r: Reading, lex: Lexicon) -> list[str]:
+    words: list[str] = []
+    for token in r.text.tokens:
+        if token.start < topic.end:
+            continue
+        stop = any(
+            token.text in words
+            for words in (lex.negation.boundaries, lex.complement_stops, lex.topic_ends)
+        )
+        if is_clause_mark(token) or stop or len(words) >= _TOPIC_WORDS:
+            break
+        words.append(token.text)
+    return words
+
+
+def other_topics(r: Reading, lex: Lexicon, start: int = 0, end: int | None = None) -> list[Hit]:
+    """Talks or deals (between ``start`` and ``end``) whose stated object names something and
+    shares none of the claim's content beyond the parties' names ("talks with Y about selling
+    phones" against "X will build cars with Y"): the same notion as ``monitor.content``."""
+    limit = len(r.text.text) if end is None else end
+    claim = terms(" ".join(sorted(r.claim.stems)), r.claim.entities, lex)
+    found = []
+    for topic in r.text.hits["topic"]:
+        if not start <= topic.start < limit or any(is_clause_mark(t) for t in tokenize(topic.text)):
+            continue
+        own = terms(" ".join(_topic_words(topic, r, lex)), r.claim.entities, lex)
+        if own and not own & claim:
+            found.append(topic)
+    return found
+
+
 def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
     if not about_claim(after, r, lex):
         return False
+    if other_topics(r, lex, hit.end, hit.end + len(" ".join(after)) + 1):
+        return False  # "confirmed talks with Y over a chip supply deal"
     return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
 
 

@@ -497,3 +497,33 @@ def test_talks_confirmed_on_record_confirm_a_partnership_claim() -> None:
 )
 def test_reported_or_undecided_talks_do_not_confirm(sentence: str) -> None:
     assert judge(sentence, PARTNERSHIP).signal == "none"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi said in a statement that talks with Great Wall Motors about selling phones were "
+        "at an early stage.",
+        "Xiaomi said in a statement that talks with Great Wall Motors over a chip supply deal "
+        "were at an early stage.",
+        "Xiaomi confirmed it is in talks with Great Wall Motors over a chip supply deal.",
+        "Xiaomi signed an agreement with Great Wall Motors about selling phones.",
+    ],
+)
+def test_talks_or_acts_about_another_matter_do_not_confirm(sentence: str) -> None:
+    """Only the parties' names shared with the claim: another deal, no evidence for this one."""
+    verdict = judge(sentence, PARTNERSHIP)
+    assert verdict.signal == "none"
+    assert verdict.stance != "supports"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi confirmed it is in talks with Great Wall Motors about producing electric vehicles.",
+        "Xiaomi said in a statement that talks with Great Wall Motors over the weekend were at "
+        "an early stage.",
+    ],
+)
+def test_talks_about_the_claims_content_still_confirm(sentence: str) -> None:
+    assert judge(sentence, PARTNERSHIP).signal == "confirm"
