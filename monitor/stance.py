@@ -32,6 +32,7 @@ from monitor.stance_reading import (
     live_hedges,
     on_claim,
     other_deal,
+    other_topics,
     read_against,
     read_text,
 )
@@ -189,11 +190,19 @@ def _planned(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     return bool(lex.cues["future"].search(before) or lex.cues["modal_hedge"].search(before))
 
 
+def _attributive(hit: Hit, r: Reading, lex: Lexicon) -> bool:
+    """ "an established carmaker", "the released figures": a participle after an article
+    describes a noun; nobody established or released anything."""
+    if not lex.cues["object_bound"].fullmatch(hit.text):
+        return False
+    return words_before(r.text.tokens, hit.start, 1) in {(a,) for a in lex.articles}
+
+
 def _official_act(role: str, signal: Signal, weight: str) -> Rule:
     def rule(r: Reading, lex: Lexicon) -> Judgement | None:
         if r.negated[role] and not r.live[role]:  # "has not yet signed", "did not confirm"
             return _judgement("reports", "none", "pending", lex, [f"not-{r.negated[role][0].name}"])
-        done = [h for h in r.live[role] if not _planned(h, r, lex)]
+        done = [h for h in r.live[role] if not _planned(h, r, lex) and not _attributive(h, r, lex)]
         if not done:
             return None
         about = [h for h in done if on_claim(h, r, lex)]
@@ -209,6 +218,9 @@ def _on_record(r: Reading, lex: Lexicon) -> Judgement | None:
     "X said in a statement that the talks with Y were at an early stage" confirms "X will build
     cars with Y" (confirmed is "on record, not final"; see the tracker's decisions)."""
     kind, cues = attribution(r, lex)
+    others = other_topics(r, lex)
+    if kind == "party" and others:  # "said talks with Y about selling phones were early"
+        return _judgement("unrelated", "none", "unrelated", lex, [*cues, f"topic:{others[0].text}"])
     if kind == "second-hand":
         return _judgement("reports", "none", "speculation", lex, cues)
     if kind != "party":

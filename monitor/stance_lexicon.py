@@ -39,7 +39,7 @@ _ROLES = (
     "pending",
 )
 # Roles added later: a lexicon file without them still loads, with no such cue.
-_OPTIONAL_ROLES = ("retrospect",)
+_OPTIONAL_ROLES = ("retrospect", "topic")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ class Lexicon:
     context_attribution_words: int = 10
     perfect_negators: frozenset[str] = frozenset()
     perfect_states: frozenset[str] = frozenset()
+    # Words that end the clause of a denial told as history ("had denied it, but then ...").
+    history_boundaries: frozenset[str] = frozenset()
+    # Articles: an object-bound act verb right after one is an adjective ("an established firm").
+    articles: frozenset[str] = frozenset()
+    # Verbs that end what talks or a deal are about ("talks about X were ...").
+    topic_ends: frozenset[str] = frozenset()
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -129,6 +135,9 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         context_attribution_words=int(scope.get("context_attribution_words", 10)),
         perfect_negators=frozenset(neg.get("perfect_negators", [])),
         perfect_states=frozenset(neg.get("perfect_states", [])),
+        history_boundaries=frozenset(neg.get("history_boundaries", [])),
+        articles=frozenset(words.get("articles", [])),
+        topic_ends=frozenset(neg.get("topic_ends", [])),
     )
 
 

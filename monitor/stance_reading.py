@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import dropwhile, takewhile
 from typing import Literal
 
+from monitor.content import terms
 from monitor.negation import (
     Scope,
     Span,
@@ -140,9 +141,31 @@ _RETOLD = ("abandon", "deny", "debunk")
 _FRAMING = ("no_comment", "deny")
 
 
-def _reported(hit: Hit, text: Text) -> bool:
+def _clause_end(position: int, text: Text, lex: Lexicon) -> int:
+    """Where the clause running on from ``position`` ends: at a clause mark ("Xiaomi, having
+    denied it would make cars, announced ...") or a word that starts the next clause ("but",
+    "before", "then"). The end of the sentence otherwise."""
+    for token in text.tokens:
+        if token.start >= position and (
+            is_clause_mark(token) or token.text in lex.history_boundaries
+        ):
+            return token.start
+    return len(text.text)
+
+
+def _frame_reach(frame: Hit, text: Text, lex: Lexicon) -> int:
+    """How far a framing cue's content runs. A denial told as history frames only its own
+    clause: the main clause after it says something new ("having denied it, X announced ...")."""
+    if frame.role == "deny" and _remembered(frame.start, text, lex):
+        return _clause_end(frame.end, text, lex)
+    return len(text.text)
+
+
+def _reported(hit: Hit, text: Text, lex: Lexicon) -> bool:
     return any(
-        frame.start < hit.start and frame is not hit and not (hit.role == "deny" == frame.role)
+        frame.start < hit.start < _frame_reach(frame, text, lex)
+        and frame is not hit
+        and not (hit.role == "deny" == frame.role)
         for role in _FRAMING
         for frame in text.hits[role]
     )
@@ -153,11 +176,16 @@ def _negator(hit: Hit, text: Text, lex: Lexicon) -> Token | None:
 
 
 def _remembered(position: int, text: Text, lex: Lexicon) -> Hit | None:
-    """The history frame ("after telling investors", "last month") shortly before ``position``."""
+    """The history frame ("after telling investors", "last month") shortly before ``position``
+    and in the same clause: a clause mark right after the frame ("Last month, X said ...") does
+    not end it, one later does ("After saying so, X denied it ..." is a new denial)."""
     for frame in text.hits["retrospect"]:
         between = [t for t in text.tokens if frame.end <= t.start and t.end <= position]
-        if frame.start < position and len(between) <= lex.negation.window:
-            return frame
+        if not frame.start < position or len(between) > lex.negation.window:
+            continue
+        if _clause_end(frame.end, text, lex) in (t.start for t in between[1:]):
+            continue
+        return frame
     return None
 
 
@@ -174,7 +202,7 @@ def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
     raw = negation_scopes(text.tokens, lex.negation, text.masked)
     remembered: list[Hit] = []
     for role in _ACTS:
-        hits = [h for h in text.hits[role] if not _reported(h, text)]
+        hits = [h for h in text.hits[role] if not _reported(h, text, lex)]
         if role in _RETOLD:
             remembered.extend(h for h in hits if _remembered(h.start, text, lex))
             hits = [h for h in hits if h not in remembered]
@@ -212,10 +240,11 @@ def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     "Xiaomi denied it will raise phone prices" denies nothing about an electric car claim, even
     though a word or a name may be shared.
     """
-    content = content_words(words, lex)
+    content = {lex.concepts.get(w, w) for w in content_words(words, lex)}
     if not content:
         return True
-    shared = len(content & r.claim.stems)
+    # Same-meaning words count as the claim's ("vehicle" for "car"), as in ``monitor.content``.
+    shared = len(content & {lex.concepts.get(w, w) for w in r.claim.stems})
     return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
 
 
@@ -246,10 +275,47 @@ def other_deal(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     return len(own) >= lex.overlap_words and not own & r.claim.stems
 
 
+# How many words after "talks ... about" name what the talks are about.
+_TOPIC_WORDS = 6
+
+
+def _topic_words(topic: Hit, r: Reading, lex: Lexicon) -> list[str]:
+    words: list[str] = []
+    for token in r.text.tokens:
+        if token.start < topic.end:
+            continue
+        stop = any(
+            token.text in words
+            for words in (lex.negation.boundaries, lex.complement_stops, lex.topic_ends)
+        )
+        if is_clause_mark(token) or stop or len(words) >= _TOPIC_WORDS:
+            break
+        words.append(token.text)
+    return words
+
+
+def other_topics(r: Reading, lex: Lexicon, start: int = 0, end: int | None = None) -> list[Hit]:
+    """Talks or deals (between ``start`` and ``end``) whose stated object names something and
+    shares none of the claim's content beyond the parties' names ("talks with Y about selling
+    phones" against "X will build cars with Y"): the same notion as ``monitor.content``."""
+    limit = len(r.text.text) if end is None else end
+    claim = terms(" ".join(sorted(r.claim.stems)), r.claim.entities, lex)
+    found = []
+    for topic in r.text.hits["topic"]:
+        if not start <= topic.start < limit or any(is_clause_mark(t) for t in tokenize(topic.text)):
+            continue
+        own = terms(" ".join(_topic_words(topic, r, lex)), r.claim.entities, lex)
+        if own and not own & claim:
+            found.append(topic)
+    return found
+
+
 def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
     if not about_claim(after, r, lex):
         return False
+    if other_topics(r, lex, hit.end, hit.end + len(" ".join(after)) + 1):
+        return False  # "confirmed talks with Y over a chip supply deal"
     return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
 
 

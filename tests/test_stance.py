@@ -399,6 +399,56 @@ def test_an_act_beside_a_remembered_denial_still_counts() -> None:
     assert judge(sentence, EV).signal == "formalize"
 
 
+@pytest.mark.parametrize(
+    ("sentence", "claim", "signal"),
+    [
+        (
+            "Xiaomi, having denied in February that it would build cars, announced its electric "
+            "vehicle business on Tuesday.",
+            EV,
+            "formalize",
+        ),
+        (
+            "Weeks after saying it had no plans to make cars, Xiaomi confirmed it is in talks "
+            "with Great Wall Motors.",
+            "Xiaomi will build cars with Great Wall Motors",
+            "confirm",
+        ),
+        (
+            "Xiaomi, which had denied it would make cars, unveiled its first electric car.",
+            EV,
+            "formalize",
+        ),
+        (
+            "Xiaomi had denied it would make cars before it unveiled its first electric car.",
+            EV,
+            "formalize",
+        ),
+        (
+            "Xiaomi had earlier denied it would make cars but then unveiled its first electric "
+            "car.",
+            EV,
+            "formalize",
+        ),
+    ],
+)
+def test_a_remembered_denial_ends_at_its_clause(sentence: str, claim: str, signal: str) -> None:
+    """The history frame reaches to the end of its own clause; an act after it is live."""
+    verdict = judge(sentence, claim)
+    assert (verdict.stance, verdict.signal) == ("supports", signal)
+
+
+def test_a_participle_after_an_article_is_no_act() -> None:
+    sentence = "An established carmaker would build the car that Xiaomi designs."
+    assert judge(sentence, EV).signal == "none"
+    assert judge("Xiaomi established a car company.", EV).signal == "formalize"
+
+
+def test_an_act_inside_the_remembered_clause_stays_history() -> None:
+    sentence = "Xiaomi, having denied it had signed a car deal, is hiring car engineers."
+    assert judge(sentence, EV).signal == "none"
+
+
 def test_a_fresh_denial_in_reported_speech_still_denies() -> None:
     assert judge("Xiaomi said on Friday it had no plans to build a car.", EV).signal == "deny"
 
@@ -447,3 +497,33 @@ def test_talks_confirmed_on_record_confirm_a_partnership_claim() -> None:
 )
 def test_reported_or_undecided_talks_do_not_confirm(sentence: str) -> None:
     assert judge(sentence, PARTNERSHIP).signal == "none"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi said in a statement that talks with Great Wall Motors about selling phones were "
+        "at an early stage.",
+        "Xiaomi said in a statement that talks with Great Wall Motors over a chip supply deal "
+        "were at an early stage.",
+        "Xiaomi confirmed it is in talks with Great Wall Motors over a chip supply deal.",
+        "Xiaomi signed an agreement with Great Wall Motors about selling phones.",
+    ],
+)
+def test_talks_or_acts_about_another_matter_do_not_confirm(sentence: str) -> None:
+    """Only the parties' names shared with the claim: another deal, no evidence for this one."""
+    verdict = judge(sentence, PARTNERSHIP)
+    assert verdict.signal == "none"
+    assert verdict.stance != "supports"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Xiaomi confirmed it is in talks with Great Wall Motors about producing electric vehicles.",
+        "Xiaomi said in a statement that talks with Great Wall Motors over the weekend were at "
+        "an early stage.",
+    ],
+)
+def test_talks_about_the_claims_content_still_confirm(sentence: str) -> None:
+    assert judge(sentence, PARTNERSHIP).signal == "confirm"
