@@ -6,258 +6,62 @@ reading code. Nothing else in the monitor reads the file or the environment for 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from monitor import __version__
+from monitor.config.reader import Table, parse_duration
+from monitor.config.types import (
+    AlertsConfig,
+    AppriseConfig,
+    Config,
+    DatabaseConfig,
+    EmailConfig,
+    FeedConfig,
+    MatchingConfig,
+    ModelConfig,
+    PollingConfig,
+    Security,
+    SeedsConfig,
+    ServiceConfig,
+    SlackConfig,
+    apprise_channel,
+)
 from monitor.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_USER_AGENT",
+    "AlertsConfig",
+    "AppriseConfig",
+    "Config",
+    "DatabaseConfig",
+    "EmailConfig",
+    "FeedConfig",
+    "MatchingConfig",
+    "ModelConfig",
+    "PollingConfig",
+    "Security",
+    "SeedsConfig",
+    "ServiceConfig",
+    "SlackConfig",
+    "apprise_channel",
+    "default_config",
+    "default_config_path",
+    "load_config",
+    "parse_duration",
+]
 
 DEFAULT_USER_AGENT = (
     f"rumour-monitor/{__version__} (+https://github.com/rumour-monitor/rumour-monitor)"
 )
 CONFIG_ENV = "RUMOUR_MONITOR_CONFIG"
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-Security = Literal["none", "starttls", "ssl"]
-T = TypeVar("T")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a duration like "15m", "20s", "1.5h", "500ms" or a bare number of seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-
-
-@dataclass(frozen=True)
-class DatabaseConfig:
-    url: str
-
-
-@dataclass(frozen=True)
-class SeedsConfig:
-    paths: tuple[Path, ...]
-
-
-@dataclass(frozen=True)
-class PollingConfig:
-    interval: float
-    timeout: float
-    user_agent: str
-    allow_private_networks: bool
-    max_bytes: int
-    host_delay: float
-    host_concurrency: int
-    concurrency: int
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    listen: str | None
-    retention_days: int
-    tick: float = 30.0  # seconds between looks for due feeds and pending alerts
-    maintenance_at: tuple[int, int] = (4, 15)  # UTC hour and minute of the daily maintenance
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    name: str
-    url: str
-    credibility: float
-    interval: float
-    enabled: bool
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    name: str
-    batch_size: int
-
-
-@dataclass(frozen=True)
-class MatchingConfig:
-    similarity: float
-    max_sentences: int
-
-
-@dataclass(frozen=True)
-class EmailConfig:
-    host: str
-    port: int
-    security: Security
-    username: str | None
-    password: str | None = field(repr=False)
-    sender: str
-    recipients: tuple[str, ...]
-    timeout: float
-
-
-@dataclass(frozen=True)
-class SlackConfig:
-    webhook_url: str = field(repr=False)
-    timeout: float
-
-
-@dataclass(frozen=True)
-class AppriseConfig:
-    urls: tuple[str, ...] = field(repr=False)  # Apprise URLs carry tokens and passwords
-    timeout: float
-
-    def targets(self) -> dict[str, str]:
-        """The URLs by channel name: each URL is its own outbox channel (see apprise_channel)."""
-        return {apprise_channel(url): url for url in self.urls}
-
-
-def apprise_channel(url: str) -> str:
-    """The outbox channel of one Apprise URL: "apprise:<scheme>:<8 hex of its SHA-256>".
-
-    One channel per URL means a failed send is retried to that URL only, never resent to the
-    ones that took it. Naming by a hash, not by position, keeps a pending alert bound to its
-    URL when the list is reordered or shortened; a short hash does not reveal the URL's secret.
-    """
-    scheme = url.split("://", 1)[0].lower()[:16]
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
-    return f"apprise:{scheme}:{digest}"
-
-
-@dataclass(frozen=True)
-class AlertsConfig:
-    email: EmailConfig | None
-    slack: SlackConfig | None
-    max_attempts: int
-    backoff: float
-    apprise: AppriseConfig | None = None
-
-    def timeouts(self) -> list[float]:
-        """Each configured channel's send timeout, for leases and the stop grace."""
-        return [c.timeout for c in (self.email, self.slack, self.apprise) if c is not None]
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    database: DatabaseConfig
-    seeds: SeedsConfig
-    polling: PollingConfig
-    service: ServiceConfig
-    feeds: tuple[FeedConfig, ...]
-    model: ModelConfig
-    matching: MatchingConfig
-    alerts: AlertsConfig
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
-
-_REQUIRED: Any = object()
-
-
-class _Table:
-    """One TOML table being read: typed getters that name the key on error, then unknown keys."""
-
-    def __init__(self, data: Any, where: str, file: Path) -> None:
-        self.file = file
-        self.where = where
-        if not isinstance(data, Mapping):
-            raise self.error("", "must be a table")
-        self.data: Mapping[str, Any] = data
-        self.seen: set[str] = set()
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        name = f"{self.where}.{key}" if self.where and key else (key or self.where)
-        return ConfigError(f"{self.file}: {name}: {problem}")
-
-    def _get(self, key: str, kind: type[T] | tuple[type, ...], default: Any, label: str) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            if default is _REQUIRED:
-                raise self.error(key, "is required")
-            return default
-        value = self.data[key]
-        # bool is an int subclass in Python; a TOML true must not pass as a number
-        if isinstance(value, bool) and kind is not bool:
-            raise self.error(key, f"must be {label}, got {value!r}")
-        if not isinstance(value, kind):
-            raise self.error(key, f"must be {label}, got {value!r}")
-        return value
-
-    def text(self, key: str, default: Any = _REQUIRED) -> Any:
-        value = self._get(key, str, default, "a string")
-        if isinstance(value, str) and not value.strip():
-            raise self.error(key, "must not be empty")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        return bool(self._get(key, bool, default, "true or false"))
-
-    def number(self, key: str, default: float, lo: float, hi: float) -> float:
-        value = float(self._get(key, (int, float), default, "a number"))
-        if not lo <= value <= hi:
-            raise self.error(key, f"must be between {lo:g} and {hi:g}, got {value:g}")
-        return value
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        value = int(self._get(key, int, default, "a whole number"))
-        if not lo <= value <= hi:
-            raise self.error(key, f"must be between {lo} and {hi}, got {value}")
-        return value
-
-    def duration(self, key: str, default: str, lo: float = 0.001, hi: float = 7 * 86400) -> float:
-        raw = self._get(key, (str, int, float), default, "a duration such as 30s or 15m")
-        try:
-            seconds = parse_duration(str(raw))
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-        if not lo <= seconds <= hi:
-            raise self.error(key, f"must be between {lo:g}s and {hi:g}s, got {raw!r}")
-        return seconds
-
-    def strings(self, key: str, default: Any = _REQUIRED) -> tuple[str, ...]:
-        value = self._get(key, list, default, "a list of strings")
-        if not all(isinstance(item, str) and item.strip() for item in value):
-            raise self.error(key, "must be a list of non-empty strings")
-        return tuple(value)
-
-    def secret(self, key: str) -> str | None:
-        """A secret given inline as `key` or by environment variable name as `key_env`."""
-        inline = self.text(key, None)
-        env_name = self.text(f"{key}_env", None)
-        if inline is not None and env_name is not None:
-            raise self.error(key, f"give either {key} or {key}_env, not both")
-        if env_name is None:
-            return inline  # type: ignore[no-any-return]
-        value = os.environ.get(env_name)
-        if not value:
-            raise self.error(f"{key}_env", f"environment variable {env_name} is not set")
-        return value
-
-    def sub(self, key: str, required: bool = False) -> _Table | None:
-        self.seen.add(key)
-        if key not in self.data:
-            if required:
-                raise self.error(key, "table is required")
-            return None
-        where = f"{self.where}.{key}" if self.where else key
-        return _Table(self.data[key], where, self.file)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            known = ", ".join(sorted(self.seen))
-            raise self.error(unknown[0], f"unknown key (known keys here: {known})")
 
 
 def default_config_path() -> Path:
@@ -277,16 +81,16 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{file}: cannot read config file: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: TOML syntax error: {exc}") from exc
-    return _build(_Table(raw, "", file), file)
+    return _build(Table(raw, "", file), file)
 
 
 def default_config(path: Path | str) -> Config:
     """Every default, as if `path` held an empty file (for commands that need no setup)."""
     file = Path(path).expanduser().resolve()
-    return _build(_Table({}, "", file), file)
+    return _build(Table({}, "", file), file)
 
 
-def _build(root: _Table, file: Path) -> Config:
+def _build(root: Table, file: Path) -> Config:
     base = file.parent
     polling = _polling(root.sub("polling"), root)
     config = Config(
@@ -304,11 +108,11 @@ def _build(root: _Table, file: Path) -> Config:
     return config
 
 
-def _empty(root: _Table, key: str) -> _Table:
-    return _Table({}, key, root.file)
+def _empty(root: Table, key: str) -> Table:
+    return Table({}, key, root.file)
 
 
-def _database(table: _Table | None, root: _Table, base: Path) -> DatabaseConfig:
+def _database(table: Table | None, root: Table, base: Path) -> DatabaseConfig:
     t = table or _empty(root, "database")
     url = str(t.text("url", "sqlite:///state/rumours.db"))
     t.finish()
@@ -332,14 +136,14 @@ def _database(table: _Table | None, root: _Table, base: Path) -> DatabaseConfig:
     return DatabaseConfig(url=url)
 
 
-def _seeds(table: _Table | None, root: _Table, base: Path) -> SeedsConfig:
+def _seeds(table: Table | None, root: Table, base: Path) -> SeedsConfig:
     t = table or _empty(root, "seeds")
     paths = t.strings("paths", ["seeds"])
     t.finish()
     return SeedsConfig(paths=tuple((base / p).resolve() for p in paths))
 
 
-def _polling(table: _Table | None, root: _Table) -> PollingConfig:
+def _polling(table: Table | None, root: Table) -> PollingConfig:
     t = table or _empty(root, "polling")
     cfg = PollingConfig(
         interval=t.duration("interval", "15m", lo=10),
@@ -355,7 +159,7 @@ def _polling(table: _Table | None, root: _Table) -> PollingConfig:
     return cfg
 
 
-def _service(table: _Table | None, root: _Table) -> ServiceConfig:
+def _service(table: Table | None, root: Table) -> ServiceConfig:
     t = table or _empty(root, "service")
     listen = t.text("listen", None)
     if listen is not None and not re.match(r"^[\w.\-:\[\]]+:\d{1,5}$", listen):
@@ -372,7 +176,7 @@ def _service(table: _Table | None, root: _Table) -> ServiceConfig:
     return cfg
 
 
-def _clock(t: _Table, key: str, default: str) -> tuple[int, int]:
+def _clock(t: Table, key: str, default: str) -> tuple[int, int]:
     raw = str(t.text(key, default))
     match = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", raw.strip())
     if not match:
@@ -380,14 +184,14 @@ def _clock(t: _Table, key: str, default: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _feeds(root: _Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
+def _feeds(root: Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
     root.seen.add("feeds")
     raw = root.data.get("feeds", [])
     if not isinstance(raw, list):
         raise root.error("feeds", "must be an array of tables ([[feeds]])")
     feeds: list[FeedConfig] = []
     for index, item in enumerate(raw):
-        t = _Table(item, f"feeds[{index}]", root.file)
+        t = Table(item, f"feeds[{index}]", root.file)
         feed = FeedConfig(
             name=str(t.text("name")),
             url=str(t.text("url")),
@@ -404,7 +208,7 @@ def _feeds(root: _Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
     return tuple(feeds)
 
 
-def _model(table: _Table | None, root: _Table, base: Path) -> ModelConfig:
+def _model(table: Table | None, root: Table, base: Path) -> ModelConfig:
     t = table or _empty(root, "model")
     name = str(t.text("name", "bundled"))
     if name.startswith(("./", "../")):
@@ -414,7 +218,7 @@ def _model(table: _Table | None, root: _Table, base: Path) -> ModelConfig:
     return cfg
 
 
-def _matching(table: _Table | None, root: _Table) -> MatchingConfig:
+def _matching(table: Table | None, root: Table) -> MatchingConfig:
     t = table or _empty(root, "matching")
     cfg = MatchingConfig(
         similarity=t.number("similarity", 0.55, 0.0, 1.0),
@@ -424,7 +228,7 @@ def _matching(table: _Table | None, root: _Table) -> MatchingConfig:
     return cfg
 
 
-def _alerts(table: _Table | None, root: _Table) -> AlertsConfig:
+def _alerts(table: Table | None, root: Table) -> AlertsConfig:
     t = table or _empty(root, "alerts")
     email_t, slack_t, apprise_t = t.sub("email"), t.sub("slack"), t.sub("apprise")
     cfg = AlertsConfig(
@@ -438,7 +242,7 @@ def _alerts(table: _Table | None, root: _Table) -> AlertsConfig:
     return cfg
 
 
-def _email(t: _Table) -> EmailConfig:
+def _email(t: Table) -> EmailConfig:
     security = t.text("security", "starttls")
     if security not in ("none", "starttls", "ssl"):
         raise t.error("security", f"must be none, starttls or ssl, got {security!r}")
@@ -460,7 +264,7 @@ def _email(t: _Table) -> EmailConfig:
     return cfg
 
 
-def _slack(t: _Table) -> SlackConfig:
+def _slack(t: Table) -> SlackConfig:
     url = t.secret("webhook_url")
     if url is None:
         raise t.error("webhook_url", "is required (or webhook_url_env naming a variable)")
@@ -475,7 +279,7 @@ def _slack(t: _Table) -> SlackConfig:
 _URL_SEPARATORS = re.compile(r"[\s,]+")
 
 
-def _apprise(t: _Table) -> AppriseConfig:
+def _apprise(t: Table) -> AppriseConfig:
     supports = _apprise_support(t)
     urls, key = _apprise_urls(t)
     if not urls:
@@ -494,7 +298,7 @@ def _apprise(t: _Table) -> AppriseConfig:
     return cfg
 
 
-def _apprise_support(t: _Table) -> Callable[[str], bool]:
+def _apprise_support(t: Table) -> Callable[[str], bool]:
     """Whether Apprise understands a URL; a ConfigError when the optional apprise is missing."""
     try:
         import apprise
@@ -505,7 +309,7 @@ def _apprise_support(t: _Table) -> Callable[[str], bool]:
     return lambda url: apprise.Apprise.instantiate(url) is not None
 
 
-def _apprise_urls(t: _Table) -> tuple[tuple[str, ...], str]:
+def _apprise_urls(t: Table) -> tuple[tuple[str, ...], str]:
     """The URLs from `urls` or from the variable `urls_env` names, and the key they came from."""
     inline = t.strings("urls") if "urls" in t.data else None
     env_name = t.text("urls_env", None)
