@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
-
 from jobs import deliver
-from monitor.db.models import Article
 from monitor.embed import Embedder, shared_encoder
 from monitor.fetch import Fetcher
 from monitor.metrics import TimedEncoder
-from monitor.pipeline import MAX_ATTEMPTS, TransitionReport, process_pending
+from monitor.pipeline import TransitionReport, process_pending
 from monitor.poller import poll_feeds
+from monitor.queries import pending_count
 from monitor.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,14 +45,7 @@ def process(runtime: Runtime) -> tuple[int, list[TransitionReport]]:
     Returns how many articles were pending at the start and the state changes they caused.
     """
     with runtime.database.sessions() as session:
-        pending = (
-            session.scalar(
-                select(func.count()).where(
-                    Article.processed_at.is_(None), Article.process_attempts < MAX_ATTEMPTS
-                )
-            )
-            or 0
-        )
+        pending = pending_count(session)
     batches = 0
     changes: list[TransitionReport] = []
     # An article that keeps failing stays pending; bounding the loop by the count at the start

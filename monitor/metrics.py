@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import Database
 from monitor.db.models import Alert, Article, Evidence, Feed, Rumour, Transition
+from monitor.queries import pending_count
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "rumour_monitor"
@@ -127,10 +128,13 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
     yield _feed_family(session)
     yield from _per_feed_families(session)
     articles = GaugeMetricFamily(f"{PREFIX}_articles", "Articles by status", labels=["status"])
-    pending = session.scalar(select(func.count()).where(Article.processed_at.is_(None))) or 0
+    pending = pending_count(session)
+    processed = session.scalar(select(func.count()).where(Article.processed_at.is_not(None))) or 0
     total = session.scalar(select(func.count()).select_from(Article)) or 0
     articles.add_metric(["pending"], pending)
-    articles.add_metric(["processed"], total - pending)
+    articles.add_metric(["processed"], processed)
+    # failed MAX_ATTEMPTS times: waits for a person (see articles.process_error)
+    articles.add_metric(["set_aside"], total - pending - processed)
     yield articles
     yield _grouped(session, "evidence", "Evidence rows by signal", ["signal"], Evidence.signal)
     yield _grouped(

@@ -27,12 +27,12 @@ from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
 from monitor.embed import Embedder
 from monitor.errors import MonitorError
 from monitor.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.queries import MAX_ATTEMPTS, is_pending
 from monitor.stance import Judgement, Lexicon, judge, load_lexicon
 from monitor.text import article_sentences
 
 log = logging.getLogger(__name__)
 PREFETCH = 128  # articles whose sentences are embedded together: full, length-sorted batches
-MAX_ATTEMPTS = 3  # failures before an article is set aside (see Article.process_attempts)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def process_pending(
     with db.sessions() as session:
         query = (
             select(Article.id)
-            .where(Article.processed_at.is_(None), Article.process_attempts < MAX_ATTEMPTS)
+            .where(is_pending())
             .order_by(Article.published_at, Article.id)
             .limit(limit)
         )

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
 from monitor.errors import NotFoundError
+
+MAX_ATTEMPTS = 3  # failures before an article is set aside (see Article.process_attempts)
+
+
+def is_pending() -> ColumnElement[bool]:
+    """Articles the matching stage still owes: unprocessed and not set aside after failures."""
+    return and_(Article.processed_at.is_(None), Article.process_attempts < MAX_ATTEMPTS)
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Article).where(is_pending())) or 0
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -53,7 +53,15 @@ def _populate(db: Database, *, alert_status: str = "sent") -> None:
             published_at=AT,
             text="More news.",
         )
-        s.add_all([done, waiting])
+        poison = Article(
+            canonical_url="http://a/3",
+            url="http://a/3",
+            content_hash="3" * 64,
+            published_at=AT,
+            process_attempts=3,  # failed every attempt: set aside, not pending
+            process_error="RuntimeError: bug",
+        )
+        s.add_all([done, waiting, poison])
         s.flush()
         ev = Evidence(
             rumour_id="acme",
@@ -106,6 +114,7 @@ def test_metrics_count_database_rows_at_scrape_time(db: Database) -> None:
     assert samples[("rumour_monitor_feed_consecutive_errors", (("feed", "bad-feed"),))] == 3
     assert samples[("rumour_monitor_articles", (("status", "pending"),))] == 1
     assert samples[("rumour_monitor_articles", (("status", "processed"),))] == 1
+    assert samples[("rumour_monitor_articles", (("status", "set_aside"),))] == 1
     assert samples[("rumour_monitor_evidence", (("signal", "confirm"),))] == 1
     assert samples[("rumour_monitor_transitions", (("to", "confirmed"),))] == 1
     assert samples[("rumour_monitor_alerts", (("channel", "slack"), ("status", "sent")))] == 1
