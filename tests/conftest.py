@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 
 from monitor.db import Database, upgrade
@@ -108,3 +109,13 @@ def embedder(encoder: object) -> object:
     from monitor.embed import Embedder
 
     return Embedder(encoder, "bundled", 64)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[HTTPServer]:
+    """A local HTTP server that answers requests in parallel (the poller fetches concurrently)."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

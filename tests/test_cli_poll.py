@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,30 +12,21 @@ from monitor.cli import cli
 from tests.helpers import fixture_text
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 def _run(config: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["--config", str(config), *args])
     return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
-def config(write_config: Callable[..., Path], db_url: str, server: HTTPServer) -> Path:
-    base = server.url_for("").rstrip("/")
-    server.expect_request("/rdf").respond_with_data(
+def config(write_config: Callable[..., Path], db_url: str, threaded_server: HTTPServer) -> Path:
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/rdf").respond_with_data(
         fixture_text("feeds/rss10.rdf", base),
         content_type="application/rdf+xml",
         headers={"ETag": '"r1"'},
     )
-    server.expect_request("/broken").respond_with_data("", status=500)
-    server.no_handler_status_code = 404
+    threaded_server.expect_request("/broken").respond_with_data("", status=500)
+    threaded_server.no_handler_status_code = 404
     body = f"""
 [polling]
 host_delay = "0s"

@@ -27,15 +27,6 @@ def fetcher() -> Iterator[Fetcher]:
         yield f
 
 
-@pytest.fixture
-def threaded_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 def test_sends_user_agent_and_accepts_compression(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     httpserver.expect_request(
         "/feed",

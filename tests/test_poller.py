@@ -26,15 +26,6 @@ HTML = "text/html; charset=utf-8"
 
 
 @pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
     with Fetcher(polling(timeout=1.0)) as f:
         yield f
@@ -59,8 +50,10 @@ def setup(write_config: Callable[..., Path]) -> Setup:
     return make
 
 
-def _serve_page(server: HTTPServer, path: str, fixture: str, content_type: str = HTML) -> None:
-    server.expect_request(path).respond_with_data(
+def _serve_page(
+    threaded_server: HTTPServer, path: str, fixture: str, content_type: str = HTML
+) -> None:
+    threaded_server.expect_request(path).respond_with_data(
         (FIXTURES / "pages" / fixture).read_bytes(), content_type=content_type
     )
 
@@ -81,25 +74,25 @@ def _by_feed(reports: list[FeedReport]) -> dict[str, FeedReport]:
     return {r.feed: r for r in reports}
 
 
-def _serve_ledger(server: HTTPServer, etag: str = '"v1"') -> None:
-    base = server.url_for("").rstrip("/")
-    server.expect_request("/feed", headers={"If-None-Match": etag}).respond_with_data(
+def _serve_ledger(threaded_server: HTTPServer, etag: str = '"v1"') -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/feed", headers={"If-None-Match": etag}).respond_with_data(
         "", status=304
     )
-    server.expect_request("/feed").respond_with_data(
+    threaded_server.expect_request("/feed").respond_with_data(
         fixture_text("feeds/rss20.xml", base), content_type=RSS, headers={"ETag": etag}
     )
-    _serve_page(server, "/autos/northwind-contoso", "article_chrome.html")
+    _serve_page(threaded_server, "/autos/northwind-contoso", "article_chrome.html")
     # the header claims utf-8, the bytes are windows-1252
-    _serve_page(server, "/business/fabrikam-cfo", "fabrikam_cfo.html")
+    _serve_page(threaded_server, "/business/fabrikam-cfo", "fabrikam_cfo.html")
 
 
 def test_first_poll_stores_each_article_and_a_repoll_costs_one_request(
-    db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    _serve_ledger(server)
-    server.expect_request("/travel/tailspin-jets").respond_with_data("gone", status=404)
-    config = setup(db, {"Ledger": server.url_for("/feed")})
+    _serve_ledger(threaded_server)
+    threaded_server.expect_request("/travel/tailspin-jets").respond_with_data("gone", status=404)
+    config = setup(db, {"Ledger": threaded_server.url_for("/feed")})
 
     (report,) = poll_feeds(db, config, fetcher, due_only=True, now=NOW)
     assert report.outcome == "new" and report.new_articles == 3 and report.entries == 3
@@ -107,7 +100,9 @@ def test_first_poll_stores_each_article_and_a_repoll_costs_one_request(
     arts = _articles(db)
     northwind = arts["Northwind Motors weighs battery tie-up with Contoso Cells"]
     assert northwind.id in report.article_ids
-    assert northwind.canonical_url == server.url_for("/autos/northwind-contoso")  # no utm_*
+    assert northwind.canonical_url == threaded_server.url_for(
+        "/autos/northwind-contoso"
+    )  # no utm_*
     assert northwind.extraction == "page" and "port city of Lindqvist" in (northwind.text or "")
     assert "cookie" not in (northwind.text or "").lower()
     assert "gearhead88" not in (northwind.text or "")
@@ -135,15 +130,15 @@ def test_first_poll_stores_each_article_and_a_repoll_costs_one_request(
 
 
 def test_repoll_without_validators_never_reprocesses_an_entry(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    base = server.url_for("").rstrip("/")
-    server.expect_request("/rdf").respond_with_data(
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/rdf").respond_with_data(
         fixture_text("feeds/rss10.rdf", base), content_type="application/rdf+xml"
     )
-    server.expect_request("/chips/litware-fab").respond_with_data("", status=404)
-    server.expect_request("/chips/litware-dividend").respond_with_data("", status=404)
-    config = setup(sqlite_db, {"Litware": server.url_for("/rdf")})
+    threaded_server.expect_request("/chips/litware-fab").respond_with_data("", status=404)
+    threaded_server.expect_request("/chips/litware-dividend").respond_with_data("", status=404)
+    config = setup(sqlite_db, {"Litware": threaded_server.url_for("/rdf")})
     (first,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert first.new_articles == 2
     requests = fetcher.requests
@@ -155,11 +150,11 @@ def test_repoll_without_validators_never_reprocesses_an_entry(
 
 
 def test_same_story_in_two_feeds_is_one_article(
-    db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    base = server.url_for("").rstrip("/")
-    _serve_ledger(server)
-    server.expect_request("/travel/tailspin-jets").respond_with_data("", status=404)
+    base = threaded_server.url_for("").rstrip("/")
+    _serve_ledger(threaded_server)
+    threaded_server.expect_request("/travel/tailspin-jets").respond_with_data("", status=404)
     # Feed two: the same Northwind story under another spelling of the URL, and the
     # Fabrikam story syndicated under a different address (same text: content hash).
     other = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
@@ -168,9 +163,11 @@ def test_same_story_in_two_feeds_is_one_article(
     <item><title>Fabrikam picks a finance chief</title><guid>w-2</guid>
       <link>{base}/syndicated/fabrikam</link></item>
     </channel></rss>"""
-    server.expect_request("/wire").respond_with_data(other, content_type=RSS)
-    _serve_page(server, "/syndicated/fabrikam", "fabrikam_cfo.html")
-    config = setup(db, {"Ledger": server.url_for("/feed"), "Wire": server.url_for("/wire")})
+    threaded_server.expect_request("/wire").respond_with_data(other, content_type=RSS)
+    _serve_page(threaded_server, "/syndicated/fabrikam", "fabrikam_cfo.html")
+    config = setup(
+        db, {"Ledger": threaded_server.url_for("/feed"), "Wire": threaded_server.url_for("/wire")}
+    )
     heard: list[str] = []
     polled = poll_feeds(
         db, config, fetcher, due_only=False, now=NOW, on_feed=lambda r: heard.append(r.feed)
@@ -192,11 +189,13 @@ def test_same_story_in_two_feeds_is_one_article(
 
 
 def test_5xx_page_falls_back_then_is_retried_and_reprocessed(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    _serve_ledger(server)
-    server.expect_oneshot_request("/travel/tailspin-jets").respond_with_data("", status=503)
-    config = setup(sqlite_db, {"Ledger": server.url_for("/feed")})
+    _serve_ledger(threaded_server)
+    threaded_server.expect_oneshot_request("/travel/tailspin-jets").respond_with_data(
+        "", status=503
+    )
+    config = setup(sqlite_db, {"Ledger": threaded_server.url_for("/feed")})
     poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     title = "Tailspin Air orders twelve regional jets"
     first = _articles(sqlite_db)[title]
@@ -207,7 +206,9 @@ def test_5xx_page_falls_back_then_is_retried_and_reprocessed(
     page = fixture_text("pages/article_chrome.html").replace(
         "Northwind Motors is in early", "Tailspin Air is in early"
     )
-    server.expect_request("/travel/tailspin-jets").respond_with_data(page, content_type=HTML)
+    threaded_server.expect_request("/travel/tailspin-jets").respond_with_data(
+        page, content_type=HTML
+    )
     (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert report.outcome == "not-modified" and report.updated_article_ids == (first.id,)
     again = _articles(sqlite_db)[title]
@@ -218,10 +219,10 @@ def test_5xx_page_falls_back_then_is_retried_and_reprocessed(
 
 
 def test_failures_back_off_exponentially_and_success_resets(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    server.expect_request("/flaky").respond_with_data("", status=500)
-    config = setup(sqlite_db, {"Flaky": server.url_for("/flaky")}, interval="10m")
+    threaded_server.expect_request("/flaky").respond_with_data("", status=500)
+    config = setup(sqlite_db, {"Flaky": threaded_server.url_for("/flaky")}, interval="10m")
     for count, minutes in [(1, 20), (2, 40), (3, 80)]:
         (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
         assert report.outcome == "error" and "HTTP 500" in (report.error or "")
@@ -230,13 +231,13 @@ def test_failures_back_off_exponentially_and_success_resets(
         assert feed.next_check_at == NOW + timedelta(minutes=minutes)
     # not due yet: a due-only poll leaves it alone
     assert poll_feeds(sqlite_db, config, fetcher, due_only=True, now=NOW) == []
-    server.clear()
-    base = server.url_for("").rstrip("/")
-    server.expect_request("/flaky").respond_with_data(
+    threaded_server.clear()
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/flaky").respond_with_data(
         fixture_text("feeds/rss10.rdf", base), content_type=RSS
     )
-    server.expect_request("/chips/litware-fab").respond_with_data("", status=404)
-    server.expect_request("/chips/litware-dividend").respond_with_data("", status=404)
+    threaded_server.expect_request("/chips/litware-fab").respond_with_data("", status=404)
+    threaded_server.expect_request("/chips/litware-dividend").respond_with_data("", status=404)
     later = NOW + timedelta(minutes=90)
     (ok,) = poll_feeds(sqlite_db, config, fetcher, due_only=True, now=later)
     assert ok.outcome == "new" and ok.new_articles == 2
@@ -252,10 +253,12 @@ def test_backoff_is_capped_at_a_day() -> None:
 
 
 def test_retry_after_is_honoured(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    server.expect_request("/busy").respond_with_data("", 429, headers={"Retry-After": "7200"})
-    config = setup(sqlite_db, {"Busy": server.url_for("/busy")})
+    threaded_server.expect_request("/busy").respond_with_data(
+        "", 429, headers={"Retry-After": "7200"}
+    )
+    config = setup(sqlite_db, {"Busy": threaded_server.url_for("/busy")})
     (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert report.outcome == "error" and "429" in (report.error or "")
     feed = _feed(sqlite_db, "Busy")
@@ -266,10 +269,10 @@ def test_retry_after_is_honoured(
 
 
 def test_410_disables_the_feed_with_a_reason(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    server.expect_request("/gone").respond_with_data("", status=410)
-    config = setup(sqlite_db, {"Gone": server.url_for("/gone")})
+    threaded_server.expect_request("/gone").respond_with_data("", status=410)
+    config = setup(sqlite_db, {"Gone": threaded_server.url_for("/gone")})
     (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert report.outcome == "error"
     feed = _feed(sqlite_db, "Gone")
@@ -282,15 +285,17 @@ def test_410_disables_the_feed_with_a_reason(
 
 
 def test_permanent_redirect_updates_the_feed_url(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    base = server.url_for("").rstrip("/")
-    server.expect_request("/old-feed").respond_with_data("", 301, headers={"Location": "/new-feed"})
-    server.expect_request("/new-feed").respond_with_data(
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/old-feed").respond_with_data(
+        "", 301, headers={"Location": "/new-feed"}
+    )
+    threaded_server.expect_request("/new-feed").respond_with_data(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Moved</title></channel></rss>',
         content_type=RSS,
     )
-    config = setup(sqlite_db, {"Moved": server.url_for("/old-feed")})
+    config = setup(sqlite_db, {"Moved": threaded_server.url_for("/old-feed")})
     (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert report.outcome == "new" and report.url == f"{base}/new-feed"
     feed = _feed(sqlite_db, "Moved")
@@ -298,9 +303,9 @@ def test_permanent_redirect_updates_the_feed_url(
 
 
 def test_one_broken_feed_never_stops_the_others(
-    db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    base = server.url_for("").rstrip("/")
+    base = threaded_server.url_for("").rstrip("/")
 
     def slow(_request: Request) -> Response:
         time.sleep(2.0)
@@ -315,12 +320,12 @@ def test_one_broken_feed_never_stops_the_others(
         "Big": ("/big", b"<rss>" + b" " * 2_000_000 + b"</rss>"),
     }
     for path, body in feeds.values():
-        server.expect_request(path).respond_with_data(body, content_type=RSS)
-    server.expect_request("/slow").respond_with_handler(slow)
-    server.expect_request("/missing").respond_with_data("", status=404)
-    server.no_handler_status_code = 404  # article pages: none served, summaries are used
-    names = {name: server.url_for(path) for name, (path, _) in feeds.items()}
-    names["Slow"] = server.url_for("/slow")
+        threaded_server.expect_request(path).respond_with_data(body, content_type=RSS)
+    threaded_server.expect_request("/slow").respond_with_handler(slow)
+    threaded_server.expect_request("/missing").respond_with_data("", status=404)
+    threaded_server.no_handler_status_code = 404  # article pages: none served, summaries are used
+    names = {name: threaded_server.url_for(path) for name, (path, _) in feeds.items()}
+    names["Slow"] = threaded_server.url_for("/slow")
     config = setup(db, names)
 
     reports = _by_feed(poll_feeds(db, config, fetcher, due_only=False, now=NOW))
@@ -345,12 +350,14 @@ def test_one_broken_feed_never_stops_the_others(
         assert feed.error_count == 1 and feed.last_error
 
 
-def test_article_links_follow_the_feeds_network(server: HTTPServer, fetcher: Fetcher) -> None:
+def test_article_links_follow_the_feeds_network(
+    threaded_server: HTTPServer, fetcher: Fetcher
+) -> None:
     """A private link is fetched for a feed on a private address, refused for a public one."""
-    _serve_page(server, "/autos/northwind-contoso", "article_chrome.html")
+    _serve_page(threaded_server, "/autos/northwind-contoso", "article_chrome.html")
     entry = FeedItem(
         guid="g",
-        link=server.url_for("/autos/northwind-contoso"),
+        link=threaded_server.url_for("/autos/northwind-contoso"),
         title="Northwind",
         summary="The summary from the feed.",
         published=None,
@@ -360,13 +367,13 @@ def test_article_links_follow_the_feeds_network(server: HTTPServer, fetcher: Fet
     public_feed = read_article(entry, fetcher, allow_private=False, now=NOW)
     assert public_feed.extraction == "summary" and public_feed.text == entry.summary
     assert "loopback" in (public_feed.note or "")
-    assert fetcher.serves_privately(server.url_for("/feed"))
+    assert fetcher.serves_privately(threaded_server.url_for("/feed"))
 
 
 def test_many_feeds_in_parallel(
-    sqlite_db: Database, server: HTTPServer, fetcher: Fetcher, setup: Setup
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
-    base = server.url_for("").rstrip("/")
+    base = threaded_server.url_for("").rstrip("/")
     feeds = {}
     for i in range(12):
         items = "".join(
@@ -375,9 +382,9 @@ def test_many_feeds_in_parallel(
             for j in range(3)
         )
         body = f'<rss version="2.0"><channel><title>F{i}</title>{items}</channel></rss>'
-        server.expect_request(f"/f{i}").respond_with_data(body, content_type=RSS)
-        feeds[f"F{i:02d}"] = server.url_for(f"/f{i}")
-    server.no_handler_status_code = 404
+        threaded_server.expect_request(f"/f{i}").respond_with_data(body, content_type=RSS)
+        feeds[f"F{i:02d}"] = threaded_server.url_for(f"/f{i}")
+    threaded_server.no_handler_status_code = 404
     config = setup(sqlite_db, feeds)
     reports = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert [r.feed for r in reports] == sorted(feeds)
