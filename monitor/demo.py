@@ -49,7 +49,7 @@ def batches(articles: Sequence[ReplayArticle], size: int) -> list[list[ReplayArt
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def demo_config_text(workdir: Path, server: FeedServer, articles: Sequence[ReplayArticle]) -> str:
+def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> str:
     """A config.toml for the demo: its own database, the packaged rumours, one feed per source."""
     lines = [
         "[database]",
@@ -99,7 +99,7 @@ def run_demo(
         raise ReplayFileError("; ".join(p.message for p in problems))
     with tempfile.TemporaryDirectory(prefix="rumour-demo-") as tmp, FeedServer(articles) as site:
         folder = workdir or Path(tmp)
-        (folder / "config.toml").write_text(demo_config_text(folder, site, articles), "utf-8")
+        (folder / "config.toml").write_text(demo_config_text(site, articles), "utf-8")
         config = load_config(folder / "config.toml")
         if alerts is not None:
             config = replace(config, alerts=alerts)

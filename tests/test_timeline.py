@@ -218,6 +218,6 @@ def test_demo_keep_with_a_relative_folder_keeps_the_database_in_it(
     folder = Path("demo-state")
     folder.mkdir()
     site = SimpleNamespace(sources=[])
-    (folder / "config.toml").write_text(demo_config_text(folder, site, []), "utf-8")  # type: ignore[arg-type]
+    (folder / "config.toml").write_text(demo_config_text(site, []), "utf-8")  # type: ignore[arg-type]
     config = load_config(folder / "config.toml")
     assert config.database.url == f"sqlite:///{tmp_path / 'demo-state' / 'demo.db'}"
