@@ -11,9 +11,16 @@ import re
 
 from monitor.negation import stem
 from monitor.stance_lexicon import Lexicon
-from monitor.stance_reading import Judgement, Reading, about_claim, content_words, speaker
+from monitor.stance_reading import (
+    Judgement,
+    Reading,
+    about_claim,
+    content_words,
+    live_hedges,
+    speaker,
+)
 
-_FEATURE_ROLES = ("source_hedge", "modal_hedge", "speculation", "future")
+_FEATURE_ROLES = ("modal_hedge", "speculation", "future")
 _LIVE_ROLES = ("confirm", "formalize", "deny", "debunk", "abandon")
 # Headline sourcing by a colon: "Source: X did Y", "X did Y: analyst". Short side = the source.
 _COLON_SIDE = 4
@@ -63,6 +70,7 @@ def profile(r: Reading, rule: Judgement, lex: Lexicon) -> dict[str, float]:
         "rule_unrelated": float(rule.stance == "unrelated"),
         "rule_signal": float(rule.signal != "none"),
         "rule_assertion": float(rule.cues == ("assertion",)),
+        "source_hedge": float(bool(live_hedges(r))),
         **{role: float(bool(r.text.hits[role])) for role in _FEATURE_ROLES},
         **{role: float(bool(r.live[role])) for role in _LIVE_ROLES},
         "say_party": party,

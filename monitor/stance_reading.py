@@ -320,10 +320,16 @@ def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
 
 
 def live_hedges(r: Reading) -> tuple[Hit, ...]:
-    """Live source hedges: not the ones inside what an act is about ("denied claims that")."""
+    """Live source hedges: not the ones inside what an act is about ("denied claims that"), nor
+    the ones an on-record phrase contains ("according to" in "according to the company")."""
     acts = [h.start for role in ("deny", "confirm", "abandon") for h in r.live[role]]
     first_act = min(acts, default=len(r.text.text))
-    return tuple(h for h in r.text.hits["source_hedge"] if h.start < first_act)
+    records = [(h.start, h.end) for h in r.text.hits["on_record"]]
+    return tuple(
+        h
+        for h in r.text.hits["source_hedge"]
+        if h.start < first_act and not any(s <= h.start < e for s, e in records)
+    )
 
 
 def speaker(hit: Hit, r: Reading, lex: Lexicon) -> str:
