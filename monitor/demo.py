@@ -77,7 +77,7 @@ def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> s
 
 
 def _prepare(config: Config) -> Database:
-    db = Database(config.database.url)
+    db = Database(config.database.url)  # always a temporary SQLite file
     upgrade(db.engine)
     with db.transaction() as session:
         sync_rumours(session, load_seeds(config.seeds.paths))

@@ -48,6 +48,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema's URL, for behaviour only PostgreSQL has."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
+    yield from _pg_schema_url(base)
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     """A migrated database on each backend."""
     database = Database(db_url)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +157,24 @@ def test_status_before_init_says_run_init(write_config: Callable[..., Path]) -> 
     code, _, err = _run(config, "status")
     assert code == 1 and "rumour-monitor init" in err
     assert not (config.parent / "state").exists()  # no empty database left behind
+
+
+def test_a_silent_postgresql_server_is_given_up_on_with_advice(
+    write_config: Callable[..., Path],
+) -> None:
+    with socket.socket() as listener:  # accepts connections, never answers: a hung server
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        config = write_config(
+            f'[database]\nurl = "postgresql+psycopg://monitor@127.0.0.1:{port}/rumours"\n'
+            'connect_timeout = "2s"\n'
+        )
+        started = time.monotonic()
+        code, _, err = _run(config, "status")
+    assert code == 1
+    assert f"127.0.0.1:{port}" in err and "connect_timeout" in err
+    assert time.monotonic() - started < 10
 
 
 def test_an_older_schema_asks_for_init_then_works(

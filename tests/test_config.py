@@ -46,6 +46,13 @@ def test_defaults_when_sections_are_absent(write_config: Callable[..., Path]) ->
     assert config.feeds == ()
     assert config.service.listen is None
     assert config.matching.similarity == pytest.approx(0.55)
+    assert (config.database.connect_timeout, config.database.statement_timeout) == (10, 600)
+
+
+def test_database_timeouts_are_durations(write_config: Callable[..., Path]) -> None:
+    path = write_config('[database]\nconnect_timeout = "30s"\nstatement_timeout = "1h"\n')
+    database = load_config(path).database
+    assert (database.connect_timeout, database.statement_timeout) == (30, 3600)
 
 
 def test_feed_inherits_polling_interval(write_config: Callable[..., Path]) -> None:
@@ -86,6 +93,8 @@ def test_feed_inherits_polling_interval(write_config: Callable[..., Path]) -> No
         ("[database]\nurl = 'postgresql://u@h:notaport/db'\n", "database.url"),
         ("[database]\nurl = 'sqlite://state/r.db'\n", "database.url"),
         ("[database]\nurl = 'sqlite:state/r.db'\n", "database.url"),
+        ("[database]\nconnect_timeout = '0s'\n", "database.connect_timeout"),
+        ("[database]\nstatement_timeout = 'never'\n", "database.statement_timeout"),
         ("colour = 'red'\n", "colour: unknown key"),
         ("[polling\n", "TOML syntax error"),
     ],

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from monitor.db import Database, current_revision, require_schema, upgrade
 from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
@@ -145,3 +146,23 @@ def test_an_sqlite_folder_that_cannot_be_made_is_a_database_error(tmp_path: Path
     blocker.write_text("a file where the folder should be")
     with pytest.raises(DatabaseError, match="cannot create the folder"):
         Database(f"sqlite:///{blocker / 'rumours.db'}")
+
+
+def _setting(database: Database, name: str) -> str:
+    with database.engine.connect() as conn:
+        return str(conn.execute(text(f"SHOW {name}")).scalar_one())
+
+
+def test_a_postgresql_statement_is_cut_off_at_the_statement_timeout(pg_url: str) -> None:
+    database = Database(pg_url, statement_timeout=1)
+    assert _setting(database, "statement_timeout") == "1s"
+    assert _setting(database, "search_path").startswith("t_")  # the URL's own options kept
+    with (
+        pytest.raises(OperationalError, match="statement timeout"),
+        database.engine.connect() as conn,
+    ):
+        conn.execute(text("SELECT pg_sleep(5)"))
+    database.dispose()
+    own = Database(f"{pg_url}{quote(' -cstatement_timeout=7s')}", statement_timeout=1)
+    assert _setting(own, "statement_timeout") == "7s"  # the URL's own setting wins
+    own.dispose()

@@ -59,7 +59,13 @@ class App:
 
     def database(self, *, migrated: bool = True) -> Database:
         if self._db is None:
-            self._db = Database(self.config.database.url, create=not migrated)
+            db = self.config.database
+            self._db = Database(
+                db.url,
+                create=not migrated,
+                connect_timeout=db.connect_timeout,
+                statement_timeout=db.statement_timeout,
+            )
             if migrated:
                 require_schema(self._db.engine)
         return self._db

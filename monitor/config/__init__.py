@@ -115,6 +115,8 @@ def _empty(root: Table, key: str) -> Table:
 def _database(table: Table | None, root: Table, base: Path) -> DatabaseConfig:
     t = table or _empty(root, "database")
     url = str(t.text("url", "sqlite:///state/rumours.db"))
+    connect_timeout = t.duration("connect_timeout", "10s", lo=1.0, hi=3600.0)
+    statement_timeout = t.duration("statement_timeout", "10m", lo=1.0, hi=7 * 86400)
     t.finish()
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         rest = url.removeprefix("sqlite:///")
@@ -133,7 +135,9 @@ def _database(table: Table | None, root: Table, base: Path) -> DatabaseConfig:
             "url",
             f"{url!r} names a host; use sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
-    return DatabaseConfig(url=url)
+    return DatabaseConfig(
+        url=url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+    )
 
 
 def _seeds(table: Table | None, root: Table, base: Path) -> SeedsConfig:

@@ -13,6 +13,10 @@ Security = Literal["none", "starttls", "ssl"]
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str
+    # PostgreSQL only: how long to wait for a server that accepts but never answers, and for any
+    # one statement, so a stuck server or lock cannot hang a poll (and the scheduler) forever.
+    connect_timeout: float = 10.0
+    statement_timeout: float = 600.0
 
 
 @dataclass(frozen=True)

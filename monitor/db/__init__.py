@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -27,8 +28,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for a sqlite:/// or postgresql+psycopg:// URL, creating SQLite's folder."""
+def _postgres_args(query: Any, connect_timeout: float, statement_timeout: float) -> dict[str, Any]:
+    """libpq settings that bound every wait. A ``connect_timeout`` or ``statement_timeout`` the
+    URL sets itself wins; other ``options`` in the URL (a search_path, say) are kept."""
+    args: dict[str, Any] = {}
+    if "connect_timeout" not in query:
+        args["connect_timeout"] = max(2, math.ceil(connect_timeout))  # libpq floors at 2 s
+    options = query.get("options", "")
+    options = " ".join(options) if isinstance(options, tuple) else str(options)
+    if "statement_timeout" not in options:
+        limit = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
+        args["options"] = f"{options} {limit}".strip()
+    return args
+
+
+def make_engine(
+    url: str, *, connect_timeout: float = 10.0, statement_timeout: float = 600.0
+) -> Engine:
+    """An engine for a sqlite:/// or postgresql+psycopg:// URL, creating SQLite's folder.
+
+    The timeouts apply to PostgreSQL; SQLite has its own busy timeout for write locks."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -44,7 +63,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship, not psycopg2
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    args = _postgres_args(parsed.query, connect_timeout, statement_timeout)
+    return create_engine(parsed, pool_pre_ping=True, connect_args=args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -102,7 +122,15 @@ def require_schema(engine: Engine) -> None:
         ready = inspect(engine).has_table("rumours")
         revision = current_revision(engine) if ready else None
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open database {engine.url!r}: {exc}") from exc
+        orig = getattr(exc, "orig", None)  # the driver's own message, without SQLAlchemy's link
+        cause = str(orig if orig is not None else exc)
+        hint = ""
+        if "timeout" in cause.lower():
+            hint = (
+                "\nthe server accepted the connection but did not answer: check it, or raise"
+                " [database] connect_timeout / statement_timeout for a slow one"
+            )
+        raise DatabaseError(f"cannot open database {engine.url!r}: {cause}{hint}") from exc
     if not ready:
         raise DatabaseError(
             f"database {engine.url!r} has no monitor schema yet: run `rumour-monitor init` first"
@@ -129,7 +157,14 @@ def sqlite_file(url: str) -> Path | None:
 class Database:
     """An engine and its session factory, opened once per process from the config's URL."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = True,
+        connect_timeout: float = 10.0,
+        statement_timeout: float = 600.0,
+    ) -> None:
         self.url = url
         file = sqlite_file(url)
         if not create and file is not None and not file.exists():
@@ -137,7 +172,9 @@ class Database:
             raise DatabaseError(
                 f"database {file} does not exist yet: run `rumour-monitor init` first"
             )
-        self.engine = make_engine(url)
+        self.engine = make_engine(
+            url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
         self.sessions = session_factory(self.engine)
 
     def transaction(self) -> AbstractContextManager[Session]:
