@@ -103,9 +103,38 @@ def _best_text(raw: Any) -> str:
     return max(texts, key=len, default="")
 
 
+# "2024年5月14日 下午3:05" (Chinese, Japanese) and "2024년 5월 14일" (Korean): feedparser reads
+# these as some other day entirely, so they are read here instead. No zone given: taken as UTC,
+# as feedparser takes every zone-less date.
+_CJK_DATE = re.compile(
+    r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
+    r"(?:\s*(上午|下午|午前|午後|오전|오후)?\s*(\d{1,2})\s*[:：時时시]\s*(\d{1,2})"
+    r"(?:\s*[:：分분]\s*(\d{1,2}))?)?"
+)
+_AFTERNOON = {"下午", "午後", "오후"}
+
+
+def cjk_date(text: str) -> datetime | None:
+    """A date written with year, month and day characters; None when it names no real day."""
+    found = _CJK_DATE.search(text)
+    if not found:
+        return None
+    year, month, day, half, hour, minute, second = found.groups()
+    hours = int(hour or 0) + (12 if half in _AFTERNOON and int(hour or 0) < 12 else 0)
+    try:
+        return datetime(
+            int(year), int(month), int(day), hours, int(minute or 0), int(second or 0), tzinfo=UTC
+        )
+    except ValueError:  # 2024年13月40日
+        return None
+
+
 def _date(raw: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = raw.get(key)
+    for key in ("published", "updated", "created"):
+        text = raw.get(key)
+        if isinstance(text, str) and _CJK_DATE.search(text):
+            return cjk_date(text)
+        value = raw.get(f"{key}_parsed")
         if value:
             # feedparser has already converted the entry's zone to UTC
             try:

@@ -134,3 +134,21 @@ def test_a_zero_date_leaves_the_entry_undated_instead_of_failing_the_feed() -> N
     zero, good = parse_feed(body, RSS, url=f"{BASE}/feed").entries
     assert zero.published is None
     assert good.published == datetime(2024, 5, 14, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("2024年5月14日", datetime(2024, 5, 14, tzinfo=UTC)),
+        ("2024年5月14日 10:30", datetime(2024, 5, 14, 10, 30, tzinfo=UTC)),
+        ("2024 年 05 月 14 日 下午3时05分", datetime(2024, 5, 14, 15, 5, tzinfo=UTC)),
+        ("2024년 5월 14일 오후 2:05:09", datetime(2024, 5, 14, 14, 5, 9, tzinfo=UTC)),
+        ("2024年13月40日", None),  # no such day: undated rather than some other day
+    ],
+)
+def test_cjk_dates_are_read_as_the_day_they_name(written: str, meant: datetime | None) -> None:
+    # feedparser reads "2024年5月14日" as 2024-11-01; ordering transitions by it would be wrong
+    items = f"<item><title>t</title><link>{BASE}/t</link><pubDate>{written}</pubDate></item>"
+    body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+    (entry,) = parse_feed(body, RSS, url=f"{BASE}/feed").entries
+    assert entry.published == meant
