@@ -129,6 +129,20 @@ def render_text(m: AlertMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_line(m: AlertMessage) -> str:
+    """The whole alert on one line, for the journal, where every line is an entry of its own."""
+    source = m.source_url or "(no link)"
+    return (
+        f"[rumour] {m.rumour_id}: {m.old_state} -> {m.new_state}"
+        f" | confidence {m.confidence_before:.2f} -> {m.confidence_after:.2f} ({m.signal})"
+        f' | "{one_line(m.sentence)}"'
+        f" | {one_line(m.article_title or '(untitled)')} {source}"
+        + (f" ({one_line(m.source_name)})" if m.source_name else "")
+        + f" | published {_time(m.published_at)}"
+        f" | claim: {one_line(m.claim)}"
+    )
+
+
 def render_html(m: AlertMessage) -> str:
     """The text/html part of an email; every value is escaped, only http(s) links are links."""
 

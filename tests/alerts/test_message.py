@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from monitor.alerts.console import ConsoleChannel
 from monitor.alerts.message import (
     AlertMessage,
     email_subject,
     message_id,
     render_html,
+    render_line,
     render_text,
     slack_escape,
     slack_payload,
@@ -51,19 +57,43 @@ def test_message_id_is_stable_and_distinct_per_alert() -> None:
     assert message_id(8, 3) != message_id(7, 3)
 
 
+FIELDS = (
+    "xiaomi-gwm",
+    "Xiaomi will build its cars with Great Wall Motors",
+    "unconfirmed -> formalized",
+    "0.55 -> 0.93",
+    "Xiaomi signed an agreement to build its cars at a Great Wall plant.",
+    "Xiaomi signs deal with Great Wall",
+    "https://news.example/xiaomi-gwm?a=1&b=2",
+    "2021-03-30 09:15 UTC",
+)
+
+
 def test_plain_text_carries_every_field() -> None:
     text = render_text(_message())
-    for part in (
-        "xiaomi-gwm",
-        "Xiaomi will build its cars with Great Wall Motors",
-        "unconfirmed -> formalized",
-        "0.55 -> 0.93",
-        "Xiaomi signed an agreement to build its cars at a Great Wall plant.",
-        "Xiaomi signs deal with Great Wall",
-        "https://news.example/xiaomi-gwm?a=1&b=2",
-        "2021-03-30 09:15 UTC",
-    ):
-        assert part in text
+    assert all(part in text for part in FIELDS)
+
+
+def test_the_journal_line_carries_every_field_on_one_line() -> None:
+    line = render_line(_message(sentence="Xiaomi signed\nan agreement", article_title="A\nB"))
+    assert "\n" not in line
+    assert "Xiaomi signed an agreement" in line and "A B" in line
+    assert all(part in render_line(_message()) for part in FIELDS)
+
+
+def test_the_console_writes_one_line_per_alert_only_to_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (tmp_path / "journal").open("w+", encoding="utf-8") as journal:
+        info = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        ConsoleChannel(journal).send(_message())
+        with (tmp_path / "terminal").open("w+", encoding="utf-8") as other:
+            ConsoleChannel(other).send(_message())  # stdout redirected elsewhere: the full form
+            other.seek(0)
+            assert other.read() == render_text(_message()) + "\n"
+        journal.seek(0)
+        assert journal.read() == render_line(_message()) + "\n"
 
 
 def test_html_escapes_everything_from_the_article() -> None:
