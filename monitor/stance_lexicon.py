@@ -45,7 +45,7 @@ _OPTIONAL_ROLES = ("retrospect", "topic")
 @dataclass(frozen=True)
 class Lexicon:
     cues: Mapping[str, re.Pattern[str]]
-    contractions: tuple[tuple[re.Pattern[str], str], ...]
+    rewrites: tuple[tuple[re.Pattern[str], str], ...]  # contractions, then idioms
     weights: Mapping[str, float]
     negation: NegationRules
     stopwords: frozenset[str]
@@ -109,11 +109,18 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
     if missing:
         raise ValueError(f"stance lexicon lacks cue roles: {', '.join(missing)}")
     scope, neg, words = data["scope"], data["negation"], data["words"]
+    normalise = data["normalise"]
     return Lexicon(
         cues={role: _role_pattern(cues.get(role, [])) for role in (*_ROLES, *_OPTIONAL_ROLES)},
-        contractions=tuple(
-            (re.compile(re.escape(old), re.IGNORECASE), new)
-            for old, new in data["normalise"]["contractions"]
+        rewrites=(
+            *(
+                (re.compile(re.escape(old), re.IGNORECASE), new)
+                for old, new in normalise["contractions"]
+            ),
+            *(
+                (re.compile(rf"\b{re.escape(old)}\b", re.IGNORECASE), new)
+                for old, new in normalise.get("idioms", [])
+            ),
         ),
         weights={str(k): float(v) for k, v in data["weights"].items()},
         negation=NegationRules(

@@ -81,7 +81,7 @@ class ClaimView:
 
 def _normalise(text: str, lex: Lexicon) -> str:
     text = text.translate(_QUOTES)
-    for pattern, replacement in lex.contractions:
+    for pattern, replacement in lex.rewrites:
         text = pattern.sub(replacement, text)
     return " ".join(text.split()).lower()
 

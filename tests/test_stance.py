@@ -13,7 +13,7 @@ from monitor.stance_model import StanceModel, load_model, model_from_mapping
 FIXTURE = Path(__file__).parent / "fixtures" / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.992, signal 0.996 (236 sentences), with and without
+# Measured on the labelled set: stance 0.996, signal 1.000 (236 sentences), with and without
 # the learned layer (bench/stance.py prints both).
 STANCE_ACCURACY = 0.95
 SIGNAL_ACCURACY = 0.95
@@ -197,6 +197,13 @@ def test_cues_explain_the_verdict() -> None:
 
 def test_curly_apostrophes_and_contractions() -> None:
     assert _x("Xiaomi doesn’t plan to build cars with Great Wall.").stance == "denies"
+
+
+def test_idioms_are_rewritten_on_whole_words_only() -> None:
+    claim = "Intel will sell its drone unit to Lumina Robotics"
+    assert judge("Intel said the drone unit is not for sale.", claim).signal == "deny"
+    # "for salespeople" is no idiom: the negation stays about hiring, not about the sale
+    assert judge("Intel said the drone unit is not for salespeople.", claim).stance != "denies"
 
 
 def test_injected_lexicon_is_used(tmp_path: Path) -> None:
