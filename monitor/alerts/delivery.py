@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
-from monitor.alerts.channel import Channel, channels_from_config
+from monitor.alerts.channel import Channel
 from monitor.alerts.message import AlertMessage, from_transition
 from monitor.config import Config
 from monitor.db import Database
@@ -138,11 +138,6 @@ def deliver_pending(
     except SQLAlchemyError as exc:
         raise DatabaseError(f"alert delivery: database {db.url!r} failed: {exc}") from exc
     return report
-
-
-def deliver(db: Database, config: Config, *, now: datetime | None = None) -> DeliveryReport:
-    """One call for `poll`, `run` and `alerts deliver`: the configured channels, all due alerts."""
-    return deliver_pending(db, config, channels_from_config(config.alerts), now=now)
 
 
 _Claim = tuple[int, str, int, AlertMessage]

@@ -97,9 +97,13 @@ def alerts_deliver(app: App, as_json: bool) -> None:
 
     Exit 1 if an alert ran out of attempts in this pass.
     """
-    from monitor.alerts.delivery import deliver
+    from monitor.alerts.channel import channels_from_config
+    from monitor.alerts.delivery import deliver_pending
 
-    report = deliver(app.database(), app.config)
+    # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
+    console = sys.stderr if as_json else sys.stdout
+    channels = channels_from_config(app.config.alerts, stream=console)
+    report = deliver_pending(app.database(), app.config, channels)
     if as_json:
         emit_json([o.to_json() for o in report.outcomes])
     else:

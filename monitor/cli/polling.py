@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -41,7 +42,8 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}.
     """
     reports = poll_step(app, due_only=due)
-    changes, alerts = _process_and_deliver(app)
+    # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
+    changes, alerts = _process_and_deliver(app, console=sys.stderr if as_json else sys.stdout)
     if as_json:
         emit_json(
             {
@@ -65,14 +67,19 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     )
 
 
-def _process_and_deliver(app: App) -> tuple[list[TransitionReport], dict[str, Any]]:
+def _process_and_deliver(
+    app: App, *, console: TextIO
+) -> tuple[list[TransitionReport], dict[str, Any]]:
     """What `run` does after each poll: process the stored articles, then send their alerts."""
     from jobs import deliver
     from jobs import poll as poll_job
+    from monitor.alerts.channel import channels_from_config
     from monitor.metrics import Metrics
     from monitor.service import Runtime
 
     runtime = Runtime(app.config, app.database(), Metrics())
+    # Built here rather than by the deliver job, so that console alerts go to `console`.
+    runtime.shared("channels", lambda: channels_from_config(app.config.alerts, stream=console))
     try:
         _, changes = poll_job.process(runtime)
         return changes, deliver.run(runtime)

@@ -139,3 +139,28 @@ def test_alerts_list_limit_must_be_positive(write_config: Callable[..., Path], l
     # PostgreSQL refuses LIMIT -1 with a traceback; SQLite took it as "no limit"
     code, _, err = _run(write_config(), "alerts", "list", "--limit", limit)
     assert code == 2 and "--limit" in err
+
+
+def _mark_articles_processed(db: Database) -> None:
+    """The outbox rows are what matters here; the pipeline (and its model) has nothing to do."""
+    from sqlalchemy import update
+
+    from monitor.db.models import Article, utcnow
+
+    with db.transaction() as s:
+        s.execute(update(Article).values(processed_at=utcnow()))
+
+
+@pytest.mark.parametrize("command", [["alerts", "deliver", "--json"], ["poll", "--json"]])
+def test_json_output_stays_parseable_when_alerts_go_to_the_console(
+    write_config: Callable[..., Path], db: Database, command: list[str]
+) -> None:
+    # No channel configured: the alert is printed on the console. stdout carries the JSON
+    # document for scripts (`| jq`), so the alert must go to stderr instead.
+    config = write_config(db_url=db.url)
+    add_transition(db, ["console"])
+    _mark_articles_processed(db)
+    code, out, err = _run(config, *command)
+    assert code == 0
+    json.loads(out)
+    assert "[rumour] xiaomi-gwm: unconfirmed -> formalized" in err
