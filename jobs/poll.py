@@ -48,10 +48,14 @@ def process(runtime: Runtime) -> tuple[int, list[TransitionReport]]:
         pending = pending_count(session)
     batches = 0
     changes: list[TransitionReport] = []
-    # An article that keeps failing stays pending; bounding the loop by the count at the start
-    # means it cannot keep this job busy forever.
+    # An article that fails is not picked again in this pass: its next attempt waits for the
+    # next pass, so a passing hiccup cannot spend all its attempts at once. Bounding the loop
+    # by the count at the start keeps the job finite whatever happens.
+    failed: set[int] = set()
     while batches * BATCH < pending and not runtime.stop.is_set():
-        reports = process_pending(runtime.database, runtime.config, embedder(runtime), limit=BATCH)
+        reports = process_pending(
+            runtime.database, runtime.config, embedder(runtime), limit=BATCH, failed=failed
+        )
         batches += 1
         changes.extend(reports)
         for report in reports:

@@ -100,18 +100,19 @@ def process_pending(
     *,
     limit: int | None = None,
     on_article: Callable[[int], None] | None = None,
+    failed: set[int] | None = None,
 ) -> list[TransitionReport]:
     """Process unprocessed articles oldest-published first; return the state changes made.
 
-    `on_article` hears each article id once it is done (for progress on long runs).
+    `on_article` hears each article id once it is done (for progress on long runs). `failed`
+    lets a caller that calls in batches carry failures over: the ids in it are left out, and
+    the ids that fail now are added, so one pass counts one attempt per article.
     """
     with db.sessions() as session:
-        query = (
-            select(Article.id)
-            .where(is_pending())
-            .order_by(Article.published_at, Article.id)
-            .limit(limit)
-        )
+        query = select(Article.id).where(is_pending())
+        if failed:
+            query = query.where(Article.id.not_in(failed))
+        query = query.order_by(Article.published_at, Article.id).limit(limit)
         ids = list(session.scalars(query))
     if not ids:
         return []
@@ -126,6 +127,8 @@ def process_pending(
                     reports.extend(_process(session, run, article_id))
             except Exception as exc:  # one bad article must cost itself, not the ones behind it
                 _record_failure(db, article_id, exc)
+                if failed is not None:
+                    failed.add(article_id)
             if on_article is not None:
                 on_article(article_id)
     return reports

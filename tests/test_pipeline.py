@@ -205,3 +205,38 @@ def test_a_failing_article_is_set_aside_and_never_blocks_the_next(
         assert bad.processed_at is None and bad.process_attempts == pipeline.MAX_ATTEMPTS
         assert bad.process_error == "RuntimeError: bug in a stage"
         assert ok.processed_at is not None  # reached once the poison was set aside
+
+
+def test_one_pass_of_the_poll_job_counts_one_attempt_per_failing_article(
+    setup: tuple[Database, Config], embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The job processes in small batches, oldest first. A failing article used to be picked
+    # again by every batch of the same pass, so one passing hiccup (a lock timeout) spent all
+    # its attempts within a second and set it aside for good.
+    import monitor.pipeline as pipeline
+    from jobs import poll as poll_job
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime
+
+    db, config = setup
+    _, published, *_ = TIMELINE[0]
+    poison = add_article(db, "poison", published, "Poison", "Nimbus Mobile text that breaks.")
+    for n in range(3 * poll_job.BATCH):
+        add_article(db, f"other-{n}", published.replace(minute=n + 1), f"Other {n}", "Weather.")
+    real = pipeline._process
+
+    def flaky(session: object, run: object, article_id: int) -> object:
+        if article_id == poison:
+            raise RuntimeError("database is locked")
+        return real(session, run, article_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_process", flaky)
+    runtime = Runtime(config, db, Metrics())
+    runtime.shared("embedder", lambda: embedder)
+    pending, _ = poll_job.process(runtime)
+    assert pending == 3 * poll_job.BATCH + 1
+    with db.sessions() as session:
+        bad = session.get_one(Article, poison)
+        assert bad.process_attempts == 1 and bad.processed_at is None
+        left = session.scalar(select(func.count()).where(Article.processed_at.is_(None)))
+        assert left == 1  # every other article was reached in the same pass
