@@ -56,8 +56,12 @@ class HealthCheck:
             with self.database.sessions() as session:
                 session.execute(text("SELECT 1"))
                 since = utcnow() - FAILED_WINDOW
+                # A failed alert's next_attempt_at is when it gave up; its created_at may be
+                # days older (a long backoff, or `alerts retry` of an old alert).
                 failed = session.scalar(
-                    select(func.count()).where(Alert.status == "failed", Alert.created_at >= since)
+                    select(func.count()).where(
+                        Alert.status == "failed", Alert.next_attempt_at >= since
+                    )
                 )
                 retrying = session.scalar(
                     select(func.count()).where(

@@ -166,8 +166,21 @@ def test_old_failures_no_longer_make_the_service_unhealthy(db: Database) -> None
     _populate(db, alert_status="failed")
     with db.transaction() as s:
         for alert in s.query(Alert):
-            alert.created_at = datetime.now(UTC) - timedelta(days=3)
+            alert.created_at = datetime.now(UTC) - timedelta(days=4)
+            alert.next_attempt_at = datetime.now(UTC) - timedelta(days=3)  # when it gave up
     assert HealthCheck(db, scheduler_running=lambda: True).reasons() == []
+
+
+def test_an_old_alert_that_gave_up_just_now_makes_the_service_unhealthy(db: Database) -> None:
+    # With backoff = "1h" the eighth attempt comes 31 h after the change; an alert queued
+    # two days ago that failed an hour ago (or one retried by hand) is a fresh failure.
+    _populate(db, alert_status="failed")
+    with db.transaction() as s:
+        for alert in s.query(Alert):
+            alert.created_at = datetime.now(UTC) - timedelta(days=2)
+            alert.next_attempt_at = datetime.now(UTC) - timedelta(hours=1)  # when it gave up
+    reasons = HealthCheck(db, scheduler_running=lambda: True).reasons()
+    assert len(reasons) == 1 and reasons[0].startswith("alerts failing: 1 failed")
 
 
 def test_healthz_names_an_unreachable_database_and_a_lost_lock() -> None:

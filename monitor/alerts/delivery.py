@@ -230,6 +230,7 @@ def _record_failure(
     alert_id, channel_name, attempts, message = claimed
     gave_up = attempts >= config.alerts.max_attempts
     status = "failed" if gave_up else "pending"
+    # A failed alert keeps the time it gave up in next_attempt_at (`/healthz` counts from it).
     next_at = now if gave_up else now + retry_delay(attempts, config.alerts.backoff, retry_after)
     with db.transaction() as session:
         # Only our own claim is updated: if it expired and another deliverer took the alert,
