@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -115,10 +115,17 @@ class DatabaseCollector(Collector):
 
 
 def _grouped(
-    session: Session, name: str, doc: str, labels: list[str], *columns: object
+    session: Session,
+    name: str,
+    doc: str,
+    labels: list[str],
+    *columns: object,
+    where: ColumnElement[bool] | None = None,
 ) -> GaugeMetricFamily:
     family = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=labels)
     statement = select(*columns, func.count()).group_by(*columns)  # type: ignore[call-overload]
+    if where is not None:
+        statement = statement.where(where)
     for *keys, count in session.execute(statement):
         family.add_metric([str(k) for k in keys], count)
     return family
@@ -140,7 +147,15 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
     yield _grouped(
         session, "transitions", "State changes by new state", ["to"], Transition.to_state
     )
-    yield _grouped(session, "rumours", "Active rumours by state", ["state"], Rumour.state)
+    # Retired rumours (removed from the seeds) are kept for history but no longer tracked.
+    yield _grouped(
+        session,
+        "rumours",
+        "Active rumours by state",
+        ["state"],
+        Rumour.state,
+        where=Rumour.active.is_(True),
+    )
     yield _grouped(
         session,
         "alerts",

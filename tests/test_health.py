@@ -199,3 +199,14 @@ def test_listen_address_in_use_is_a_config_error(sqlite_db: Database) -> None:
             StatusServer(first.address, health, Metrics())
     finally:
         first.stop()
+
+
+def test_rumour_gauge_counts_active_rumours_only(db: Database) -> None:
+    # A rumour removed from the seeds is retired, not deleted: it is no longer tracked.
+    with db.transaction() as s:
+        s.add(Rumour(id="live", claim="Acme will buy Widget Works", state="confirmed"))
+        s.add(Rumour(id="gone", claim="Acme will buy Gadget Co", state="denied", active=False))
+    samples = _samples(Metrics(db).render())
+    assert samples[("rumour_monitor_rumours", (("state", "confirmed"),))] == 1
+    assert ("rumour_monitor_rumours", (("state", "denied"),)) not in samples
+
