@@ -19,7 +19,7 @@ from typing import TextIO
 
 from monitor.config import AlertsConfig, Config, load_config
 from monitor.db import Database, upgrade
-from monitor.errors import ReplayFileError
+from monitor.errors import DemoFolderError, ReplayFileError
 from monitor.feedserver import FeedServer
 from monitor.pipeline import TransitionReport
 from monitor.queries import history, status_rows
@@ -29,6 +29,9 @@ from monitor.subscriptions import sync_feeds
 
 TIMELINE = Path(__file__).with_name("data") / "timeline"
 RUMOURS = TIMELINE / "rumours.toml"
+DB_NAME = "demo.db"
+# First line of the demo's config.toml: how a later demo knows the folder is a demo's.
+MARKER = "# Written by `rumour-monitor demo`; the next demo in this folder replaces this folder's"
 
 
 @dataclass
@@ -52,9 +55,11 @@ def batches(articles: Sequence[ReplayArticle], size: int) -> list[list[ReplayArt
 def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> str:
     """A config.toml for the demo: its own database, the packaged rumours, one feed per source."""
     lines = [
+        MARKER,
+        "# config.toml and demo.db.",
         "[database]",
         # Beside this config.toml: relative paths resolve against the config's own folder.
-        'url = "sqlite:///demo.db"',
+        f'url = "sqlite:///{DB_NAME}"',
         "[seeds]",
         f"paths = [{json.dumps(str(RUMOURS))}]",
         "[polling]",
@@ -76,6 +81,24 @@ def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> s
     return "\n".join(lines) + "\n"
 
 
+def claim_workdir(folder: Path) -> None:
+    """Ready a kept folder for a demo that starts afresh: an earlier demo's database goes.
+
+    A folder whose config.toml or demo.db the demo did not write is refused untouched: `demo
+    --keep .` in a project folder must not overwrite the project's own config.
+    """
+    config = folder / "config.toml"
+    ours = config.is_file() and config.read_text("utf-8", "replace").startswith(MARKER)
+    for path in (config, folder / DB_NAME):
+        if path.exists() and not ours:
+            raise DemoFolderError(
+                f"{path} exists and was not written by `rumour-monitor demo`; give --keep a new "
+                "or empty folder (the demo writes config.toml and demo.db there)"
+            )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (folder / f"{DB_NAME}{suffix}").unlink(missing_ok=True)
+
+
 def _prepare(config: Config) -> Database:
     db = Database(config.database.url)  # always a temporary SQLite file
     upgrade(db.engine)
@@ -94,6 +117,8 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole demo, printing to `out`; alerts go to the console unless `alerts` is given."""
     started = time.monotonic()
+    if workdir is not None:
+        claim_workdir(workdir)
     articles, problems = load_articles(TIMELINE)
     if problems:
         raise ReplayFileError("; ".join(p.message for p in problems))

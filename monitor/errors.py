@@ -72,6 +72,12 @@ class ReplayFileError(MonitorError):
     exit_code = 2
 
 
+class DemoFolderError(MonitorError):
+    """`demo --keep DIR` names a folder holding files the demo did not write."""
+
+    exit_code = 2
+
+
 class DeliveryError(MonitorError):
     """An alert could not be delivered on a channel.
 

@@ -209,4 +209,3 @@ def test_rumour_gauge_counts_active_rumours_only(db: Database) -> None:
     samples = _samples(Metrics(db).render())
     assert samples[("rumour_monitor_rumours", (("state", "confirmed"),))] == 1
     assert ("rumour_monitor_rumours", (("state", "denied"),)) not in samples
-

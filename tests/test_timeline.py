@@ -221,3 +221,25 @@ def test_demo_keep_with_a_relative_folder_keeps_the_database_in_it(
     (folder / "config.toml").write_text(demo_config_text(site, []), "utf-8")  # type: ignore[arg-type]
     config = load_config(folder / "config.toml")
     assert config.database.url == f"sqlite:///{tmp_path / 'demo-state' / 'demo.db'}"
+
+
+def test_demo_keep_folder_used_twice_starts_afresh(tmp_path: Path) -> None:
+    # The second run used to reuse the first run's database: every story already stored,
+    # every rumour already moved, so it showed 0 new articles and 0 state changes.
+    folder = tmp_path / "demo-state"
+    folder.mkdir()
+    run_demo(io.StringIO(), batch_size=23, workdir=folder)
+    again = run_demo(io.StringIO(), batch_size=23, workdir=folder)
+    assert again.articles_stored == 23 and again.states == FINAL
+    assert len(again.transitions) == again.alerts_sent > 0
+
+
+def test_demo_keep_refuses_a_folder_holding_another_config(tmp_path: Path) -> None:
+    # `demo --keep .` in a project folder must not overwrite the project's own config.toml.
+    mine = '[database]\nurl = "sqlite:///state/rumours.db"\n'
+    (tmp_path / "config.toml").write_text(mine, "utf-8")
+    result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
+    assert result.exit_code == 2
+    assert str(tmp_path / "config.toml") in result.stderr and "--keep" in result.stderr
+    assert (tmp_path / "config.toml").read_text("utf-8") == mine
+    assert not (tmp_path / "demo.db").exists()

@@ -101,7 +101,8 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
 @click.option(
     "--keep",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Keep the demo's database and config in this folder (to query it afterwards).",
+    help="Keep the demo's database and config in this folder (to query it afterwards): a new "
+    "folder, or one an earlier demo kept (its database is replaced).",
 )
 @click.option("--batch", default=4, show_default=True, help="Stories published per poll.")
 @click.pass_obj
