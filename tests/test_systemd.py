@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,35 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr  # unknown keys are only warnings
+
+
+def _seconds(value: str) -> float:
+    units = {"s": 1, "min": 60}
+    number = value.rstrip("mins")
+    return float(number) * units[value[len(number) :] or "s"]
+
+
+def test_stop_timeout_outlasts_the_grace_an_alert_on_the_wire_gets(
+    write_config: Callable[..., Path],
+) -> None:
+    # On SIGTERM `run` gives an alert being sent its channel's timeout (email: 30 s by
+    # default). A shorter TimeoutStopSec makes systemd SIGKILL it mid-send: the alert would go
+    # out again after the restart.
+    from monitor.config import load_config
+    from monitor.db import Database
+    from monitor.lock import NoLock
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime, Service
+
+    config = load_config(
+        write_config(
+            '[alerts.email]\nhost = "127.0.0.1"\nsender = "a@example.org"\n'
+            'recipients = ["b@example.org"]\n[alerts.slack]\nwebhook_url = "https://h.example/x"\n'
+        )
+    )
+    runtime = Runtime(config, Database("sqlite://"), Metrics())
+    service = Service(runtime, [], NoLock())
+    with runtime.delivery_lock:  # a send is in flight
+        grace = service._grace()
+    (stop,) = _parse(UNITS / "rumour-monitor.service")["Service"]["TimeoutStopSec"]
+    assert _seconds(stop) >= grace + 10, f"TimeoutStopSec={stop}, stop grace {grace:g}s"
