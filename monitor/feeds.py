@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -83,9 +83,7 @@ def _problem(parsed: Any) -> str | None:
 
 
 def _item(raw: Any, base: str) -> FeedItem | None:
-    link = raw.get("link") or None
-    if link:
-        link = urljoin(base, link.strip())
+    link = _absolute(raw.get("link"), base)
     title = _plain_text(raw.get("title", ""))
     summary = _best_text(raw)
     guid = (raw.get("id") or "").strip() or link
@@ -94,6 +92,20 @@ def _item(raw: Any, base: str) -> FeedItem | None:
             return None  # nothing to identify or read
         guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
     return FeedItem(guid=guid, link=link, title=title, summary=summary, published=_date(raw))
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    """The entry's link made absolute; None when it is no URL at all, so that a typo in one
+    entry ("http://[host/", port 99999) costs that entry rather than failing the whole feed."""
+    if not link:
+        return None
+    try:
+        joined = urljoin(base, link.strip())
+        _ = urlsplit(joined).port  # raises on a malformed host or port
+    except ValueError as exc:
+        log.info("%s: entry link %r is not a URL (%s), ignored", base, link, exc)
+        return None
+    return joined
 
 
 def _best_text(raw: Any) -> str:

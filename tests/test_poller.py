@@ -390,3 +390,30 @@ def test_many_feeds_in_parallel(
     assert [r.feed for r in reports] == sorted(feeds)
     assert all(r.outcome == "new" and r.new_articles == 3 for r in reports)
     assert len(_articles(sqlite_db)) == 36
+
+
+def test_a_malformed_link_costs_its_entry_not_the_feed(
+    sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
+) -> None:
+    # One typo in one <link> used to fail the whole feed, at every poll, until the publisher
+    # fixed it: the good entries beside it were never read.
+    base = threaded_server.url_for("").rstrip("/")
+    items = [
+        ("bad-1", "http://[broken/story", "Broken host"),
+        ("bad-2", "http://127.0.0.1:99999/story", "Port out of range"),
+        ("good", f"{base}/story", "The good story"),
+    ]
+    rss = '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>' + "".join(
+        f"<item><guid>{guid}</guid><link>{link}</link><title>{title}</title>"
+        f"<description>{title}, in a few words.</description></item>"
+        for guid, link, title in items
+    )
+    threaded_server.expect_request("/feed").respond_with_data(
+        rss + "</channel></rss>", content_type=RSS
+    )
+    threaded_server.no_handler_status_code = 404
+    config = setup(sqlite_db, {"Typo": threaded_server.url_for("/feed")})
+    (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
+    assert report.outcome == "new" and report.error is None
+    assert report.entries == 3 and report.new_articles == 1
+    assert set(_articles(sqlite_db)) == {"The good story"}
