@@ -91,5 +91,10 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
 
 
+class ListenError(MonitorError):
+    """The status listener's address is taken: a runtime failure (exit 1), not a config error,
+    because the port may be free again in a moment and systemd should restart the service."""
+
+
 class AlreadyRunningError(MonitorError):
     """Another `run` already holds the scheduler lock for this database."""

@@ -7,6 +7,7 @@ one reason per line so an operator reading `curl` output knows what to look at.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ListenError
 from monitor.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,11 @@ class StatusServer:
         try:
             self.httpd = ThreadingHTTPServer((host, int(port)), handler)
         except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ListenError(
+                    f"service.listen: {listen} is in use by another process:"
+                    " stop it, or choose another port in [service] listen"
+                ) from exc
             raise ConfigError(f"service.listen: cannot listen on {listen}: {exc}") from exc
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(

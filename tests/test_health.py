@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.db import Database
 from monitor.db.models import Alert, Article, Evidence, Feed, Rumour, Transition
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ListenError
 from monitor.health import HealthCheck, StatusServer
 from monitor.metrics import Metrics
 
@@ -191,14 +191,21 @@ def test_healthz_names_an_unreachable_database_and_a_lost_lock() -> None:
     dead.dispose()
 
 
-def test_listen_address_in_use_is_a_config_error(sqlite_db: Database) -> None:
+def test_listen_address_in_use_is_a_runtime_error_systemd_restarts(sqlite_db: Database) -> None:
     health = HealthCheck(sqlite_db, scheduler_running=lambda: True)
     first = StatusServer("127.0.0.1:0", health, Metrics()).start()
     try:
-        with pytest.raises(ConfigError, match=r"service\.listen: cannot listen"):
+        with pytest.raises(ListenError, match=r"service\.listen: .* is in use") as info:
             StatusServer(first.address, health, Metrics())
+        assert info.value.exit_code == 1  # not 2: RestartPreventExitStatus=2 would stop retries
     finally:
         first.stop()
+
+
+def test_a_listen_address_not_on_this_host_is_a_config_error(sqlite_db: Database) -> None:
+    health = HealthCheck(sqlite_db, scheduler_running=lambda: True)
+    with pytest.raises(ConfigError, match=r"service\.listen: cannot listen on 192\.0\.2\.1"):
+        StatusServer("192.0.2.1:9464", health, Metrics())  # TEST-NET-1: never a local address
 
 
 def test_rumour_gauge_counts_active_rumours_only(db: Database) -> None:
