@@ -106,6 +106,12 @@ def list_alerts(session: Session, *, status: str | None = None, limit: int = 100
     ]
 
 
+def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """The status of each of these alerts that exists."""
+    rows = session.execute(select(Alert.id, Alert.status).where(Alert.id.in_(ids)))
+    return {int(alert_id): str(status) for alert_id, status in rows}
+
+
 def requeue_failed(session: Session, ids: Sequence[int] | None = None) -> int:
     """Give failed alerts (all, or those ids) a fresh set of attempts, due now; the count."""
     query = update(Alert).where(Alert.status == "failed")

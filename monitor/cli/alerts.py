@@ -121,11 +121,25 @@ def alerts_deliver(app: App, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None:
-    """Give failed alerts a fresh set of attempts; the next delivery sends them."""
-    from monitor.alerts.outbox import requeue_failed
+    """Give failed alerts a fresh set of attempts; the next delivery sends them.
+
+    Named alerts that are not failed are left as they are and said so; an id that names no
+    alert exits with 2 (the others are still queued again).
+    """
+    from monitor.alerts.outbox import requeue_failed, statuses
 
     if not alert_ids and not all_failed:
         raise click.UsageError("name alert ids (see `alerts list --status failed`) or --all-failed")
     with app.database().transaction() as session:
+        known = {} if all_failed else statuses(session, alert_ids)
         count = requeue_failed(session, None if all_failed else list(alert_ids))
     click.echo(f"{count} failed alert(s) queued again")
+    for alert_id in dict.fromkeys(alert_ids):
+        if alert_id in known and known[alert_id] != "failed":
+            click.echo(
+                f"alert {alert_id} is {known[alert_id]}, not failed: left as it is", err=True
+            )
+    unknown = [str(i) for i in dict.fromkeys(alert_ids) if not all_failed and i not in known]
+    if unknown:
+        click.echo(f"no such alert: {', '.join(unknown)} (see `alerts list`)", err=True)
+        sys.exit(2)

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from monitor.cli import cli
 from monitor.config import apprise_channel
 from monitor.db import Database
+from monitor.db.models import Alert
 from tests.alerts.conftest import USER, SmtpServer, add_transition
 
 HOOK = "/services/T1/B1/TOKEN"
@@ -132,6 +133,24 @@ recipients = ["desk@example.org"]
 def test_alerts_retry_needs_ids_or_all_failed(write_config: Callable[..., Path]) -> None:
     code, _, err = _run(write_config(), "alerts", "retry")
     assert code == 2 and "--all-failed" in err
+
+
+def test_alerts_retry_names_ids_it_could_not_retry(
+    write_config: Callable[..., Path], db: Database
+) -> None:
+    config = write_config(db_url=db.url)
+    failed, sent = add_transition(db, ["email", "slack"])
+    with db.transaction() as s:
+        s.get(Alert, failed).status = "failed"  # type: ignore[union-attr]
+        s.get(Alert, sent).status = "sent"  # type: ignore[union-attr]
+
+    code, out, err = _run(config, "alerts", "retry", str(failed), str(sent), "999")
+    assert code == 2
+    assert "1 failed alert(s) queued again" in out
+    assert f"alert {sent} is sent, not failed" in err and "no such alert: 999" in err
+    with db.transaction() as s:
+        assert s.get(Alert, failed).status == "pending"  # type: ignore[union-attr]
+        assert s.get(Alert, sent).status == "sent"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("limit", ["0", "-1"])
