@@ -337,8 +337,10 @@ def _record_failure(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
         feed.enabled = False
         feed.disabled_reason = f"410 Gone at {feed.url} on {now:%Y-%m-%d}"
         log.warning("feed %s disabled: %s", feed.name, feed.disabled_reason)
-    else:
-        log.warning("feed %s failed (%d in a row): %s", feed.name, feed.error_count, error)
+        # No next try: it stays off until its URL changes in the config (then `init`).
+        disabled = "feed disabled: give it a new url in the config, then run init"
+        return _report(feed, "error", error=str(error), pages=plan.pages, warning=disabled)
+    log.warning("feed %s failed (%d in a row): %s", feed.name, feed.error_count, error)
     return _report(feed, "error", error=str(error), pages=plan.pages)
 
 
@@ -359,7 +361,7 @@ def _report(
         new_articles=len(new_ids),
         article_ids=tuple(new_ids),
         error=error,
-        next_check_at=feed.next_check_at,
+        next_check_at=feed.next_check_at if feed.enabled else None,
         url=feed.url,
         entries=entries,
         pages_fetched=pages,

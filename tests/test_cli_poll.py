@@ -97,3 +97,20 @@ def test_poll_due_leaves_out_feeds_whose_next_check_has_not_come(config: Path) -
     assert json.loads(out)["feeds"] == []
     code, out, _ = _run(config, "poll")  # without --due: every feed, now
     assert "polled 2 feeds" in out
+
+
+def test_a_disabled_feed_is_not_promised_a_next_try() -> None:
+    from monitor.cli.polling import _poll_line
+    from monitor.poller import FeedReport
+
+    gone = FeedReport(
+        feed="Gone",
+        outcome="error",
+        new_articles=0,
+        article_ids=(),
+        error="https://a.example/feed: HTTP 410",
+        next_check_at=None,
+        warning="feed disabled: give it a new url in the config, then run init",
+    )
+    line = _poll_line(gone)
+    assert "next try" not in line and "feed disabled" in line and "HTTP 410" in line

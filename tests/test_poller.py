@@ -275,6 +275,7 @@ def test_410_disables_the_feed_with_a_reason(
     config = setup(sqlite_db, {"Gone": threaded_server.url_for("/gone")})
     (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     assert report.outcome == "error"
+    assert report.next_check_at is None and "new url" in (report.warning or "")  # no next try
     feed = _feed(sqlite_db, "Gone")
     assert not feed.enabled and "410 Gone" in (feed.disabled_reason or "")
     (skipped,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)

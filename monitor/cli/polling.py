@@ -104,6 +104,8 @@ def poll_step(app: App, *, due_only: bool = False) -> list[FeedReport]:
 
 def _poll_line(r: FeedReport) -> str:
     if r.outcome == "error":
+        if r.next_check_at is None:  # a 410: disabled, no next try
+            return f"error: {r.error} ({r.warning or 'feed disabled'})"
         return f"error: {r.error} (next try {when(r.next_check_at)})"
     if r.outcome == "skipped":
         return f"skipped ({r.error})"
