@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from monitor.cli import cli
+from monitor.cli.polling import _poll_line
+from monitor.poller import FeedReport
 from tests.helpers import fixture_text
 
 
@@ -100,9 +102,6 @@ def test_poll_due_leaves_out_feeds_whose_next_check_has_not_come(config: Path) -
 
 
 def test_a_disabled_feed_is_not_promised_a_next_try() -> None:
-    from monitor.cli.polling import _poll_line
-    from monitor.poller import FeedReport
-
     gone = FeedReport(
         feed="Gone",
         outcome="error",
