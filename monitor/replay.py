@@ -90,16 +90,22 @@ def parse_header(lines: Sequence[str], file: Path) -> dict[str, str]:
 
 
 def split_header(content: str, file: Path) -> tuple[dict[str, str], str]:
-    """The header block (up to the first blank line) and the body after it."""
-    head, sep, body = content.lstrip("\ufeff").partition("\n\n")
-    if not sep:
-        head, sep, body = content.partition("\r\n\r\n")
-    if not sep:
+    """The header block (up to the first blank line) and the body after it.
+
+    A line of spaces counts as blank (editors leave them), and blank lines before the header
+    are skipped, whatever the line endings.
+    """
+    lines = content.lstrip("\ufeff").splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise ReplayFileError(f"{file}: the file is empty (write a Key: value header, then text)")
+    end = next((i for i in range(first, len(lines)) if not lines[i].strip()), None)
+    if end is None:
         raise ReplayFileError(
             f"{file}: no blank line after the header (write the Key: value lines, "
             "a blank line, then the text)"
         )
-    return parse_header(head.splitlines(), file), body.strip()
+    return parse_header(lines[first:end], file), "".join(lines[end + 1 :]).strip()
 
 
 def parse_published(value: str | None, file: Path) -> datetime:

@@ -81,6 +81,7 @@ def test_source_defaults_to_the_url_host_and_keys_ignore_case(tmp_path: Path) ->
         (GOOD.replace("https://wire.example/acme#top", "wire.example/acme"), "not an http"),
         (GOOD.replace("Credibility: 0.8", "Credibility: high"), "Credibility must be"),
         (GOOD.replace("Title: Acme signs deal for Widget Works\n", ""), "no title"),
+        (" \n\n", "the file is empty"),
     ],
 )
 def test_bad_files_raise_an_error_naming_the_file(
@@ -91,6 +92,23 @@ def test_bad_files_raise_an_error_naming_the_file(
         parse_article_file(path)
     assert str(path) in str(caught.value)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        GOOD.replace("Credibility: 0.8\n\n", "Credibility: 0.8\n  \t\n"),  # a line of spaces
+        "\n\n" + GOOD,  # blank lines before the header
+        GOOD.replace("\n", "\r\n"),  # Windows line endings
+        "\ufeff" + GOOD.replace("\n", "\r\n"),  # and a byte-order mark
+    ],
+)
+def test_header_ends_at_the_first_blank_looking_line(tmp_path: Path, content: str) -> None:
+    article = parse_article_file(_write(tmp_path, "a.txt", content))
+    assert article.title == "Acme signs deal for Widget Works"
+    assert article.credibility == 0.8
+    assert article.text.startswith("Acme Corp has signed")
+    assert article.text.endswith("The deal closes next year.")
 
 
 def test_html_page_takes_title_date_source_and_url_from_its_metadata(tmp_path: Path) -> None:
