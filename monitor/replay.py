@@ -276,10 +276,17 @@ def load_articles(directory: Path) -> tuple[list[ReplayArticle], list[ReplayProb
     """Every good file's article in published order, and a problem for each file skipped."""
     if not directory.is_dir():
         raise ReplayFileError(f"{directory}: not a folder of replay files")
+    files = article_files(directory)
+    if not files:
+        # Most likely the wrong folder, or the files sit in its subfolders: say so rather
+        # than "replayed 0 new articles", which reads like success.
+        raise ReplayFileError(
+            f"{directory}: no replay files here (.txt, .html or .htm; subfolders are not read)"
+        )
     articles: list[ReplayArticle] = []
     problems: list[ReplayProblem] = []
     first_with_url: dict[str, Path] = {}
-    for file in article_files(directory):
+    for file in files:
         try:
             article = parse_article_file(file)
         except ReplayFileError as exc:
@@ -354,9 +361,31 @@ def replay_folder(
     on_article: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Store a folder's articles (each URL once) and process every pending one in time order."""
+    articles, problems = load_articles(directory)
+    return replay_articles(
+        db,
+        config,
+        embedder,
+        articles,
+        problems,
+        default_credibility=default_credibility,
+        on_article=on_article,
+    )
+
+
+def replay_articles(
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    articles: Sequence[ReplayArticle],
+    problems: list[ReplayProblem],
+    *,
+    default_credibility: float = DEFAULT_CREDIBILITY,
+    on_article: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """`replay_folder` for articles already loaded (so bad input is found before the model)."""
     from monitor.pipeline import process_pending
 
-    articles, problems = load_articles(directory)
     with db.transaction() as session:
         added = insert_articles(session, articles, default_credibility=default_credibility)
     transitions = process_pending(db, config, embedder, on_article=on_article)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Article
 from monitor.errors import ReplayFileError
@@ -166,6 +169,24 @@ def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Pat
 def test_load_articles_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ReplayFileError, match="not a folder"):
         load_articles(tmp_path / "nope")
+
+
+def test_a_folder_without_replay_files_is_an_error_not_an_empty_success(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    (tmp_path / "articles" / "2021").mkdir(parents=True)
+    _write(tmp_path / "articles" / "2021", "a.txt", GOOD)  # in a subfolder: not read
+    _write(tmp_path / "articles", "notes.md", "not an article")
+    with pytest.raises(ReplayFileError, match="no replay files here"):
+        load_articles(tmp_path / "articles")
+    config = write_config()
+    assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "replay", str(tmp_path / "articles")]
+    )
+    assert result.exit_code == 2
+    assert "no replay files here (.txt, .html or .htm; subfolders are not read)" in result.stderr
+    assert "replayed" not in result.stdout
 
 
 def test_insert_articles_stores_each_url_once(db: Database, tmp_path: Path) -> None:
