@@ -156,3 +156,32 @@ def test_loading_the_model_leaves_stderr_to_the_logs(write_config: Callable[...,
     assert json.loads(proc.stdout)["stance"] in {"unrelated", "reports"}
     for line in proc.stderr.splitlines():
         assert isinstance(json.loads(line), dict), line
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--claim", "  ", "--text", "Nimbus Mobile builds cars."], "the claim is empty"),
+        (["--claim", CLAIM, "--text", "  \n"], "no text to judge"),
+        (["--claim", CLAIM, "--text", "Nimbus Mobile builds cars.", "--entity", ""], "entity"),
+        (["--claim", CLAIM, "--url", "ftp://files.example/story"], "not an http"),
+        (["--claim", CLAIM, "--url", "example.org/story"], "not an http"),
+    ],
+)
+def test_assess_refuses_empty_or_malformed_input_as_usage_errors(
+    write_config: Callable[..., Path], args: list[str], problem: str
+) -> None:
+    # These used to be judged (an empty entity lets any text through the entity gate) or fail
+    # as runtime errors (exit 1) after the model had loaded.
+    code, out, err = run(write_config(), *args)
+    assert code == 2, out
+    assert problem in err and out == ""
+
+
+def test_assess_an_empty_file_is_a_usage_error(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    empty = tmp_path / "story.txt"
+    empty.write_text("\n", encoding="utf-8")
+    code, _, err = run(write_config(), "--claim", CLAIM, "--file", str(empty))
+    assert code == 2 and "--file" in err and "no text to judge" in err
