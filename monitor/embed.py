@@ -52,6 +52,7 @@ class SentenceTransformerEncoder:
         # Model hubs are unreachable in production too: never try the network for the bundle.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        _quiet_progress_bars()
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -83,6 +84,21 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _quiet_progress_bars() -> None:
+    """Keep the model libraries' progress bars ("Loading weights ...") off stderr.
+
+    stderr carries the monitor's own log lines (JSON lines with --log-format json) and is the
+    journal under systemd; a bar there is noise at best and breaks log parsers at worst.
+    """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when the libraries load
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # pragma: no cover - a dependency of sentence-transformers
+        return
+    # The variable is read once at import: if transformers is loaded already, say it directly.
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def resolve_model(name: str) -> str:

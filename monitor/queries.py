@@ -38,6 +38,7 @@ class StatusRow:
     last_evidence_at: datetime | None
     updated_at: datetime
     alerts_failed: int
+    active: bool = True  # False: retired, no longer in the seeds (shown by `status --all`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class StatusRow:
             "last_evidence_at": iso(self.last_evidence_at),
             "updated_at": iso(self.updated_at),
             "alerts_failed": self.alerts_failed,
+            "active": self.active,
         }
 
 
@@ -85,6 +87,7 @@ def status_rows(session: Session, *, include_retired: bool = False) -> list[Stat
                 last_evidence_at=last,
                 updated_at=rumour.updated_at,
                 alerts_failed=failed_count or 0,
+                active=rumour.active,
             )
         )
     return rows
@@ -119,6 +122,7 @@ def history(session: Session, rumour_id: str) -> dict[str, Any]:
         "claim": rumour.claim,
         "state": rumour.state,
         "confidence": round(rumour.confidence, 4),
+        "active": rumour.active,
         "transitions": [_transition_json(t) for t in transitions],
         "evidence": [_evidence_json(e) for e in evidence],
     }

@@ -90,16 +90,22 @@ def parse_header(lines: Sequence[str], file: Path) -> dict[str, str]:
 
 
 def split_header(content: str, file: Path) -> tuple[dict[str, str], str]:
-    """The header block (up to the first blank line) and the body after it."""
-    head, sep, body = content.lstrip("\ufeff").partition("\n\n")
-    if not sep:
-        head, sep, body = content.partition("\r\n\r\n")
-    if not sep:
+    """The header block (up to the first blank line) and the body after it.
+
+    A line of spaces counts as blank (editors leave them), and blank lines before the header
+    are skipped, whatever the line endings.
+    """
+    lines = content.lstrip("\ufeff").splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise ReplayFileError(f"{file}: the file is empty (write a Key: value header, then text)")
+    end = next((i for i in range(first, len(lines)) if not lines[i].strip()), None)
+    if end is None:
         raise ReplayFileError(
             f"{file}: no blank line after the header (write the Key: value lines, "
             "a blank line, then the text)"
         )
-    return parse_header(head.splitlines(), file), body.strip()
+    return parse_header(lines[first:end], file), "".join(lines[end + 1 :]).strip()
 
 
 def parse_published(value: str | None, file: Path) -> datetime:
@@ -270,10 +276,17 @@ def load_articles(directory: Path) -> tuple[list[ReplayArticle], list[ReplayProb
     """Every good file's article in published order, and a problem for each file skipped."""
     if not directory.is_dir():
         raise ReplayFileError(f"{directory}: not a folder of replay files")
+    files = article_files(directory)
+    if not files:
+        # Most likely the wrong folder, or the files sit in its subfolders: say so rather
+        # than "replayed 0 new articles", which reads like success.
+        raise ReplayFileError(
+            f"{directory}: no replay files here (.txt, .html or .htm; subfolders are not read)"
+        )
     articles: list[ReplayArticle] = []
     problems: list[ReplayProblem] = []
     first_with_url: dict[str, Path] = {}
-    for file in article_files(directory):
+    for file in files:
         try:
             article = parse_article_file(file)
         except ReplayFileError as exc:
@@ -348,9 +361,31 @@ def replay_folder(
     on_article: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Store a folder's articles (each URL once) and process every pending one in time order."""
+    articles, problems = load_articles(directory)
+    return replay_articles(
+        db,
+        config,
+        embedder,
+        articles,
+        problems,
+        default_credibility=default_credibility,
+        on_article=on_article,
+    )
+
+
+def replay_articles(
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    articles: Sequence[ReplayArticle],
+    problems: list[ReplayProblem],
+    *,
+    default_credibility: float = DEFAULT_CREDIBILITY,
+    on_article: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """`replay_folder` for articles already loaded (so bad input is found before the model)."""
     from monitor.pipeline import process_pending
 
-    articles, problems = load_articles(directory)
     with db.transaction() as session:
         added = insert_articles(session, articles, default_credibility=default_credibility)
     transitions = process_pending(db, config, embedder, on_article=on_article)

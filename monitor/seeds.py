@@ -91,16 +91,22 @@ def derive_entities(claim: str) -> tuple[str, ...]:
 
 
 def seed_files(paths: Iterable[Path]) -> list[Path]:
-    """Every *.toml under the given files and folders, in a stable order."""
-    files: list[Path] = []
+    """Every *.toml under the given files and folders, in a stable order, each file once.
+
+    A file reached twice (named, and again through its folder; or one folder written two
+    ways) is read once: reading it again would report its own rumours as duplicate ids.
+    """
+    files: dict[Path, Path] = {}  # resolved -> as named, so messages keep the user's spelling
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.glob("*.toml")))
+            found = sorted(p for p in path.glob("*.toml") if p.is_file())
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             raise SeedError(f"{path}: seed path does not exist (check [seeds] paths in config)")
-    return files
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def parse_seed_file(file: Path) -> list[SeedRumour]:

@@ -19,6 +19,15 @@ from importlib import resources
 # then something that can open a sentence (a capital, a digit, an opening quote or bracket).
 _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
 _LAST_WORD = re.compile(r"(\S+)$")
+# How far back from a period to look for the word it ends: longer than any abbreviation, and
+# short enough that a paragraph with thousands of non-final periods ("Corp. Corp. ...") stays
+# linear rather than rescanning everything since the last boundary at each one.
+_WORD_WINDOW = 64
+# The longest piece of text treated as one sentence. The model reads about 256 word pieces
+# (some 1,000 characters) and real sentences stay far below that; a page without sentence
+# punctuation would otherwise become one multi-megabyte "sentence" that the stance rules take
+# minutes to read.
+MAX_SENTENCE_CHARS = 1000
 _NEXT_WORD = re.compile(r"[\"'“‘(\[]?([A-Za-z]+)")
 _DOTTED = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # u.s, e.u, a.m: letters joined by periods
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
@@ -56,10 +65,11 @@ def is_boilerplate(sentence: str, rules: SplitRules | None = None) -> bool:
     return any(p.search(text) for p in rules.boilerplate)
 
 
-def _ends_sentence(before: str, punct: str, after: str, rules: SplitRules) -> bool:
-    """Whether the punctuation `punct` that follows `before` closes a sentence."""
-    if punct != ".":
+def _ends_sentence(paragraph: str, start: int, match: re.Match[str], rules: SplitRules) -> bool:
+    """Whether the boundary `match` closes the sentence that began at `start`."""
+    if match.group(1) != ".":
         return True  # "?", "!", "..." followed by a capital
+    before = paragraph[max(start, match.start(1) - _WORD_WINDOW) : match.start(1)]
     found = _LAST_WORD.search(before)
     if not found:
         return True
@@ -69,7 +79,7 @@ def _ends_sentence(before: str, punct: str, after: str, rules: SplitRules) -> bo
     if len(word) == 1 and word.isalpha():
         return False  # an initial: "Lei J. Jun", "Plan B. is" is rare enough
     if word in rules.maybe_final or _DOTTED.match(word):
-        following = _NEXT_WORD.match(after)
+        following = _NEXT_WORD.match(paragraph, match.end())  # no copy of the rest
         return following is not None and following.group(1).lower() in rules.openers
     return True
 
@@ -77,8 +87,7 @@ def _ends_sentence(before: str, punct: str, after: str, rules: SplitRules) -> bo
 def _split_paragraph(paragraph: str, rules: SplitRules) -> Iterator[str]:
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
-        before = paragraph[start : match.start(1)]
-        if _ends_sentence(before, match.group(1), paragraph[match.end() :], rules):
+        if _ends_sentence(paragraph, start, match, rules):
             yield paragraph[start : match.end(2)].strip()
             start = match.end()
     tail = paragraph[start:].strip()
@@ -88,14 +97,30 @@ def _split_paragraph(paragraph: str, rules: SplitRules) -> Iterator[str]:
 
 def split_sentences(text: str, rules: SplitRules | None = None) -> list[str]:
     """The sentences of a text, in order, without boilerplate; lines are paragraphs."""
-    rules = rules or default_rules()
-    sentences: list[str] = []
+    return list(_sentences(text, rules or default_rules()))
+
+
+def _sentences(text: str, rules: SplitRules) -> Iterator[str]:
     for line in text.splitlines():
         paragraph = _SPACES.sub(" ", line).strip()
         if not paragraph or is_boilerplate(paragraph, rules):
             continue
-        sentences.extend(s for s in _split_paragraph(paragraph, rules) if s)
-    return [s for s in sentences if not is_boilerplate(s, rules)]
+        for sentence in _split_paragraph(paragraph, rules):
+            for piece in _pieces(sentence):
+                if not is_boilerplate(piece, rules):
+                    yield piece
+
+
+def _pieces(sentence: str, size: int = MAX_SENTENCE_CHARS) -> Iterator[str]:
+    """A sentence, or an overlong one cut at spaces into pieces of at most `size` characters."""
+    start = 0  # indexes, not slices of the rest: a huge sentence is never copied whole
+    while len(sentence) - start > size:
+        cut = sentence.rfind(" ", start, start + size + 1)
+        cut = cut if cut > start else start + size  # an unbroken run: cut it anyway
+        yield sentence[start:cut].strip()
+        start = cut + 1 if sentence[cut] == " " else cut
+    if sentence[start:].strip():
+        yield sentence[start:].strip()
 
 
 def article_sentences(
@@ -103,12 +128,15 @@ def article_sentences(
 ) -> list[str]:
     """The title (as one sentence) followed by the body's sentences, at most `limit` in all.
 
-    A body that repeats the title as its first line does not count it twice.
+    A body that repeats the title as its first line does not count it twice. The body is read
+    only as far as the limit, so a huge page costs no more than a long one.
     """
     rules = rules or default_rules()
-    head = _SPACES.sub(" ", title or "").strip()
+    head = next(_pieces(_SPACES.sub(" ", title or "").strip()), "")
     sentences = [head] if head and not is_boilerplate(head, rules) else []
-    for sentence in split_sentences(text or "", rules):
+    for sentence in _sentences(text or "", rules):
+        if limit is not None and len(sentences) >= limit:
+            break
         if sentences and sentence == sentences[0] and len(sentences) == 1 and head:
             continue
         sentences.append(sentence)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,3 +137,51 @@ def test_assess_pairs_from_a_file_that_is_not_utf8(
     code, _, err = run(write_config(), "--pairs", str(pairs))
     assert code == 1
     assert "pairs.jsonl: not UTF-8" in err and "Traceback" not in err
+
+
+def test_loading_the_model_leaves_stderr_to_the_logs(write_config: Callable[..., Path]) -> None:
+    # A fresh process, so the model is really loaded: the library's "Loading weights" progress
+    # bar used to land on stderr, between the JSON log lines and in the journal.
+    text = "Ferro Motors declined to comment on Nimbus Mobile."
+    command = [sys.executable, "-m", "monitor", "--config", str(write_config())]
+    command += ["--log-format", "json", "--log-level", "info"]
+    command += ["assess", "--json", "--claim", CLAIM, "--text", text]
+    proc = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["stance"] in {"unrelated", "reports"}
+    for line in proc.stderr.splitlines():
+        assert isinstance(json.loads(line), dict), line
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--claim", "  ", "--text", "Nimbus Mobile builds cars."], "the claim is empty"),
+        (["--claim", CLAIM, "--text", "  \n"], "no text to judge"),
+        (["--claim", CLAIM, "--text", "Nimbus Mobile builds cars.", "--entity", ""], "entity"),
+        (["--claim", CLAIM, "--url", "ftp://files.example/story"], "not an http"),
+        (["--claim", CLAIM, "--url", "example.org/story"], "not an http"),
+    ],
+)
+def test_assess_refuses_empty_or_malformed_input_as_usage_errors(
+    write_config: Callable[..., Path], args: list[str], problem: str
+) -> None:
+    # These used to be judged (an empty entity lets any text through the entity gate) or fail
+    # as runtime errors (exit 1) after the model had loaded.
+    code, out, err = run(write_config(), *args)
+    assert code == 2, out
+    assert problem in err and out == ""
+
+
+def test_assess_an_empty_file_is_a_usage_error(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    empty = tmp_path / "story.txt"
+    empty.write_text("\n", encoding="utf-8")
+    code, _, err = run(write_config(), "--claim", CLAIM, "--file", str(empty))
+    assert code == 2 and "--file" in err and "no text to judge" in err

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Article, Evidence, Transition
+from tests.conftest import SEED
 
 
 def _run(config: Path, *args: str) -> tuple[int, str, str]:
@@ -53,6 +54,30 @@ def test_status_json_shape(write_config: Callable[..., Path], db_url: str) -> No
     assert rows["globex-ev"]["confidence"] == 0.7
     assert rows["acme-widgets"]["evidence_count"] == 0
     assert datetime.fromisoformat(rows["acme-widgets"]["updated_at"]).tzinfo is not None
+
+
+def test_status_all_tells_retired_rumours_apart(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    only_acme = SEED.split('[[rumour]]\nid = "globex-ev"')[0]
+    config = write_config(db_url=db_url, seeds=only_acme)
+    code, out, _ = _run(config, "init")
+    assert code == 0 and "1 retired" in out
+    code, out, _ = _run(config, "status")
+    assert "globex-ev" not in out
+    code, out, _ = _run(config, "status", "--all")
+    assert "globex-ev (retired)" in out and "acme-widgets (retired)" not in out
+    code, out, _ = _run(config, "status", "--all", "--json")
+    assert {r["id"]: r["active"] for r in json.loads(out)} == {
+        "acme-widgets": True,
+        "globex-ev": False,
+    }
+    code, out, _ = _run(config, "history", "globex-ev")
+    assert code == 0 and "(retired: no longer in the seeds)" in out
+    code, out, _ = _run(config, "history", "globex-ev", "--json")
+    assert json.loads(out)["active"] is False
 
 
 def _add_history(db_url: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Article
 from monitor.errors import ReplayFileError
@@ -81,6 +84,7 @@ def test_source_defaults_to_the_url_host_and_keys_ignore_case(tmp_path: Path) ->
         (GOOD.replace("https://wire.example/acme#top", "wire.example/acme"), "not an http"),
         (GOOD.replace("Credibility: 0.8", "Credibility: high"), "Credibility must be"),
         (GOOD.replace("Title: Acme signs deal for Widget Works\n", ""), "no title"),
+        (" \n\n", "the file is empty"),
     ],
 )
 def test_bad_files_raise_an_error_naming_the_file(
@@ -91,6 +95,23 @@ def test_bad_files_raise_an_error_naming_the_file(
         parse_article_file(path)
     assert str(path) in str(caught.value)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        GOOD.replace("Credibility: 0.8\n\n", "Credibility: 0.8\n  \t\n"),  # a line of spaces
+        "\n\n" + GOOD,  # blank lines before the header
+        GOOD.replace("\n", "\r\n"),  # Windows line endings
+        "\ufeff" + GOOD.replace("\n", "\r\n"),  # and a byte-order mark
+    ],
+)
+def test_header_ends_at_the_first_blank_looking_line(tmp_path: Path, content: str) -> None:
+    article = parse_article_file(_write(tmp_path, "a.txt", content))
+    assert article.title == "Acme signs deal for Widget Works"
+    assert article.credibility == 0.8
+    assert article.text.startswith("Acme Corp has signed")
+    assert article.text.endswith("The deal closes next year.")
 
 
 def test_html_page_takes_title_date_source_and_url_from_its_metadata(tmp_path: Path) -> None:
@@ -148,6 +169,24 @@ def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Pat
 def test_load_articles_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ReplayFileError, match="not a folder"):
         load_articles(tmp_path / "nope")
+
+
+def test_a_folder_without_replay_files_is_an_error_not_an_empty_success(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    (tmp_path / "articles" / "2021").mkdir(parents=True)
+    _write(tmp_path / "articles" / "2021", "a.txt", GOOD)  # in a subfolder: not read
+    _write(tmp_path / "articles", "notes.md", "not an article")
+    with pytest.raises(ReplayFileError, match="no replay files here"):
+        load_articles(tmp_path / "articles")
+    config = write_config()
+    assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "replay", str(tmp_path / "articles")]
+    )
+    assert result.exit_code == 2
+    assert "no replay files here (.txt, .html or .htm; subfolders are not read)" in result.stderr
+    assert "replayed" not in result.stdout
 
 
 def test_insert_articles_stores_each_url_once(db: Database, tmp_path: Path) -> None:

@@ -95,6 +95,17 @@ def test_duplicate_id_across_files_names_both(tmp_path: Path) -> None:
     assert str(first) in str(info.value) and str(second) in str(info.value)
 
 
+def test_a_seed_file_reached_twice_is_read_once(tmp_path: Path) -> None:
+    # Named on its own and again through its folder (or the folder written two ways): this
+    # used to fail as "duplicate id (already in <the same file>)".
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    file = _write(seeds, "a.toml", '[[rumour]]\nid = "one"\nclaim = "Acme buys Globex"\n')
+    (seeds / "archive.toml").mkdir()  # a folder whose name ends in .toml is not a seed file
+    paths = [file, seeds, tmp_path / "seeds" / ".." / "seeds"]
+    assert [r.id for r in load_seeds(paths)] == ["one"]
+
+
 def test_resync_updates_claims_but_keeps_state(tmp_path: Path, db: Database) -> None:
     path = _write(tmp_path, "s.toml", '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n')
     with db.transaction() as s:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from monitor.text import article_sentences, is_boilerplate, split_sentences
+from monitor.text import MAX_SENTENCE_CHARS, article_sentences, is_boilerplate, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -101,3 +103,32 @@ def test_whitespace_is_normalised() -> None:
         "Lumen Tech rose.",
         "Orbit fell.",
     ]
+
+
+def test_many_non_final_periods_in_one_paragraph_split_in_linear_time() -> None:
+    # Every "Corp." is followed by a name, so no period ends a sentence: the splitter used to
+    # rescan the whole paragraph so far at each one (minutes for a few hundred kilobytes).
+    paragraph = "Lumen Tech agreed to buy Orbit Corp. " * 20_000
+    started = time.monotonic()
+    sentences = split_sentences(paragraph)
+    assert time.monotonic() - started < 5
+    assert "".join(sentences).replace(" ", "") == paragraph.replace(" ", "")
+
+
+def test_overlong_sentences_are_cut_into_model_sized_pieces() -> None:
+    run_on = " ".join(f"word{i}" for i in range(2_000))  # no punctuation at all
+    pieces = split_sentences(run_on)
+    assert len(pieces) > 1
+    assert all(len(p) <= MAX_SENTENCE_CHARS for p in pieces)
+    assert " ".join(pieces) == run_on  # cut at spaces, nothing lost
+    blob = "x" * (MAX_SENTENCE_CHARS * 2 + 5)  # no space to cut at
+    assert [len(p) for p in split_sentences(blob)] == [MAX_SENTENCE_CHARS] * 2 + [5]
+    assert article_sentences("T" * 5_000, None) == ["T" * MAX_SENTENCE_CHARS]
+
+
+def test_a_huge_body_is_read_only_as_far_as_the_limit() -> None:
+    body = "Lumen Tech confirmed the deal. " * 500_000  # 15 MB
+    started = time.monotonic()
+    sentences = article_sentences("Title", body, limit=400)
+    assert time.monotonic() - started < 5
+    assert len(sentences) == 400

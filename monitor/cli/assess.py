@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import click
 
@@ -73,12 +74,31 @@ def assess_cmd(
         if claim or text or file or url or entities:
             raise click.UsageError("--pairs takes its claims and texts from the file alone")
         sys.exit(run_pairs(app.config_or_defaults, pairs))
-    if not claim:
+    if claim is None:
         raise click.UsageError("give --claim TEXT with --text, --file or --url, or --pairs FILE")
     if sum(x is not None for x in (text, file, url)) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
+    _check_inputs(claim, entities, url)
     body = read_text(app.config_or_defaults, text=text, file=file, url=url)
+    if not body.strip():
+        where = "--text" if text is not None else "--file" if file is not None else "--url"
+        raise click.BadParameter("no text to judge: it is empty", param_hint=where)
     run_one(app.config_or_defaults, claim, body, entities or None, as_json=as_json)
+
+
+def _check_inputs(claim: str, entities: tuple[str, ...], url: str | None) -> None:
+    """Refuse, before the model loads, what would give an empty or meaningless verdict.
+
+    An empty entity would make the entity gate pass any text, as --pairs already refuses.
+    """
+    if not claim.strip():
+        raise click.BadParameter("the claim is empty", param_hint="--claim")
+    if any(not name.strip(" |") for name in entities):
+        raise click.BadParameter(
+            "an entity is empty (give a name, e.g. 'Acme|Acme Corp')", param_hint="--entity"
+        )
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="--url")
 
 
 def read_text(config: Config, *, text: str | None, file: Path | None, url: str | None) -> str:

@@ -53,7 +53,9 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
     """One row per tracked rumour: state, confidence, evidence, last news.
 
     CONF is the probability that the claim is or will be true; ALERTS FAILED counts alerts
-    that ran out of attempts (see `alerts list --status failed`).
+    that ran out of attempts (see `alerts list --status failed`). Rumours removed from the
+    seeds are retired by `init`: hidden here, listed by --all with "(retired)" after the id
+    ("active": false in --json).
 
     \b
     Examples:
@@ -71,7 +73,7 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
     headers = ["ID", "STATE", "CONF", "EVIDENCE", "LAST EVIDENCE", "ALERTS FAILED", "CLAIM"]
     body = [
         [
-            r.id,
+            r.id if r.active else f"{r.id} (retired)",
             r.state,
             r.confidence,
             r.evidence_count,
@@ -106,7 +108,8 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
         emit_json(data)
         return
     click.echo(f"{data['id']}: {data['claim']}")
-    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}\n")
+    retired = "" if data["active"] else " (retired: no longer in the seeds)"
+    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}{retired}\n")
     click.echo("Transitions:")
     if not data["transitions"]:
         click.echo("  none yet")

@@ -44,10 +44,10 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     A .html/.htm file is extracted like a fetched page; its title, date, site name and
     canonical URL come from the page unless a header atop the file, or a sidecar
     NAME.html.meta of header lines, gives them. Files without a date or with a malformed
-    header are reported by name and skipped. Each URL is stored once, so a second run adds
-    nothing. The changes queue alerts like any others: they go out with --deliver or the next
-    `poll`, `run` or `alerts deliver`; backtest against a database of its own (--config) to
-    keep them off your channels.
+    header are reported by name and skipped; subfolders are not read. Each URL is stored
+    once, so a second run adds nothing. The changes queue alerts like any others: they go out
+    with --deliver or the next `poll`, `run` or `alerts deliver`; backtest against a database
+    of its own (--config) to keep them off your channels.
 
     \b
     Example:
@@ -55,15 +55,17 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
       rumour-monitor --config backtest.toml replay articles/
     """
     from monitor.embed import Embedder
-    from monitor.replay import replay_folder
+    from monitor.replay import load_articles, replay_articles
 
     db = app.database()
+    articles, problems = load_articles(directory)  # before the model: bad input fails fast
     with Progress("processing articles") as bar:
-        result = replay_folder(
+        result = replay_articles(
             db,
             app.config,
             Embedder.from_config(app.config.model),
-            directory,
+            articles,
+            problems,
             default_credibility=credibility,
             on_article=lambda _: bar.advance(),
         )
