@@ -177,6 +177,20 @@ def test_bad_seed_exits_2_and_writes_nothing(write_config: Callable[..., Path]) 
     assert not (config.parent / "state").exists()
 
 
+def test_init_with_no_rumours_in_the_seeds_changes_nothing(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    config = write_config(db_url=db_url)
+    assert _run(config, "init")[0] == 0
+    for seed in (config.parent / "seeds").glob("*.toml"):
+        seed.unlink()  # an emptied (or wrong) seeds folder
+    code, _, err = _run(config, "init")
+    assert code == 2 and "no rumours in [seeds] paths" in err
+    code, out, _ = _run(config, "status", "--all", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 2 and all(r["active"] for r in rows)  # none retired
+
+
 def test_status_before_init_says_run_init(write_config: Callable[..., Path]) -> None:
     config = write_config()
     code, _, err = _run(config, "status")

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.db import upgrade
 from monitor.display import table
+from monitor.errors import SeedError
 from monitor.queries import history, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import sync_feeds
@@ -24,6 +25,12 @@ def init(app: App) -> None:
     """
     config = app.config
     seeds = load_seeds(config.seeds.paths)  # validate before touching the database
+    if not seeds:  # syncing nothing would retire every tracked rumour without a word
+        named = ", ".join(str(p) for p in config.seeds.paths)
+        raise SeedError(
+            f"no rumours in [seeds] paths ({named}): add a seed file with [[rumour]] tables"
+            " (see seeds/xiaomi-ev.toml in the project)"
+        )
     db = app.database(migrated=False)
     upgrade(db.engine)
     with db.transaction() as session:
