@@ -294,9 +294,7 @@ def load_articles(directory: Path) -> tuple[list[ReplayArticle], list[ReplayProb
             continue
         key = canonical_url(article.url)
         if key in first_with_url:
-            problems.append(
-                ReplayProblem(file, f"{file}: same URL as {first_with_url[key].name}; skipped")
-            )
+            problems.append(ReplayProblem(file, f"{file}: same URL as {first_with_url[key].name}"))
             continue
         first_with_url[key] = file
         articles.append(article)

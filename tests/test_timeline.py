@@ -243,3 +243,9 @@ def test_demo_keep_refuses_a_folder_holding_another_config(tmp_path: Path) -> No
     assert str(tmp_path / "config.toml") in result.stderr and "--keep" in result.stderr
     assert (tmp_path / "config.toml").read_text("utf-8") == mine
     assert not (tmp_path / "demo.db").exists()
+
+
+@pytest.mark.parametrize("batch", ["0", "-3"])
+def test_demo_batch_must_be_at_least_one(batch: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--batch", batch])
+    assert result.exit_code == 2 and "--batch" in result.stderr

@@ -106,7 +106,13 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     help="Keep the demo's database and config in this folder (to query it afterwards): a new "
     "folder, or one an earlier demo kept (its database is replaced).",
 )
-@click.option("--batch", default=4, show_default=True, help="Stories published per poll.")
+@click.option(
+    "--batch",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Stories published per poll.",
+)
 @click.pass_obj
 @handle_errors
 def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int) -> None:
@@ -129,4 +135,4 @@ def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int) -> None:
     alerts = app.config.alerts if use_alerts else None
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    run_demo(sys.stdout, batch_size=max(1, batch), alerts=alerts, workdir=keep)
+    run_demo(sys.stdout, batch_size=batch, alerts=alerts, workdir=keep)
