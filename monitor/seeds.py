@@ -77,17 +77,31 @@ def derive_entities(claim: str) -> tuple[str, ...]:
     """The claim's proper nouns: runs of capitalised words, minus function words."""
     found: list[str] = []
     for match in _NAME_RUN.finditer(claim):
-        words = match.group(0).split()
-        while words and words[0] in _NOT_NAMES:
-            words.pop(0)
-        while words and words[-1] in {"of", "de", "&"}:
-            words.pop()
-        name = " ".join(words).rstrip(".'")
-        if name.endswith("'s"):
-            name = name[:-2]
-        if name and name not in found:
-            found.append(name)
+        for words in _split_possessives(match.group(0).split()):
+            while words and words[0] in _NOT_NAMES:
+                words.pop(0)
+            while words and words[-1] in {"of", "de", "&"}:
+                words.pop()
+            name = " ".join(words).rstrip(".'")
+            if name.endswith("'s"):
+                name = name[:-2]
+            if name and name not in found:
+                found.append(name)
     return tuple(found)
+
+
+def _split_possessives(words: list[str]) -> list[list[str]]:
+    """Cut a run of capitalised words after each possessive: "Tesla's Elon Musk" names two.
+
+    Kept whole, the run would demand the phrase "Tesla's Elon Musk" in every article, and
+    "Elon Musk of Tesla" would never count as evidence.
+    """
+    parts: list[list[str]] = [[]]
+    for word in words:
+        parts[-1].append(word)
+        if word.endswith("'s"):
+            parts.append([])
+    return [part for part in parts if part]
 
 
 def seed_files(paths: Iterable[Path]) -> list[Path]:

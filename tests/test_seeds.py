@@ -47,6 +47,7 @@ def test_shipped_xiaomi_seeds_cover_the_story() -> None:
         ("The Bank of England will cut rates", ("Bank of England",)),
         ("Apple's car will be made by Hyundai", ("Apple", "Hyundai")),
         ("NVIDIA buys ARM", ("NVIDIA", "ARM")),
+        ("A Xiaomi executive met Tesla's Elon Musk", ("Xiaomi", "Tesla", "Elon Musk")),
     ],
 )
 def test_entities_derived_from_the_claim(claim: str, entities: tuple[str, ...]) -> None:
