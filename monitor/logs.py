@@ -35,7 +35,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        line = f"{moment} {record.levelname} {record.name}: {record.getMessage()}"
+        # one event stays one line: an error can quote a server's multi-line answer
+        message = _one_line(record.getMessage())
+        line = f"{moment} {record.levelname} {record.name}: {message}"
         extras = " ".join(f"{k}={_text(v)}" for k, v in extra_fields(record).items())
         if extras:
             line = f"{line} {extras}"
@@ -62,9 +64,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _text(value: Any) -> str:
     text = str(value)
-    return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
+    quote = not text or any(c.isspace() for c in text)
+    return json.dumps(text, ensure_ascii=False) if quote else text
 
 
 def setup_logging(level: str, fmt: LogFormat = "text", stream: IO[str] | None = None) -> None:

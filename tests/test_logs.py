@@ -53,6 +53,19 @@ def test_text_format_is_one_line_per_event_even_with_a_traceback() -> None:
     assert "RuntimeError" in lines[1]
 
 
+def test_text_format_keeps_a_multi_line_message_on_one_line() -> None:
+    # A channel's error can quote a server's HTML error page: the journal must get one entry.
+    out = io.StringIO()
+    setup_logging("info", "text", stream=out)
+    log = logging.getLogger("monitor.alerts.delivery")
+    log.warning("alert failed: HTTP 502: <html>\n  <body>Bad gateway</body>\n</html>")
+    log.warning("with a field", extra={"error": "line one\nline two"})
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "HTTP 502: <html>\\n  <body>Bad gateway</body>\\n</html>" in lines[0]
+    assert 'error="line one\\nline two"' in lines[1]
+
+
 def test_setup_replaces_earlier_handlers() -> None:
     first, second = io.StringIO(), io.StringIO()
     setup_logging("info", "text", stream=first)
