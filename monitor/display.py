@@ -41,7 +41,8 @@ def _cell(value: object) -> str:
         return when(value)
     if isinstance(value, float):
         return f"{value:.2f}"
-    return str(value)
+    # a row is one line: an error quoting a server's multi-line reply would break the table
+    return " ".join(str(value).split())
 
 
 def when(moment: datetime | None) -> str:

@@ -44,7 +44,8 @@ class SlackChannel:
             ) from exc
         if response.is_success:
             return
-        body = response.text.strip()[:200]
+        # whitespace collapsed: a proxy's HTML error page must stay one line in `alerts list`
+        body = " ".join(response.text.split())[:200]
         if response.status_code == 429:
             wait = retry_after_seconds(response.headers.get("retry-after"))
             raise DeliveryError(

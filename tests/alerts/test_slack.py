@@ -72,6 +72,22 @@ def test_a_500_is_retried_after_backoff_then_sent_once(
     assert alert_row(db, alert_id).status == "sent"
 
 
+def test_an_html_error_page_is_reported_on_one_line(
+    db: Database, httpserver: HTTPServer, alert_config: Callable[..., Config]
+) -> None:
+    # A proxy in front of the webhook answers with a page, not Slack's one-word error.
+    page = "<html>\n  <head><title>502 Bad Gateway</title></head>\n  <body>nginx</body>\n</html>\n"
+    httpserver.expect_request(HOOK).respond_with_data(page, status=502)
+    config = alert_config(slack_toml(httpserver.url_for(HOOK)))
+    (alert_id,) = add_transition(db, ["slack"])
+
+    deliver_pending(db, config, channels_from_config(config.alerts))
+
+    error = alert_row(db, alert_id).last_error or ""
+    assert "\n" not in error
+    assert "HTTP 502: <html> <head><title>502 Bad Gateway</title></head> <body>" in error
+
+
 def test_429_retry_after_is_honoured(
     db: Database, httpserver: HTTPServer, alert_config: Callable[..., Config]
 ) -> None:

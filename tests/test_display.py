@@ -1,0 +1,14 @@
+"""Tables for people: one line per row, whatever the cells hold."""
+
+from __future__ import annotations
+
+from monitor.display import table
+
+
+def test_a_multi_line_cell_keeps_its_row_on_one_line() -> None:
+    # An SMTP server's multi-line reply or a proxy's error page ends up in LAST ERROR.
+    out = table(["ID", "LAST ERROR"], [[1, "550 5.1.1 no such user\n550 try later"], [2, None]])
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert lines[2].startswith("1   550 5.1.1 no such user 550 try later")
+    assert lines[3] == "2   -"
