@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from monitor.cli import cli
@@ -246,3 +248,22 @@ def test_python_dash_m_entry_point(write_config: Callable[..., Path]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "rumours: 2 tracked" in proc.stdout
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, (*prefix, name)))
+    return found
+
+
+def test_every_command_help_has_examples() -> None:
+    # The README promises: every command has --help with examples.
+    commands = _commands(cli)
+    assert ("alerts", "retry") in commands and ("init",) in commands
+    for path in commands:
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert re.search(r"Examples:\n +rumour-monitor ", result.stdout), " ".join(path)

@@ -32,6 +32,11 @@ def alerts_test(app: App) -> None:
     Apprise URL is its own channel), so it proves the host, login, webhook and URLs work.
     Without any, the alert goes to the console. Exit 1 if any channel failed. The database is
     not touched.
+
+    \b
+    Examples:
+      rumour-monitor alerts test
+      rumour-monitor --config /etc/rumour-monitor/config.toml alerts test
     """
     from monitor.alerts.channel import channels_from_config, send_test_alert
 
@@ -60,7 +65,13 @@ def alerts_test(app: App) -> None:
 @click.pass_obj
 @handle_errors
 def alerts_list(app: App, status_filter: str | None, limit: int, as_json: bool) -> None:
-    """The outbox, newest first: channel, status, attempts, next try and last error."""
+    """The outbox, newest first: channel, status, attempts, next try and last error.
+
+    \b
+    Examples:
+      rumour-monitor alerts list
+      rumour-monitor alerts list --status failed --json | jq -r '.[] | .last_error'
+    """
     from monitor.alerts.outbox import list_alerts
 
     with app.database().sessions() as session:
@@ -96,6 +107,11 @@ def alerts_deliver(app: App, as_json: bool) -> None:
     """Send the pending alerts that are due now (poll and run do this after each pass).
 
     Exit 1 if an alert ran out of attempts in this pass.
+
+    \b
+    Examples:
+      rumour-monitor alerts deliver
+      rumour-monitor alerts deliver --json
     """
     from monitor.alerts.channel import channels_from_config
     from monitor.alerts.delivery import deliver_pending
@@ -125,6 +141,11 @@ def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None
 
     Named alerts that are not failed are left as they are and said so; an id that names no
     alert exits with 2 (the others are still queued again).
+
+    \b
+    Examples:
+      rumour-monitor alerts retry 42 43
+      rumour-monitor alerts retry --all-failed
     """
     from monitor.alerts.outbox import requeue_failed, statuses
 

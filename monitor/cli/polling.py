@@ -40,6 +40,11 @@ def poll(app: App, due: bool, as_json: bool) -> None:
 
     \b
     --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}.
+
+    \b
+    Examples:
+      rumour-monitor poll
+      rumour-monitor poll --due --json | jq '.transitions[] | {id, from, to, url}'
     """
     reports = poll_step(app, due_only=due)
     # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
@@ -128,6 +133,11 @@ def feeds_cmd(app: App, as_json: bool) -> None:
     A failing feed is checked again after its interval doubled per failure (at most 24 h, or
     later when the server sent Retry-After). A feed answering 410 Gone is disabled with a
     reason; fix its URL in config.toml and run `rumour-monitor poll` to start it again.
+
+    \b
+    Examples:
+      rumour-monitor feeds
+      rumour-monitor feeds --json | jq -r '.[] | select(.error_count > 0) | .name'
     """
     with app.database().sessions() as session:
         rows = feed_health(session)

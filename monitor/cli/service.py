@@ -26,6 +26,11 @@ def run(app: App) -> None:
     One `run` per database: a second one exits with code 1 and says who holds
     the lock (`poll` is fine alongside). SIGTERM finishes the article in hand
     and exits 0 within seconds; under systemd it sends READY=1 and watchdog pings.
+
+    \b
+    Examples:
+      rumour-monitor --log-level info run
+      systemctl start rumour-monitor     (systemd/rumour-monitor.service runs it)
     """
     from jobs import service_jobs
     from monitor.service import run_service

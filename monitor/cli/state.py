@@ -22,6 +22,11 @@ def init(app: App) -> None:
 
     Re-running after editing a seed file updates claims, entities and paraphrases and adds new
     rumours; the state, confidence and history of existing rumours are kept.
+
+    \b
+    Examples:
+      rumour-monitor init
+      rumour-monitor --config /etc/rumour-monitor/config.toml init
     """
     config = app.config
     seeds = load_seeds(config.seeds.paths)  # validate before touching the database

@@ -50,7 +50,7 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     of its own (--config) to keep them off your channels.
 
     \b
-    Example:
+    Examples:
       rumour-monitor --config backtest.toml init
       rumour-monitor --config backtest.toml replay articles/
     """
