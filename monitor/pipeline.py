@@ -264,7 +264,14 @@ def _record(
     )
     outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
     evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
-    log.info("%s: %s evidence from %s (%s)", rumour_id, verdict.signal, article.url, outcome.reason)
+    log.info(
+        "%s: %s evidence from %s (%s)",
+        rumour_id,
+        verdict.signal,
+        article.url,
+        outcome.reason,
+        extra={"rumour": rumour_id, "signal": verdict.signal},
+    )
     if not outcome.changed:
         return None
     _add_transition(session, run, rumour, evidence, outcome)

@@ -311,7 +311,11 @@ def _store_articles(session: Session, feed: Feed, plan: _Plan) -> tuple[list[int
 def _record_success(feed: Feed, result: FetchResult, now: datetime) -> None:
     if result.permanent_url and result.permanent_url != feed.url:
         log.warning(
-            "feed %s moved permanently: %s -> %s", feed.name, feed.url, result.permanent_url
+            "feed %s moved permanently: %s -> %s",
+            feed.name,
+            feed.url,
+            result.permanent_url,
+            extra={"feed": feed.name},
         )
         feed.url = result.permanent_url
     if not result.not_modified or result.etag or result.last_modified:
@@ -336,11 +340,20 @@ def _record_failure(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
     if isinstance(error, FetchError) and error.status == 410:
         feed.enabled = False
         feed.disabled_reason = f"410 Gone at {feed.url} on {now:%Y-%m-%d}"
-        log.warning("feed %s disabled: %s", feed.name, feed.disabled_reason)
+        log.warning(
+            "feed %s disabled: %s", feed.name, feed.disabled_reason, extra={"feed": feed.name}
+        )
         # No next try: it stays off until its URL changes in the config (then `init`).
         disabled = "feed disabled: give it a new url in the config, then run init"
         return _report(feed, "error", error=str(error), pages=plan.pages, warning=disabled)
-    log.warning("feed %s failed (%d in a row): %s", feed.name, feed.error_count, error)
+    # the feed as a field too, so `--log-format json` lines can be selected by feed
+    log.warning(
+        "feed %s failed (%d in a row): %s",
+        feed.name,
+        feed.error_count,
+        error,
+        extra={"feed": feed.name},
+    )
     return _report(feed, "error", error=str(error), pages=plan.pages)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -244,6 +245,23 @@ def test_failures_back_off_exponentially_and_success_resets(
     feed = _feed(sqlite_db, "Flaky")
     assert feed.error_count == 0 and feed.last_error is None and feed.last_success_at == later
     assert feed.next_check_at == later + timedelta(minutes=10)
+
+
+def test_a_feed_failure_is_logged_with_the_feed_as_a_field(
+    sqlite_db: Database,
+    threaded_server: HTTPServer,
+    fetcher: Fetcher,
+    setup: Setup,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `--log-format json` users select one feed's lines with jq: `select(.feed == "...")`.
+    threaded_server.expect_request("/flaky").respond_with_data("", status=500)
+    config = setup(sqlite_db, {"Flaky": threaded_server.url_for("/flaky")})
+    with caplog.at_level(logging.WARNING, logger="monitor.poller"):
+        poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
+    (record,) = [r for r in caplog.records if r.name == "monitor.poller"]
+    assert record.feed == "Flaky"  # type: ignore[attr-defined]
+    assert "HTTP 500" in record.getMessage()
 
 
 def test_backoff_is_capped_at_a_day() -> None:

@@ -134,6 +134,8 @@ def deliver_pending(
                 outcome.status,
                 attempts,
                 f": {outcome.error}" if outcome.error else "",
+                # fields, so `--log-format json` lines can be selected by rumour or channel
+                extra={"alert": alert_id, "channel": channel_name, "rumour": message.rumour_id},
             )
     except SQLAlchemyError as exc:
         raise DatabaseError(f"alert delivery: database {db.url!r} failed: {exc}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from monitor.alerts.channel import channels_from_config
@@ -106,6 +108,26 @@ def test_one_failing_alert_never_stops_the_others(
         "slack": "slack: unexpected RuntimeError: bug in a channel",
         "email": "smtp down",
     }
+
+
+def test_each_delivery_log_line_carries_the_rumour_channel_and_alert(
+    db: Database, alert_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    # `--log-format json` users select a rumour's lines with jq: `select(.rumour == "...")`.
+    refusing = Recording("email", error=DeliveryError("smtp down", channel="email"))
+    channels = {"email": refusing, "console": ConsoleChannel(io.StringIO())}
+    sent_id, failed_id = add_transition(db, ["console", "email"])
+    with caplog.at_level(logging.INFO, logger="monitor.alerts.delivery"):
+        deliver_pending(db, alert_config(), channels)
+    fields = sorted(
+        (r.alert, r.channel, r.rumour, r.levelname)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "monitor.alerts.delivery"
+    )
+    assert fields == [
+        (sent_id, "console", "xiaomi-gwm", "INFO"),
+        (failed_id, "email", "xiaomi-gwm", "WARNING"),
+    ]
 
 
 def test_an_alert_for_a_channel_no_longer_configured_is_kept_with_a_reason(
