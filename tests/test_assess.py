@@ -185,3 +185,26 @@ def test_assess_an_empty_file_is_a_usage_error(
     empty.write_text("\n", encoding="utf-8")
     code, _, err = run(write_config(), "--claim", CLAIM, "--file", str(empty))
     assert code == 2 and "--file" in err and "no text to judge" in err
+
+
+def test_assess_file_reads_a_saved_html_page_like_a_fetched_one(
+    write_config: Callable[..., Path], tmp_path: Path, encoder: object
+) -> None:
+    # A page saved from a browser: its markup, navigation and footer are not article text.
+    page = tmp_path / "story.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>Nimbus Mobile and Ferro Motors sign deal</title>"
+        "</head><body><nav><a href='/'>Home</a> <a href='/cars'>Cars</a></nav>"
+        "<article><h1>Nimbus Mobile and Ferro Motors sign deal</h1>"
+        "<p>Nimbus Mobile and Ferro Motors signed a definitive agreement on Tuesday under which "
+        "Ferro Motors will manufacture Nimbus electric cars, the companies said.</p>"
+        "<p>Production starts next year at the Baoding plant, which employs 4,000 people "
+        "and has made cars for two decades.</p></article>"
+        "<footer>Copyright 2024 Example News</footer></body></html>",
+        encoding="utf-8",
+    )
+    code, out, err = run(write_config(), "--claim", CLAIM, "--file", str(page), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["signal"] == "formalize"
+    assert "<" not in data["sentence"] and ">" not in data["sentence"]

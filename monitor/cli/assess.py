@@ -30,7 +30,7 @@ from monitor.progress import Progress
     "--file",
     "file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A file holding the article text.",
+    help="A file holding the article text; an .html or .htm page is extracted like a fetched one.",
 )
 @click.option("--url", help="Fetch the article at this URL and judge its main text.")
 @click.option(
@@ -106,6 +106,9 @@ def read_text(config: Config, *, text: str | None, file: Path | None, url: str |
         return text
     if file is not None:
         try:
+            if file.suffix.lower() in (".html", ".htm"):
+                # a saved page: its markup, menus and footer are not the article
+                return page_text(file.read_bytes(), "", file.resolve().as_uri())
             return file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MonitorError(f"{file}: cannot read article text: {exc}") from exc
@@ -115,12 +118,18 @@ def read_text(config: Config, *, text: str | None, file: Path | None, url: str |
 
 def fetch_text(config: Config, url: str) -> str:
     """The title and main text of the page at `url`, fetched like any article page."""
-    from monitor.extract import decode_html, extract_article
     from monitor.fetch import Fetcher
 
     with Fetcher(config.polling) as fetcher:
         page = fetcher.fetch(url, allow_private=config.polling.allow_private_networks)
-    extracted = extract_article(decode_html(page.body, page.content_type), page.final_url)
+    return page_text(page.body, page.content_type, page.final_url)
+
+
+def page_text(body: bytes, content_type: str, url: str) -> str:
+    """The title and main text of an HTML page, extracted as the poller extracts pages."""
+    from monitor.extract import decode_html, extract_article
+
+    extracted = extract_article(decode_html(body, content_type), url)
     return f"{extracted.title}\n{extracted.text}" if extracted.title else extracted.text
 
 
