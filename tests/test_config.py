@@ -136,3 +136,22 @@ def test_config_objects_are_frozen() -> None:
     config = load_config(REPO / "config.toml")
     with pytest.raises(AttributeError):
         config.polling.timeout = 1  # type: ignore[misc]
+
+
+def test_a_local_model_folder_resolves_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Relative paths resolve against the config's folder, a model folder too, whatever the
+    # working directory (systemd starts the service in its state directory).
+    site = tmp_path / "site"
+    (site / "models" / "minilm").mkdir(parents=True)
+    (site / "config.toml").write_text('[model]\nname = "models/minilm"\n', encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_config(site / "config.toml").model.name == str(site / "models" / "minilm")
+    # a name with no such folder next to the config is a model name, kept as written
+    (site / "config.toml").write_text(
+        '[model]\nname = "sentence-transformers/all-MiniLM-L6-v2"\n', encoding="utf-8"
+    )
+    assert load_config(site / "config.toml").model.name == "sentence-transformers/all-MiniLM-L6-v2"

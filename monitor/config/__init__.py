@@ -215,8 +215,11 @@ def _feeds(root: Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
 def _model(table: Table | None, root: Table, base: Path) -> ModelConfig:
     t = table or _empty(root, "model")
     name = str(t.text("name", "bundled"))
-    if name.startswith(("./", "../")):
-        name = str((base / name).resolve())
+    # A path resolves against the config's folder like every other; a hub name such as
+    # "sentence-transformers/all-MiniLM-L6-v2" looks the same, so a folder must exist there.
+    local = Path(name).expanduser() if name.startswith("~") else base / name
+    if name.startswith(("./", "../", "~")) or (name != "bundled" and local.is_dir()):
+        name = str(local.resolve())
     cfg = ModelConfig(name=name, batch_size=t.integer("batch_size", 64, 1, 4096))
     t.finish()
     return cfg
