@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -20,8 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.db import Database
-from monitor.db.models import Alert, Article, Evidence, Feed, Rumour, Transition
+from monitor.db.models import STATES, Alert, Article, Evidence, Feed, Rumour, Transition
 from monitor.queries import pending_count
+from monitor.stance_reading import Signal
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "rumour_monitor"
@@ -121,13 +122,19 @@ def _grouped(
     labels: list[str],
     *columns: object,
     where: ColumnElement[bool] | None = None,
+    known: Sequence[str] = (),
 ) -> GaugeMetricFamily:
+    """Row counts grouped by ``columns``; each ``known`` value of a one-label family is reported
+    even at 0, so a fresh install's scrape (and an alert rule on it) sees the series."""
     family = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=labels)
     statement = select(*columns, func.count()).group_by(*columns)  # type: ignore[call-overload]
     if where is not None:
         statement = statement.where(where)
-    for *keys, count in session.execute(statement):
-        family.add_metric([str(k) for k in keys], count)
+    counts = {tuple(str(k) for k in keys): count for *keys, count in session.execute(statement)}
+    for value in known:
+        counts.setdefault((value,), 0)
+    for keys, count in counts.items():
+        family.add_metric(list(keys), count)
     return family
 
 
@@ -143,9 +150,21 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
     # failed MAX_ATTEMPTS times: waits for a person (see articles.process_error)
     articles.add_metric(["set_aside"], total - pending - processed)
     yield articles
-    yield _grouped(session, "evidence", "Evidence rows by signal", ["signal"], Evidence.signal)
     yield _grouped(
-        session, "transitions", "State changes by new state", ["to"], Transition.to_state
+        session,
+        "evidence",
+        "Evidence rows by signal",
+        ["signal"],
+        Evidence.signal,
+        known=get_args(Signal),
+    )
+    yield _grouped(
+        session,
+        "transitions",
+        "State changes by new state",
+        ["to"],
+        Transition.to_state,
+        known=STATES[1:],  # nothing ever changes back to unconfirmed
     )
     # Retired rumours (removed from the seeds) are kept for history but no longer tracked.
     yield _grouped(
@@ -155,6 +174,7 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
         ["state"],
         Rumour.state,
         where=Rumour.active.is_(True),
+        known=STATES,
     )
     yield _grouped(
         session,

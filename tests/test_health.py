@@ -215,4 +215,14 @@ def test_rumour_gauge_counts_active_rumours_only(db: Database) -> None:
         s.add(Rumour(id="gone", claim="Acme will buy Gadget Co", state="denied", active=False))
     samples = _samples(Metrics(db).render())
     assert samples[("rumour_monitor_rumours", (("state", "confirmed"),))] == 1
-    assert ("rumour_monitor_rumours", (("state", "denied"),)) not in samples
+    assert samples[("rumour_monitor_rumours", (("state", "denied"),))] == 0  # retired: not counted
+
+
+def test_a_fresh_database_reports_every_state_and_signal_at_zero(db: Database) -> None:
+    # Alert rules on rumour_monitor_rumours{state="denied"} need the series before any denial.
+    samples = _samples(Metrics(db).render())
+    for state in ("unconfirmed", "confirmed", "formalized", "denied", "abandoned"):
+        assert samples[("rumour_monitor_rumours", (("state", state),))] == 0
+    assert samples[("rumour_monitor_transitions", (("to", "denied"),))] == 0
+    assert samples[("rumour_monitor_evidence", (("signal", "formalize"),))] == 0
+    assert ("rumour_monitor_transitions", (("to", "unconfirmed"),)) not in samples
