@@ -219,14 +219,22 @@ def _context(sentences: Sequence[str], i: int) -> list[str]:
 
 
 def _best(
-    run: _Run, article: Article, sentences: Sequence[str], claim: str, found: Sequence[Match]
+    run: _Run,
+    article: Article,
+    sentences: Sequence[str],
+    rumour: Rumour,
+    found: Sequence[Match],
+    last_change: datetime | None,
 ) -> tuple[Match, Judgement, tracker.Observation] | None:
-    """The article's strongest sentence about the claim: it alone counts."""
+    """The sentence the article counts by for this rumour (see `tracker.decisive`)."""
     threshold = run.config.matching.similarity
-    best: tuple[Match, Judgement, tracker.Observation] | None = None
+    candidates: list[tuple[Match, Judgement, tracker.Observation]] = []
     for m in found:
         verdict = judge(
-            m.sentence, claim, context=_context(sentences, m.sentence_index), lexicon=run.lexicon
+            m.sentence,
+            rumour.claim,
+            context=_context(sentences, m.sentence_index),
+            lexicon=run.lexicon,
         )
         if verdict.stance == "unrelated":
             continue
@@ -238,9 +246,9 @@ def _best(
             credibility=article.credibility,
             published_at=article.published_at,
         )
-        if best is None or abs(tracker.weight(obs)) > abs(tracker.weight(best[2])):
-            best = (m, verdict, obs)
-    return best
+        candidates.append((m, verdict, obs))
+    chosen = tracker.decisive(rumour.state, [c[2] for c in candidates], last_change_at=last_change)
+    return next((c for c in candidates if c[2] is chosen), None)
 
 
 def _record(
@@ -255,13 +263,13 @@ def _record(
     rumour = _unrecorded_rumour(session, rumour_id, article.id)
     if rumour is None:
         return None
-    best = _best(run, article, sentences, rumour.claim, found)
-    if best is None:
-        return None
-    match, verdict, obs = best
     last_change = session.scalar(
         select(func.max(Transition.at)).where(Transition.rumour_id == rumour_id)
     )
+    best = _best(run, article, sentences, rumour, found, last_change)
+    if best is None:
+        return None
+    match, verdict, obs = best
     outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
     evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
     log.info("%s: %s evidence from %s (%s)", rumour_id, verdict.signal, article.url, outcome.reason)

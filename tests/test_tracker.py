@@ -132,3 +132,17 @@ def test_transition_moves_confidence_into_the_new_states_band() -> None:
         outcome = assess(state, 0.5, obs(signal, stance, strength=0.55, credibility=0.3))
         low, high = tracker.BANDS[outcome.to_state]
         assert outcome.changed and low <= outcome.confidence_after <= high
+
+
+def test_an_article_counts_by_a_sentence_that_can_move_the_state() -> None:
+    recap = obs("deny", "denies", 0.75)  # "X said in March it had no plans ..."
+    news = obs("confirm", strength=0.7, match=0.6)  # weaker, but it moves a denied rumour
+    assert abs(tracker.weight(recap)) > abs(tracker.weight(news))
+    assert tracker.decisive("denied", [recap, news]) is news
+    assert tracker.decisive("unconfirmed", [recap, news]) is recap  # both move: the stronger
+    # nothing can move a formalized rumour here: the strongest still counts for confidence
+    assert tracker.decisive("formalized", [recap, news]) is recap
+    # an article older than the last change moves nothing: the strongest counts
+    after = T0 + timedelta(days=1)
+    assert tracker.decisive("denied", [recap, news], last_change_at=after) is recap
+    assert tracker.decisive("denied", []) is None
