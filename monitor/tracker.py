@@ -137,6 +137,17 @@ def update_confidence(confidence: float, obs: Observation) -> float:
     return min(CEILING, max(FLOOR, moved))
 
 
+def withdraw(confidence: float, before: float, after: float) -> float:
+    """Confidence without one earlier move from `before` to `after` (an article read anew).
+
+    Moves add in log-odds, so taking one back is exact whatever came after it, up to the
+    clamping at FLOOR and CEILING.
+    """
+    p = min(CEILING, max(FLOOR, confidence))
+    moved = _logit(min(CEILING, max(FLOOR, after))) - _logit(min(CEILING, max(FLOOR, before)))
+    return min(CEILING, max(FLOOR, 1.0 / (1.0 + math.exp(-(_logit(p) - moved)))))
+
+
 def _why_not(state: str, obs: Observation, last_change_at: datetime | None) -> str | None:
     """Why this observation may not change the state, or None when it may."""
     target = TARGET.get(obs.signal)

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from monitor.articles import ArticleDraft, PageRetry, apply_retry
 from monitor.config import Config, load_config
 from monitor.db import Database
-from monitor.db.models import Evidence
+from monitor.db.models import Article, Evidence
 from monitor.embed import Embedder
 from monitor.pipeline import process_article
 from monitor.seeds import load_seeds, sync_rumours
@@ -67,3 +68,58 @@ def test_news_counts_over_a_recap_of_an_older_denial(
     with db.sessions() as session:
         evidence = session.scalars(select(Evidence).where(Evidence.article_id == news)).one()
         assert evidence.signal == "confirm"
+
+
+def test_a_page_read_after_its_summary_counts_by_what_it_says_now(
+    setup: tuple[Database, Config], embedder: Embedder
+) -> None:
+    # A page that failed at first is matched on its feed summary, then fetched again and
+    # matched anew: its full text must replace the summary's reading, not be ignored for it.
+    db, config = setup
+    published = datetime(2024, 4, 10, 9, tzinfo=UTC)
+    title = "Orbitel moves on Tidewater Networks"
+    article_id = add_article(
+        db,
+        "teaser",
+        published,
+        title,
+        "Orbitel could acquire Tidewater Networks within weeks, people familiar with the "
+        "matter said.",
+    )
+    assert process_article(db, config, embedder, article_id) == []
+    teaser_confidence = states(db)["orbitel-tidewater"][1]
+    assert teaser_confidence > 0.5  # the hedged teaser moved confidence only
+    page = (
+        "Orbitel said on Tuesday it had signed a definitive agreement to acquire Tidewater "
+        "Networks for $4.2 billion.\nThe boards of both companies approved the transaction."
+    )
+    draft = ArticleDraft(
+        guid="",
+        link_key="https://news.example/teaser",
+        canonical="https://news.example/teaser",
+        url="https://news.example/teaser",
+        title="",
+        text=page,
+        author=None,
+        site=None,
+        extraction="page",
+        retry_page=False,
+        published_at=published,
+        fetched_at=published,
+    )
+    with db.transaction() as session:
+        retry = PageRetry(article_id, "https://news.example/teaser", published)
+        assert apply_retry(session, retry, draft)
+    (report,) = process_article(db, config, embedder, article_id)
+    assert (report.from_state, report.to_state) == ("unconfirmed", "formalized")
+    with db.sessions() as session:
+        evidence = session.scalars(select(Evidence).where(Evidence.article_id == article_id))
+        (only,) = evidence.all()  # the article still counts once
+        assert only.signal == "formalize" and "definitive agreement" in only.sentence
+        assert only.confidence_before == pytest.approx(0.5)  # the teaser's move taken back
+    # matched a third time, unchanged: nothing moves
+    with db.transaction() as session:
+        session.execute(update(Article).values(processed_at=None))
+    before = states(db)
+    assert process_article(db, config, embedder, article_id) == []
+    assert states(db) == before

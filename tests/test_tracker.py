@@ -146,3 +146,15 @@ def test_an_article_counts_by_a_sentence_that_can_move_the_state() -> None:
     after = T0 + timedelta(days=1)
     assert tracker.decisive("denied", [recap, news], last_change_at=after) is recap
     assert tracker.decisive("denied", []) is None
+
+
+def test_withdrawing_a_move_restores_the_confidence_it_started_from() -> None:
+    first = assess("unconfirmed", 0.5, obs("none", "reports", 0.3))
+    second = assess("unconfirmed", first.confidence_after, obs("confirm", strength=0.4))
+    back = tracker.withdraw(
+        second.confidence_after, first.confidence_before, first.confidence_after
+    )
+    # as if only the second move had happened
+    assert back == pytest.approx(
+        assess("unconfirmed", 0.5, obs("confirm", strength=0.4)).confidence_after
+    )
