@@ -4,7 +4,7 @@ Pure: the caller supplies sentence vectors and an encoder for the claims. Three 
 first:
 
 1. the entity gate: the article (title and text) names every entity of the rumour, any "|"
-   alias, whole words, any case;
+   alias, whole words, any case, with or without accents;
 2. one matrix product of sentence vectors against every gated claim and paraphrase, keeping the
    best per rumour, and the configured similarity threshold;
 3. the claim's content: the sentence names something the claim says happens, not only its
@@ -26,6 +26,7 @@ supply batteries to Nimbus" evidence for the car deal: filter 3 stops that.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ Grams = frozenset[Alias]
 
 # Words, plus the symbols that make "$10 billion", "AT&T" or "5%" different names.
 _TOKEN = re.compile(r"\w+|[$€£¥%&+]")
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, split off by NFKD
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,12 @@ class Match:
 
 
 def tokens(text: str) -> tuple[str, ...]:
-    return tuple(_TOKEN.findall(text.casefold()))
+    """Case- and accent-blind words: "Nestlé" and "NESTLE", "Škoda" and "Skoda" are one name,
+    as English copy often drops the accents a seed file keeps (and the other way round)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Only Latin-style accents go; the rest is recomposed, so "ガ" or "한" stay one letter.
+    plain = unicodedata.normalize("NFC", _MARKS.sub("", decomposed))
+    return tuple(_TOKEN.findall(plain))
 
 
 def grams(text: str, longest: int) -> Grams:

@@ -4,7 +4,9 @@ Each article is processed in ONE transaction: claim it (processed_at), split, em
 match against every active rumour, judge the matching sentences, write one Evidence row per
 rumour, move the rumour through the tracker, write Transition rows and queue their alerts. A
 crash rolls the whole article back; a second run, or a second worker, finds it claimed or its
-evidence already written and changes nothing.
+evidence already written and changes nothing. An article whose text changed (its page fetched
+after its feed summary was matched) is matched again and its new reading replaces the old one,
+unless the old one already moved the rumour's state.
 """
 
 from __future__ import annotations
@@ -219,14 +221,22 @@ def _context(sentences: Sequence[str], i: int) -> list[str]:
 
 
 def _best(
-    run: _Run, article: Article, sentences: Sequence[str], claim: str, found: Sequence[Match]
+    run: _Run,
+    article: Article,
+    sentences: Sequence[str],
+    rumour: Rumour,
+    found: Sequence[Match],
+    last_change: datetime | None,
 ) -> tuple[Match, Judgement, tracker.Observation] | None:
-    """The article's strongest sentence about the claim: it alone counts."""
+    """The sentence the article counts by for this rumour (see `tracker.decisive`)."""
     threshold = run.config.matching.similarity
-    best: tuple[Match, Judgement, tracker.Observation] | None = None
+    candidates: list[tuple[Match, Judgement, tracker.Observation]] = []
     for m in found:
         verdict = judge(
-            m.sentence, claim, context=_context(sentences, m.sentence_index), lexicon=run.lexicon
+            m.sentence,
+            rumour.claim,
+            context=_context(sentences, m.sentence_index),
+            lexicon=run.lexicon,
         )
         if verdict.stance == "unrelated":
             continue
@@ -238,9 +248,9 @@ def _best(
             credibility=article.credibility,
             published_at=article.published_at,
         )
-        if best is None or abs(tracker.weight(obs)) > abs(tracker.weight(best[2])):
-            best = (m, verdict, obs)
-    return best
+        candidates.append((m, verdict, obs))
+    chosen = tracker.decisive(rumour.state, [c[2] for c in candidates], last_change_at=last_change)
+    return next((c for c in candidates if c[2] is chosen), None)
 
 
 def _record(
@@ -252,16 +262,23 @@ def _record(
     found: Sequence[Match],
 ) -> TransitionReport | None:
     """The article's evidence for one rumour, the tracker's verdict, and any state change."""
-    rumour = _unrecorded_rumour(session, rumour_id, article.id)
-    if rumour is None:
+    rumour = session.get(Rumour, rumour_id, with_for_update=True)
+    earlier = session.scalar(
+        select(Evidence).where(Evidence.rumour_id == rumour_id, Evidence.article_id == article.id)
+    )
+    if rumour is None or (earlier is not None and _moved_state(session, earlier)):
         return None
-    best = _best(run, article, sentences, rumour.claim, found)
-    if best is None:
-        return None
-    match, verdict, obs = best
     last_change = session.scalar(
         select(func.max(Transition.at)).where(Transition.rumour_id == rumour_id)
     )
+    best = _best(run, article, sentences, rumour, found, last_change)
+    if best is None:
+        return None
+    match, verdict, obs = best
+    if earlier is not None:
+        if (earlier.sentence, earlier.signal) == (match.sentence, verdict.signal):
+            return None  # read again unchanged (a re-run): already counted
+        _withdraw(session, rumour, earlier)
     outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
     evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
     log.info(
@@ -287,15 +304,21 @@ def _record(
     )
 
 
-def _unrecorded_rumour(session: Session, rumour_id: str, article_id: int) -> Rumour | None:
-    """The rumour, locked for update, unless this article's evidence for it is already written."""
-    already = session.scalar(
-        select(Evidence.id).where(
-            Evidence.rumour_id == rumour_id, Evidence.article_id == article_id
-        )
+def _moved_state(session: Session, evidence: Evidence) -> bool:
+    """Whether this evidence caused a transition: its alerts are out, so it stands as it is."""
+    found = session.scalar(select(Transition.id).where(Transition.evidence_id == evidence.id))
+    return found is not None
+
+
+def _withdraw(session: Session, rumour: Rumour, evidence: Evidence) -> None:
+    """Take back an article's earlier reading of a rumour, which it now reads differently (its
+    page was fetched after its feed summary had been matched): the article counts once, by what
+    it says now."""
+    rumour.confidence = tracker.withdraw(
+        rumour.confidence, evidence.confidence_before, evidence.confidence_after
     )
-    rumour = session.get(Rumour, rumour_id, with_for_update=True)
-    return None if already is not None else rumour
+    session.delete(evidence)
+    session.flush()  # one evidence row per article and rumour: the old one goes first
 
 
 def _add_evidence(

@@ -59,7 +59,15 @@ _NOT_NAMES = frozenset(
         "Had",
     }
 )
-_NAME_RUN = re.compile(r"\b(?:[A-Z][\w&'.-]*|[A-Z]{2,}\d*)(?:\s+(?:[A-Z][\w&'.-]*|of|de|&))*")
+# Last words of a name that give its legal form, not the name ("Acme Corp" is "Acme" in the news).
+_LEGAL_FORMS = frozenset(
+    {"Corp", "Corporation", "Inc", "Incorporated", "Ltd", "Limited", "LLC", "plc", "PLC", "AG"}
+    | {"SA", "SE", "NV", "Co", "Holdings", "Group"}
+)
+# Capitals of the Latin, Greek and Cyrillic alphabets: "Škoda" and "Ørsted" are names as surely
+# as "Tesla" (re has no class for upper-case letters beyond ASCII).
+_CAP = "[" + re.escape("".join(c for c in map(chr, range(0x530)) if c.isupper())) + "]"
+_NAME_RUN = re.compile(rf"\b{_CAP}[\w&'.-]*(?:\s+(?:{_CAP}[\w&'.-]*|of|de|&))*")
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,15 @@ def derive_entities(claim: str) -> tuple[str, ...]:
                 name = name[:-2]
             if name and name not in found:
                 found.append(name)
-    return tuple(found)
+    return tuple(_with_short_name(name) for name in found)
+
+
+def _with_short_name(name: str) -> str:
+    """The name, plus itself without its legal form ("Acme Corp|Acme"), as the news writes it."""
+    words = name.split()
+    if len(words) > 1 and words[-1].rstrip(".") in _LEGAL_FORMS:
+        return f"{name}|{' '.join(words[:-1]).rstrip(',')}"
+    return name
 
 
 def _split_possessives(words: list[str]) -> list[list[str]]:

@@ -16,8 +16,12 @@ from functools import lru_cache
 from importlib import resources
 
 # A candidate boundary: terminal punctuation, optional closing quotes or brackets, whitespace,
-# then something that can open a sentence (a capital, a digit, an opening quote or bracket).
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+# then the first letter or digit of what follows (group 4). Whether it opens a sentence is
+# decided in `_ends_sentence`: Python's re has no class for "upper-case letter" in every script,
+# and "Škoda", "Ørsted" or "Émile" open sentences as surely as "Tesla". Full-width marks ("。")
+# end a sentence with or without a space: Chinese and Japanese put none.
+_BOUNDARY = re.compile(r"([.!?…]+|[。！？]+)([\"'”’)\]」』]*)(\s*)(?=[\"'“‘(\[「『]?([^\W_]))")
+_FULL_WIDTH = frozenset("。！？")
 _LAST_WORD = re.compile(r"(\S+)$")
 # How far back from a period to look for the word it ends: longer than any abbreviation, and
 # short enough that a paragraph with thousands of non-final periods ("Corp. Corp. ...") stays
@@ -28,7 +32,7 @@ _WORD_WINDOW = 64
 # punctuation would otherwise become one multi-megabyte "sentence" that the stance rules take
 # minutes to read.
 MAX_SENTENCE_CHARS = 1000
-_NEXT_WORD = re.compile(r"[\"'“‘(\[]?([A-Za-z]+)")
+_NEXT_WORD = re.compile(r"[\"'“‘(\[「『]?([^\W\d_]+)")
 _DOTTED = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # u.s, e.u, a.m: letters joined by periods
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -67,8 +71,12 @@ def is_boilerplate(sentence: str, rules: SplitRules | None = None) -> bool:
 
 def _ends_sentence(paragraph: str, start: int, match: re.Match[str], rules: SplitRules) -> bool:
     """Whether the boundary `match` closes the sentence that began at `start`."""
+    if match.group(1)[0] in _FULL_WIDTH:
+        return True
+    if not match.group(3) or match.group(4).islower():
+        return False  # "1810.HK", "$2.1", "e.g. a premium": no space, or no sentence opening
     if match.group(1) != ".":
-        return True  # "?", "!", "..." followed by a capital
+        return True  # "?", "!", "..." followed by a capital (or a caseless script) or a digit
     before = paragraph[max(start, match.start(1) - _WORD_WINDOW) : match.start(1)]
     found = _LAST_WORD.search(before)
     if not found:

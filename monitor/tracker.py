@@ -3,7 +3,7 @@
 Confidence is the probability that the claim is or will be true, moved in log-odds by each
 article's evidence: a step per signal (data below), scaled by the stance classifier's strength,
 how well the sentence matched and how credible the source is. An article counts once per
-rumour: the pipeline passes only its strongest sentence (see `strongest`).
+rumour: the pipeline passes only the sentence it counts by (see `decisive`).
 
 States move only along the explicit table below and only on a signal from a party on record;
 a hedged report moves confidence, never the state. Decisions:
@@ -31,7 +31,7 @@ a hedged report moves confidence, never the state. Decisions:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,7 +71,7 @@ FLOOR, CEILING = 0.01, 0.99
 
 @dataclass(frozen=True)
 class Observation:
-    """One article's strongest sentence about one rumour."""
+    """One sentence of an article about one rumour, as the tracker weighs it."""
 
     stance: str
     signal: str
@@ -109,8 +109,22 @@ def weight(obs: Observation) -> float:
 
 
 def strongest(observations: Iterable[Observation]) -> Observation | None:
-    """The observation an article counts by: the largest move, whichever direction."""
+    """The largest move, whichever direction."""
     return max(observations, key=lambda o: abs(weight(o)), default=None)
+
+
+def decisive(
+    state: str, observations: Sequence[Observation], *, last_change_at: datetime | None = None
+) -> Observation | None:
+    """The observation an article counts by: the strongest of those that may change the state,
+    else the strongest of all.
+
+    A story that recaps an old denial beside today's confirmation ("X said in March it had no
+    plans ...; on Tuesday X confirmed the talks") must count by the confirmation, even when the
+    recap matches the claim more closely: the recap cannot move the rumour, the news can.
+    """
+    movers = [o for o in observations if _why_not(state, o, last_change_at) is None]
+    return strongest(movers) or strongest(observations)
 
 
 def _logit(p: float) -> float:
@@ -121,6 +135,17 @@ def update_confidence(confidence: float, obs: Observation) -> float:
     p = min(CEILING, max(FLOOR, confidence))
     moved = 1.0 / (1.0 + math.exp(-(_logit(p) + weight(obs))))
     return min(CEILING, max(FLOOR, moved))
+
+
+def withdraw(confidence: float, before: float, after: float) -> float:
+    """Confidence without one earlier move from `before` to `after` (an article read anew).
+
+    Moves add in log-odds, so taking one back is exact whatever came after it, up to the
+    clamping at FLOOR and CEILING.
+    """
+    p = min(CEILING, max(FLOOR, confidence))
+    moved = _logit(min(CEILING, max(FLOOR, after))) - _logit(min(CEILING, max(FLOOR, before)))
+    return min(CEILING, max(FLOOR, 1.0 / (1.0 + math.exp(-(_logit(p) - moved)))))
 
 
 def _why_not(state: str, obs: Observation, last_change_at: datetime | None) -> str | None:

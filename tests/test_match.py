@@ -50,6 +50,15 @@ def test_entity_gate(text: str, passes: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["NESTLE signed with Citroen.", "Nestlé signed with Citroën.", "Nestle and CITROËN signed."],
+)
+def test_entity_gate_ignores_accents(text: str) -> None:
+    spec = ClaimSpec("nestle-citroen", "Nestlé will supply Citroën", ("Nestlé", "Citroen"))
+    assert gate(spec, text)
+
+
+@pytest.mark.parametrize(
     ("text", "passes"),
     [
         ("Nimbus will spend $10 billion on cars.", True),

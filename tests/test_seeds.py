@@ -48,6 +48,12 @@ def test_shipped_xiaomi_seeds_cover_the_story() -> None:
         ("Apple's car will be made by Hyundai", ("Apple", "Hyundai")),
         ("NVIDIA buys ARM", ("NVIDIA", "ARM")),
         ("A Xiaomi executive met Tesla's Elon Musk", ("Xiaomi", "Tesla", "Elon Musk")),
+        ("Škoda will buy Ørsted's unit", ("Škoda", "Ørsted")),  # capitals beyond ASCII
+        (
+            "Acme Corp. will buy Widget Works Inc.",  # the news mostly drops the legal form
+            ("Acme Corp|Acme", "Widget Works Inc|Widget Works"),
+        ),
+        ("Alibaba Group and Alibaba Group", ("Alibaba Group|Alibaba",)),
     ],
 )
 def test_entities_derived_from_the_claim(claim: str, entities: tuple[str, ...]) -> None:

@@ -132,3 +132,30 @@ def test_a_huge_body_is_read_only_as_far_as_the_limit() -> None:
     sentences = article_sentences("Title", body, limit=400)
     assert time.monotonic() - started < 5
     assert len(sentences) == 400
+
+
+def test_sentences_opening_with_a_capital_of_any_script_split() -> None:
+    text = (
+        "Volkswagen said it would not sell the unit. Škoda confirmed talks on Monday. "
+        "Ørsted declined to comment. Émile Dupont, a director, left. Орбител подтвердил сделку."
+    )
+    assert split_sentences(text) == [
+        "Volkswagen said it would not sell the unit.",
+        "Škoda confirmed talks on Monday.",
+        "Ørsted declined to comment.",
+        "Émile Dupont, a director, left.",
+        "Орбител подтвердил сделку.",
+    ]
+    # still one sentence: a lower-case word, or no space after the period
+    assert len(split_sentences("Sales of the Zephyr.é model rose. iPhone sales fell.")) == 1
+
+
+def test_full_width_marks_end_sentences_without_a_space() -> None:
+    text = "Orbitel signed the deal. 据报道，双方已签约。他说：“我们会收购。”股价上涨！Shares rose."
+    assert split_sentences(text) == [
+        "Orbitel signed the deal.",
+        "据报道，双方已签约。",
+        "他说：“我们会收购。”",
+        "股价上涨！",
+        "Shares rose.",
+    ]

@@ -132,3 +132,29 @@ def test_transition_moves_confidence_into_the_new_states_band() -> None:
         outcome = assess(state, 0.5, obs(signal, stance, strength=0.55, credibility=0.3))
         low, high = tracker.BANDS[outcome.to_state]
         assert outcome.changed and low <= outcome.confidence_after <= high
+
+
+def test_an_article_counts_by_a_sentence_that_can_move_the_state() -> None:
+    recap = obs("deny", "denies", 0.75)  # "X said in March it had no plans ..."
+    news = obs("confirm", strength=0.7, match=0.6)  # weaker, but it moves a denied rumour
+    assert abs(tracker.weight(recap)) > abs(tracker.weight(news))
+    assert tracker.decisive("denied", [recap, news]) is news
+    assert tracker.decisive("unconfirmed", [recap, news]) is recap  # both move: the stronger
+    # nothing can move a formalized rumour here: the strongest still counts for confidence
+    assert tracker.decisive("formalized", [recap, news]) is recap
+    # an article older than the last change moves nothing: the strongest counts
+    after = T0 + timedelta(days=1)
+    assert tracker.decisive("denied", [recap, news], last_change_at=after) is recap
+    assert tracker.decisive("denied", []) is None
+
+
+def test_withdrawing_a_move_restores_the_confidence_it_started_from() -> None:
+    first = assess("unconfirmed", 0.5, obs("none", "reports", 0.3))
+    second = assess("unconfirmed", first.confidence_after, obs("confirm", strength=0.4))
+    back = tracker.withdraw(
+        second.confidence_after, first.confidence_before, first.confidence_after
+    )
+    # as if only the second move had happened
+    assert back == pytest.approx(
+        assess("unconfirmed", 0.5, obs("confirm", strength=0.4)).confidence_after
+    )
