@@ -29,6 +29,7 @@ from monitor.stance_reading import (
     attribution,
     claim_view,
     content_words,
+    denied_call_off,
     live_hedges,
     on_claim,
     other_deal,
@@ -84,6 +85,18 @@ def _act_rule(role: str, signal: Signal, weight: str) -> Rule:
     return rule
 
 
+def _call_off_denied(r: Reading, lex: Lexicon) -> Judgement | None:
+    """ "X denied it had walked away from talks to buy Y": denying the claim's call-off keeps the
+    claim alive, on record unless hedged."""
+    call_off = denied_call_off(r, lex)
+    if call_off is None or r.claim.negative or not on_claim(call_off, r, lex):
+        return None
+    cues = [f"deny:{r.live['deny'][0].text}", f"denied-{call_off.name}"]
+    if live_hedges(r):
+        return _judgement("reports", "none", "hedged", lex, [*cues, live_hedges(r)[0].name])
+    return _judgement("supports", "confirm", "confirm", lex, cues)
+
+
 def _double_negation(r: Reading, lex: Lexicon) -> Judgement | None:
     """ "did not deny", "would not rule out": a refusal to deny is no denial."""
     if not r.negated["deny"]:
@@ -118,6 +131,10 @@ def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
         modal = lex.cues["modal_hedge"].search(before)
         if modal and not lex.cues["future"].fullmatch(modal.group()):  # "may not", not "would"
             return _judgement("reports", "none", "hedged", lex, [cue, f"modal:{modal.group()}"])
+        # "is not expected to", "not likely to": a forecast that it will not happen, no denial
+        forecast = lex.cues["modal_hedge"].match(" ".join(words[:3]))
+        if forecast and not lex.cues["future"].fullmatch(forecast.group()):
+            return _judgement("reports", "none", "hedged", lex, [cue, f"modal:{forecast.group()}"])
         hit = Hit("negation", f"{negator.text} {' '.join(words[:4])}".rstrip(), 0, 0)
         return _against(r, lex, hit, "deny", "deny_negation")
     return None
@@ -246,6 +263,7 @@ def _plan(r: Reading, lex: Lexicon) -> Judgement | None:
 
 
 _RULES: tuple[Rule, ...] = (
+    _call_off_denied,
     _act_rule("abandon", "abandon", "abandon"),
     _act_rule("deny", "deny", "deny"),
     _double_negation,
@@ -322,13 +340,13 @@ def _by_rules(reading: Reading, context: str | Sequence[str], lex: Lexicon) -> J
 
 def _protected(r: Reading, rule: Judgement) -> bool:
     """Verdicts the learned layer may not overturn, because the product depends on them:
-    "declined to comment", "did not deny" and "has not yet signed" are never denials, and a
-    denial of a different claim is no evidence."""
+    "declined to comment", "did not deny" and "has not yet signed" are never denials, a denied
+    call-off is no denial either, and a denial of a different claim is no evidence."""
     return bool(
         r.text.hits["no_comment"]
         or r.negated["deny"]
         or rule.stance == "unrelated"  # a denial or act about a different claim
-        or any(c == "pending" or c.startswith(("not-", "history:")) for c in rule.cues)
+        or any(c == "pending" or c.startswith(("not-", "history:", "denied-")) for c in rule.cues)
     )
 
 

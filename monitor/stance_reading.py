@@ -189,6 +189,23 @@ def _remembered(position: int, text: Text, lex: Lexicon) -> Hit | None:
     return None
 
 
+def _side_history(hit: Hit, text: Text, lex: Lexicon) -> Hit | None:
+    """A history frame in the side clause holding ``hit``: "X, which agreed to buy Y last year
+    before regulators blocked it, reported ..." recalls the act as background, it does not do it
+    now. An act in a side clause without such a frame ("X, which signed the deal on Monday,
+    ...") still counts."""
+    before = [t for t in text.tokens if t.end <= hit.start]
+    for i in range(len(before) - 1, 0, -1):
+        if is_clause_mark(before[i]):
+            return None  # the hit's clause opened without a relative word
+        if before[i].text in lex.negation.relative and before[i - 1].text == ",":
+            end = _clause_end(hit.end, text, lex)
+            return next(
+                (f for f in text.hits["retrospect"] if before[i].start < f.start < end), None
+            )
+    return None
+
+
 def _reaching(hit: Hit, scopes: Sequence[Scope]) -> tuple[Token, ...]:
     """Negators further back whose reach covers the cue: "neither X nor Y has confirmed",
     "nobody at X has signed" negate the act itself, whoever the subject is."""
@@ -205,7 +222,8 @@ def read_against(text: Text, claim: ClaimView, lex: Lexicon) -> Reading:
         hits = [h for h in text.hits[role] if not _reported(h, text, lex)]
         if role in _RETOLD:
             remembered.extend(h for h in hits if _remembered(h.start, text, lex))
-            hits = [h for h in hits if h not in remembered]
+        remembered.extend(h for h in hits if h not in remembered and _side_history(h, text, lex))
+        hits = [h for h in hits if h not in remembered]
         near = {id(h): _negator(h, text, lex) for h in hits}
         far = {id(h): _reaching(h, raw) for h in hits if near[id(h)] is None}
         live[role] = tuple(h for h in hits if near[id(h)] is None and not far[id(h)])
@@ -317,6 +335,17 @@ def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     if other_topics(r, lex, hit.end, hit.end + len(" ".join(after)) + 1):
         return False  # "confirmed talks with Y over a chip supply deal"
     return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
+
+
+def denied_call_off(r: Reading, lex: Lexicon) -> Hit | None:
+    """A call-off the sentence's own live denial frames: "X denied it had walked away from the
+    talks" says the deal is alive, the opposite of a denial of the claim."""
+    for deny in r.live["deny"]:
+        reach = _frame_reach(deny, r.text, lex)
+        framed = [h for h in r.text.hits["abandon"] if deny.end <= h.start < reach]
+        if framed:
+            return framed[0]
+    return None
 
 
 def live_hedges(r: Reading) -> tuple[Hit, ...]:
