@@ -33,6 +33,7 @@ from monitor.stance_reading import (
     live_hedges,
     on_claim,
     other_deal,
+    other_object,
     other_topics,
     read_against,
     read_text,
@@ -120,7 +121,11 @@ def _debunk(r: Reading, lex: Lexicon) -> Judgement | None:
 def _negated_content(r: Reading, lex: Lexicon) -> Judgement | None:
     """ "X will not build cars with Y", "no plans to ...": a negator over the claim's content."""
     for negator, words in r.scopes:
-        if not about_claim(words, r, lex) or other_deal(words, r, lex):
+        if (
+            not about_claim(words, r, lex)
+            or other_deal(words, r, lex)
+            or other_object(words, r, lex, leading_verb=True)
+        ):
             continue  # negates something else: "will not raise phone prices"
         cue = f"negation:{negator.text} {' '.join(words[:4])}".rstrip()
         if any(lex.cues["pending"].fullmatch(w) for w in words[:3]) or _not_done(

@@ -77,6 +77,8 @@ class ClaimView:
     # The claim is about something still to happen ("X will build ..."): an act not done so far
     # ("X has not signed") leaves it pending rather than false.
     prospective: bool = False
+    # The claim's words in order, to find what its verb acts on ("build" -> "electric cars").
+    words: tuple[str, ...] = ()
 
 
 def _normalise(text: str, lex: Lexicon) -> str:
@@ -114,6 +116,7 @@ def claim_view(claim: str, lex: Lexicon) -> ClaimView:
         bool(text.hits["debunk"]),
         hedged,
         ahead,
+        tuple(words),
     )
 
 
@@ -274,6 +277,57 @@ def _head(words: Sequence[str], lex: Lexicon) -> str | None:
     return phrase[-1] if phrase else None
 
 
+def _phrase(words: Sequence[str], lex: Lexicon) -> list[str]:
+    """The first noun phrase: "a semiconductor plant in Ohio" -> semiconductor, plant."""
+    return list(
+        takewhile(lambda w: w not in lex.stopwords, dropwhile(lex.stopwords.__contains__, words))
+    )
+
+
+def _object_concepts(words: Sequence[str], r: Reading, lex: Lexicon) -> set[str]:
+    stems = (stem(w) for w in _phrase(words, lex))
+    return {
+        lex.concepts.get(s, s) for s in stems if s not in lex.generic and s not in r.claim.entities
+    }
+
+
+# Words after which the next word is a verb in the infinitive: "will build", "to build".
+_INFINITIVE = frozenset({"will", "to", "would", "shall", "can"})
+
+
+def _verbs(words: Sequence[str], lex: Lexicon, leading: bool = False) -> dict[int, str]:
+    """Position -> concept of each verb that follows "will" or "to" (no tagger needed), and of
+    the first word when ``leading`` (a negation's scope: "not | build a plant")."""
+    return {
+        i: lex.concepts.get(stem(w), stem(w))
+        for i, w in enumerate(words)
+        if ((i and words[i - 1] in _INFINITIVE) or (leading and i == 0)) and w not in lex.stopwords
+    }
+
+
+def other_object(
+    words: Sequence[str], r: Reading, lex: Lexicon, *, leading_verb: bool = False
+) -> bool:
+    """Whether the words do the claim's own verb to something else: "will build a semiconductor
+    plant in Ohio" against "will build electric cars in Ohio" shares "build" and "Ohio" yet
+    speaks of another project. Only when every such shared word acts on another object."""
+    claim = list(r.claim.words)
+    verbs = _verbs(claim, lex)
+    verdicts: list[bool] = []
+    for i, key in _verbs(words, lex, leading_verb).items():
+        if key not in verbs.values():
+            continue
+        mine = _object_concepts(words[i + 1 :], r, lex)
+        at = next(j for j, k in verbs.items() if k == key)
+        # All the claim says after its verb ("build and sell its own electric car"): wide on
+        # purpose, so only an object the claim never mentions counts as another matter.
+        theirs = {lex.concepts.get(w, w) for w in content_words(claim[at + 1 :], lex)}
+        theirs -= r.claim.entities
+        if mine and theirs:
+            verdicts.append(bool(mine & theirs))
+    return bool(verdicts) and not any(verdicts)
+
+
 def _takes_claim_object(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     """For acts with other senses ("opened its patents"): what they act on is the claim's."""
     head = _head(words, lex)
@@ -334,6 +388,8 @@ def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
         return False
     if other_topics(r, lex, hit.end, hit.end + len(" ".join(after)) + 1):
         return False  # "confirmed talks with Y over a chip supply deal"
+    if other_object(after, r, lex):
+        return False  # "confirmed it will build a chip plant" against a car claim
     return not lex.cues["object_bound"].fullmatch(hit.text) or _takes_claim_object(after, r, lex)
 
 
