@@ -14,6 +14,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from monitor.negation import Token, is_clause_mark, words_before
+from monitor.stance_about import (
+    about_claim,
+    content_words,
+    on_claim,
+    other_deal,
+    other_object,
+    other_topics,
+)
 from monitor.stance_features import profile
 from monitor.stance_lexicon import Lexicon, lexicon_from_mapping, load_lexicon
 from monitor.stance_model import REFERENCE, StanceModel, best, load_model, probabilities
@@ -25,16 +33,10 @@ from monitor.stance_reading import (
     Signal,
     Stance,
     Text,
-    about_claim,
     attribution,
     claim_view,
-    content_words,
     denied_call_off,
     live_hedges,
-    on_claim,
-    other_deal,
-    other_object,
-    other_topics,
     read_against,
     read_text,
 )

@@ -10,15 +10,9 @@ import math
 import re
 
 from monitor.negation import stem
+from monitor.stance_about import about_claim, content_words
 from monitor.stance_lexicon import Lexicon
-from monitor.stance_reading import (
-    Judgement,
-    Reading,
-    about_claim,
-    content_words,
-    live_hedges,
-    speaker,
-)
+from monitor.stance_reading import Judgement, Reading, live_hedges, speaker
 
 _FEATURE_ROLES = ("modal_hedge", "speculation", "future")
 _LIVE_ROLES = ("confirm", "formalize", "deny", "debunk", "abandon")
