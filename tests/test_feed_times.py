@@ -1,0 +1,104 @@
+"""Feed dates that do not say enough: items sharing one date, zones by abbreviation.
+
+The order articles are matched in decides which state changes happen, so it must follow the
+news as closely as the feed lets us tell.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+
+from monitor.articles import ArticleDraft
+from monitor.cli import cli
+from monitor.poller import oldest_first
+
+SEEDS = """
+[[rumour]]
+id = "acme-widgets"
+claim = "Acme Corp will buy Widget Works"
+entities = ["Acme|Acme Corp", "Widget Works"]
+"""
+
+
+def _item(n: int, base: str, title: str, date: str) -> str:
+    return (
+        f"<item><title>{title}</title><link>{base}/a/{n}</link><guid>a{n}</guid>"
+        f"<pubDate>{date}</pubDate><description>{title}</description></item>"
+    )
+
+
+def _invoke(config: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_items_sharing_one_date_are_matched_oldest_first_by_their_place_in_the_feed(
+    write_config: Callable[..., Path], db_url: str, threaded_server: HTTPServer
+) -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    same = "Mon, 06 May 2024 00:00:00 GMT"  # a feed that stamps every item with its build date
+    items = [  # newest first, as feeds list them
+        _item(2, base, "Acme Corp said it has terminated its agreement to buy Widget Works.", same),
+        _item(
+            1,
+            base,
+            "Acme Corp confirmed that it has agreed to buy Widget Works, "
+            "the company said in a statement.",
+            same,
+        ),
+    ]
+    rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{"".join(items)}'
+    threaded_server.expect_request("/feed").respond_with_data(
+        rss + "</channel></rss>", content_type="application/rss+xml"
+    )
+    threaded_server.no_handler_status_code = 404  # pages missing: the items' own text is used
+    body = f"""
+[polling]
+host_delay = "0s"
+allow_private_networks = true
+
+[[feeds]]
+name = "Wire"
+url = "{base}/feed"
+"""
+    config = write_config(body, seeds=SEEDS, db_url=db_url)
+    _invoke(config, "init")
+    _invoke(config, "poll")
+    history = json.loads(_invoke(config, "history", "acme-widgets", "--json"))
+    moves = [(t["from"], t["to"]) for t in history["transitions"]]
+    assert moves == [("unconfirmed", "formalized"), ("formalized", "abandoned")]
+    assert history["state"] == "abandoned"
+
+
+def _draft(guid: str, published: datetime) -> ArticleDraft:
+    return ArticleDraft(
+        guid=guid,
+        link_key=guid,
+        canonical=guid,
+        url=guid,
+        title=guid,
+        text=guid,
+        author=None,
+        site=None,
+        extraction="summary",
+        retry_page=False,
+        published_at=published,
+        fetched_at=published,
+    )
+
+
+def test_ties_follow_the_direction_the_feed_lists_its_dated_items_in() -> None:
+    day = datetime(2024, 5, 6, tzinfo=UTC)
+    later = day + timedelta(hours=3)
+    newest_on_top = [_draft("c", later), _draft("b", day), _draft("a", day)]
+    assert [d.guid for d in oldest_first(newest_on_top)] == ["a", "b", "c"]
+    oldest_on_top = [_draft("a", day), _draft("b", day), _draft("c", later)]
+    assert [d.guid for d in oldest_first(oldest_on_top)] == ["a", "b", "c"]
+    assert oldest_first([]) == []
