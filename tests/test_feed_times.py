@@ -11,11 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from monitor.articles import ArticleDraft
 from monitor.cli import cli
+from monitor.feeds import parse_feed
 from monitor.poller import oldest_first
 
 SEEDS = """
@@ -102,3 +104,36 @@ def test_ties_follow_the_direction_the_feed_lists_its_dated_items_in() -> None:
     oldest_on_top = [_draft("a", day), _draft("b", day), _draft("c", later)]
     assert [d.guid for d in oldest_first(oldest_on_top)] == ["a", "b", "c"]
     assert oldest_first([]) == []
+
+
+def _published(date: str) -> datetime | None:
+    item = f"<item><title>t</title><link>http://x.test/1</link><pubDate>{date}</pubDate></item>"
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{item}</channel></rss>'
+    )
+    return parse_feed(body.encode(), {}, url="http://x.test/feed").entries[0].published
+
+
+@pytest.mark.parametrize(
+    ("written", "utc"),
+    [
+        ("Sun, 31 Mar 2024 02:30:00 CEST", "2024-03-31T00:30"),  # the night Europe's DST began
+        ("Sun, 31 Mar 2024 01:30:00 CET", "2024-03-31T00:30"),
+        ("Mon, 01 Apr 2024 09:00:00 BST", "2024-04-01T08:00"),
+        ("Mon, 01 Apr 2024 09:00:00 HKT", "2024-04-01T01:00"),
+        ("Mon, 01 Apr 2024 09:00:00 JST", "2024-04-01T00:00"),
+        ("Mon, 01 Apr 2024 09:00:00 AEDT", "2024-03-31T22:00"),
+        ("Mon, 01 Apr 2024 09:00:00 UTC+8", "2024-04-01T01:00"),
+        ("Mon, 01 Apr 2024 09:00 (UTC-03:30)", "2024-04-01T12:30"),
+        ("2024-04-01T09:00:00 CEST", "2024-04-01T07:00"),
+        ("2024年4月1日 09:00 +0800", "2024-04-01T01:00"),
+        ("2024年4月1日 上午9:00 (HKT)", "2024-04-01T01:00"),
+        # already right before: numeric offsets and the zones feedparser knows
+        ("Mon, 01 Apr 2024 09:00:00 +0800", "2024-04-01T01:00"),
+        ("Mon, 01 Apr 2024 09:00:00 EDT", "2024-04-01T13:00"),
+        ("Mon, 01 Apr 2024 09:00:00 GMT", "2024-04-01T09:00"),
+        ("2024年4月1日 09:00", "2024-04-01T09:00"),  # no zone at all: UTC, as documented
+    ],
+)
+def test_zones_written_as_abbreviations_or_utc_offsets_are_applied(written: str, utc: str) -> None:
+    assert _published(written) == datetime.fromisoformat(utc).replace(tzinfo=UTC)
