@@ -7,8 +7,10 @@ news as closely as the feed lets us tell.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,48 @@ def _published(date: str) -> datetime | None:
 )
 def test_zones_written_as_abbreviations_or_utc_offsets_are_applied(written: str, utc: str) -> None:
     assert _published(written) == datetime.fromisoformat(utc).replace(tzinfo=UTC)
+
+
+def _feed(*items: str) -> str:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel>{"".join(items)}</channel></rss>'
+
+
+def test_a_date_slightly_ahead_of_the_clock_cannot_block_later_news(
+    write_config: Callable[..., Path], db_url: str, threaded_server: HTTPServer
+) -> None:
+    """A feed that writes its local time as GMT dates its stories up to an hour ahead. Such a
+    story was published by the time it was fetched; stored an hour ahead, it would make the
+    next real news look older than the state change it caused, and count for nothing."""
+    base = threaded_server.url_for("").rstrip("/")
+    ahead = format_datetime(datetime.now(UTC) + timedelta(minutes=50), usegmt=True)
+    confirm = "Acme Corp confirmed that it is in talks to buy Widget Works, a spokesman said."
+    threaded_server.expect_request("/ahead").respond_with_data(
+        _feed(_item(1, base, confirm, ahead)), content_type="application/rss+xml"
+    )
+    threaded_server.no_handler_status_code = 404
+    body = f"""
+[polling]
+host_delay = "0s"
+allow_private_networks = true
+
+[[feeds]]
+name = "Ahead"
+url = "{base}/ahead"
+
+[[feeds]]
+name = "Wire"
+url = "{base}/wire"
+"""
+    config = write_config(body, seeds=SEEDS, db_url=db_url)
+    _invoke(config, "init")
+    _invoke(config, "poll")
+    time.sleep(1.1)  # the wire's story comes a moment later (feed dates have whole seconds)
+    signed = "Acme Corp said it has signed a definitive agreement to buy Widget Works."
+    threaded_server.expect_request("/wire").respond_with_data(
+        _feed(_item(2, base, signed, format_datetime(datetime.now(UTC), usegmt=True))),
+        content_type="application/rss+xml",
+    )
+    _invoke(config, "poll")
+    history = json.loads(_invoke(config, "history", "acme-widgets", "--json"))
+    moves = [(t["from"], t["to"]) for t in history["transitions"]]
+    assert moves == [("unconfirmed", "confirmed"), ("confirmed", "formalized")]
