@@ -119,7 +119,9 @@ def _published(entry: datetime | None, page: datetime | None, now: datetime) -> 
         # A date far in the future or before the web existed is a feed's placeholder
         # ("0001-01-01"), and as evidence it would sort before every real article.
         if moment is not None and OLDEST <= moment <= now + FUTURE_SLACK:
-            return moment
+            # A little ahead is a clock or zone slip: the story was out when we fetched it.
+            # Kept ahead, it would make the next real news look older than its state change.
+            return min(moment, now)
     return now
 
 

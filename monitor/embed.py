@@ -211,7 +211,10 @@ class Embedder:
             }
             for key, vector in zip(keys, vectors, strict=True)
         ]
-        # Another worker may have cached the same sentence a moment ago: keep its row.
+        # Another worker may be caching the same sentences right now: keep its rows, and take
+        # the keys in one global order, so two writers wait for each other rather than each
+        # holding a row the other needs (a deadlock, on PostgreSQL).
+        rows.sort(key=lambda row: str(row["sentence_hash"]))
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         for start in range(0, len(rows), _LOOKUP_CHUNK):
             stmt = insert(SentenceEmbedding).values(rows[start : start + _LOOKUP_CHUNK])

@@ -8,12 +8,13 @@ reported), and never expands entities declared in the document or fetches extern
 from __future__ import annotations
 
 import calendar
+import email.utils
 import hashlib
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -117,7 +118,7 @@ def _best_text(raw: Any) -> str:
 
 # "2024年5月14日 下午3:05" (Chinese, Japanese) and "2024년 5월 14일" (Korean): feedparser reads
 # these as some other day entirely, so they are read here instead. No zone given: taken as UTC,
-# as feedparser takes every zone-less date.
+# as feedparser takes every zone-less date; a zone at the end ("+0800", "HKT") is applied.
 _CJK_DATE = re.compile(
     r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
     r"(?:\s*(上午|下午|午前|午後|오전|오후)?\s*(\d{1,2})\s*[:：時时시]\s*(\d{1,2})"
@@ -134,11 +135,56 @@ def cjk_date(text: str) -> datetime | None:
     year, month, day, half, hour, minute, second = found.groups()
     hours = int(hour or 0) + (12 if half in _AFTERNOON and int(hour or 0) < 12 else 0)
     try:
-        return datetime(
+        moment = datetime(
             int(year), int(month), int(day), hours, int(minute or 0), int(second or 0), tzinfo=UTC
         )
     except ValueError:  # 2024年13月40日
         return None
+    rest = text[found.end() :]
+    zone = _NAMED_ZONE.search(rest) or _NUMERIC_ZONE.search(rest)
+    return moment - _offset(zone) if zone else moment
+
+
+# Zone abbreviations feedparser does not know (it knows GMT, UT, Z and the US ones) and so
+# reads as UTC, hours off; common in the European and Asian business press. Ambiguous ones
+# (IST: India, Ireland or Israel; CST: US Central or China) are left to feedparser.
+_ZONE_MINUTES = {
+    "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "EET": 120, "EEST": 180,
+    "MSK": 180, "GST": 240, "PKT": 300, "ICT": 420, "WIB": 420, "HKT": 480, "SGT": 480,
+    "AWST": 480, "PHT": 480, "JST": 540, "KST": 540, "ACST": 570, "AEST": 600, "AEDT": 660,
+    "NZST": 720, "NZDT": 780,
+}  # fmt: skip
+_NAMED_ZONE = re.compile(
+    r"\s*\(?\s*(?:(?P<abbr>" + "|".join(_ZONE_MINUTES) + r")"
+    r"|(?:UTC|GMT)\s*(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)\s*\)?\s*$"
+)
+_NUMERIC_ZONE = re.compile(r"(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})\s*$")
+
+
+def _offset(zone: re.Match[str]) -> timedelta:
+    if abbreviation := zone.groupdict().get("abbr"):
+        return timedelta(minutes=_ZONE_MINUTES[abbreviation])
+    minutes = int(zone["hours"]) * 60 + int(zone["minutes"] or 0)
+    return timedelta(minutes=-minutes if zone["sign"] == "-" else minutes)
+
+
+def named_zone_date(text: str) -> datetime | None:
+    """A date whose zone is an abbreviation or "UTC+8" that feedparser would read as UTC."""
+    zone = _NAMED_ZONE.search(text)
+    if zone is None:
+        return None
+    head = text[: zone.start()].strip()
+    try:
+        moment = email.utils.parsedate_to_datetime(head + " +0000")  # RFC 822, as RSS writes
+    except (TypeError, ValueError):
+        try:
+            moment = datetime.fromisoformat(head)  # Atom and the rest
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            return None  # a numeric offset already; feedparser reads those right
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _offset(zone)).astimezone(UTC)
 
 
 def _date(raw: Any) -> datetime | None:
@@ -146,6 +192,8 @@ def _date(raw: Any) -> datetime | None:
         text = raw.get(key)
         if isinstance(text, str) and _CJK_DATE.search(text):
             return cjk_date(text)
+        if isinstance(text, str) and (named := named_zone_date(text)) is not None:
+            return named
         value = raw.get(f"{key}_parsed")
         if value:
             # feedparser has already converted the entry's zone to UTC

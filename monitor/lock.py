@@ -12,6 +12,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -140,9 +143,9 @@ class NoLock:
         pass
 
 
-def advisory_key(scope: str) -> int:
+def advisory_key(scope: str, purpose: str = "scheduler") -> int:
     """A stable signed 64-bit key for pg_try_advisory_lock, derived from the schema name."""
-    digest = hashlib.sha256(f"rumour-monitor scheduler {scope}".encode()).digest()
+    digest = hashlib.sha256(f"rumour-monitor {purpose} {scope}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -163,3 +166,90 @@ def acquire_scheduler_lock(database: Database) -> SchedulerLock:
         path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(path).acquire()
     return AdvisoryLock(database).acquire()
+
+
+SETUP_WAIT = 120.0  # seconds; a holder needs well under one, unless it migrates a big database
+
+
+@contextmanager
+def setup_lock(database: Database, *, wait: float = SETUP_WAIT) -> Iterator[None]:
+    """Serialise schema upgrades and config syncs (`init`, and the feed sync of `poll`/`run`).
+
+    Two `init`s on a fresh database would both create the tables, and two `poll`s after a feed
+    was added to config.toml would both insert it: the loser fails on a unique key. Unlike
+    the scheduler lock this one waits its turn, since every holder is done in moments.
+    """
+    if database.engine.dialect.name == "sqlite":
+        path = lock_path(database.url)
+        if path is None:
+            yield
+            return
+        path = path.with_name(path.name.removesuffix(".lock") + ".setup.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a+", encoding="utf-8") as handle:
+            _wait_for(lambda: _try_flock(handle), f"file lock {path}", wait)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    with _advisory_setup_lock(database, wait):
+        yield
+
+
+def _try_flock(handle: IO[str]) -> bool:
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextmanager
+def _advisory_setup_lock(database: Database, wait: float) -> Iterator[None]:
+    where = make_url(database.url).render_as_string(hide_password=True)
+    try:
+        conn = database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open database {where}: {exc}") from exc
+    try:
+        key = _take_setup_lock(conn, where, wait)
+        try:
+            yield  # the body's own database errors pass through unchanged
+        finally:
+            _unlock(conn, key)
+    finally:
+        conn.close()
+
+
+def _take_setup_lock(conn: Connection, where: str, wait: float) -> int:
+    try:
+        schema = conn.execute(text("SELECT current_database() || '.' || current_schema()"))
+        key = advisory_key(str(schema.scalar_one()), "setup")
+        statement = text("SELECT pg_try_advisory_lock(:k)")
+        _wait_for(
+            lambda: bool(conn.execute(statement, {"k": key}).scalar_one()),
+            f"advisory lock {key} on {where}",
+            wait,
+        )
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot take the setup lock on {where}: {exc}") from exc
+    return key
+
+
+def _unlock(conn: Connection, key: int) -> None:
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    except SQLAlchemyError:
+        conn.invalidate()  # ends the session, and the session's locks with it
+
+
+def _wait_for(attempt: Callable[[], bool], what: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while not attempt():
+        if time.monotonic() > deadline:
+            raise DatabaseError(
+                f"waited {wait:.0f}s for the {what}: another `rumour-monitor init`, `poll` or "
+                "`run` is still upgrading the database or syncing config; try again once it is done"
+            )
+        time.sleep(0.05)

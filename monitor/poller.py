@@ -292,9 +292,26 @@ def _store_failure_only(db: Database, plan: _Plan, now: datetime) -> FeedReport:
     return FeedReport(plan.job.name, "error", 0, (), error, None, url=plan.job.url)
 
 
+def oldest_first(drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
+    """Drafts in the order the news happened, as far as the feed tells it.
+
+    The pipeline matches articles by (published_at, id), and the order decides which state
+    changes happen (a confirmation read after its own retraction changes nothing). Items that
+    share a date (a feed stamping every item with its build time, or items with no date, all
+    dated "now") are told apart by their place in the feed: newest first, as feeds list them,
+    unless the dated items show this feed lists oldest first.
+    """
+    newest_on_top = not drafts or drafts[0].published_at >= drafts[-1].published_at
+    order = sorted(
+        enumerate(drafts),
+        key=lambda pair: (pair[1].published_at, -pair[0] if newest_on_top else pair[0]),
+    )
+    return [draft for _, draft in order]
+
+
 def _store_articles(session: Session, feed: Feed, plan: _Plan) -> tuple[list[int], list[int]]:
     new_ids: list[int] = []
-    for draft in plan.drafts:
+    for draft in oldest_first(plan.drafts):
         article = store_article(
             session, draft, feed_id=feed.id, source=feed.name, credibility=feed.credibility
         )

@@ -270,14 +270,15 @@ def run_service(config: Config, database: Database, jobs: Sequence[JobSpec]) -> 
     Raises AlreadyRunningError (exit 1) when another `run` holds this database.
     """
     from monitor.health import HealthCheck, StatusServer
-    from monitor.lock import acquire_scheduler_lock
+    from monitor.lock import acquire_scheduler_lock, setup_lock
     from monitor.subscriptions import sync_feeds
 
     lock = acquire_scheduler_lock(database)  # before anything writes
     server: StatusServer | None = None
     try:
-        with database.transaction() as session:
-            sync_feeds(session, config.feeds)  # config.toml is the truth about which feeds exist
+        # config.toml is the truth about which feeds exist; a `poll` may be syncing at once
+        with setup_lock(database), database.transaction() as session:
+            sync_feeds(session, config.feeds)
         metrics = Metrics(database)
         service = Service(Runtime(config, database, metrics), jobs, lock, Notifier())
         if config.service.listen:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from monitor.db import Database
+from monitor.db import Database, upgrade
 from monitor.db.models import SentenceEmbedding
 from monitor.embed import Embedder, Encoder, ModelError, sentence_hash
 
@@ -93,3 +95,38 @@ def test_unknown_model_is_a_clear_error(tmp_path: object) -> None:
 
     with pytest.raises(ModelError, match="no-such-model"):
         SentenceTransformerEncoder(f"{tmp_path}/no-such-model")
+
+
+def test_two_writers_caching_the_same_sentences_in_other_orders_do_not_deadlock(
+    pg_url: str,
+) -> None:
+    """Two articles with the same two sentences in opposite orders, embedded by two workers
+    at once: each insert waits for the other's uncommitted row. Inserting in one global order
+    (by key) makes the second writer wait for the first instead of deadlocking with it."""
+    db = Database(pg_url)
+    upgrade(db.engine)
+    low, high = sorted(["Acme buys Widget Works.", "The deal closes in May."], key=sentence_hash)
+    first, second = Embedder(CountingEncoder(), "m", 8), Embedder(CountingEncoder(), "m", 8)
+    errors: list[BaseException] = []
+
+    def other_worker() -> None:
+        try:
+            with db.transaction() as session:
+                second.embed(session, [high, low])
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    try:
+        with db.transaction() as session:
+            first.embed(session, [low])  # holds `low` until commit
+            worker = threading.Thread(target=other_worker)
+            worker.start()
+            time.sleep(0.5)  # the other worker is now waiting on `low`, not holding `high`
+            first.embed(session, [high])
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+        assert errors == []
+        with db.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(SentenceEmbedding)) == 2
+    finally:
+        db.dispose()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor.db import Database
-from monitor.errors import AlreadyRunningError
-from monitor.lock import acquire_scheduler_lock, advisory_key, lock_path
+from monitor.errors import AlreadyRunningError, DatabaseError
+from monitor.lock import acquire_scheduler_lock, advisory_key, lock_path, setup_lock
 
 HOLDER = """
 import sys, time
@@ -75,3 +75,17 @@ def test_in_memory_sqlite_needs_no_lock() -> None:
     assert acquire_scheduler_lock(db).alive()
     assert acquire_scheduler_lock(db).alive()
     db.dispose()
+
+
+def test_setup_lock_waits_for_its_holder_and_names_what_it_waits_for(db: Database) -> None:
+    other = Database(db.url)
+    try:
+        with setup_lock(db):
+            waiting = pytest.raises(DatabaseError, match="another `rumour-monitor init`")
+            with waiting, setup_lock(other, wait=0.3):
+                pass
+            acquire_scheduler_lock(other).release()  # a lock of its own, not the scheduler's
+        with setup_lock(other, wait=0.3):  # free once released
+            pass
+    finally:
+        other.dispose()

@@ -9,6 +9,7 @@ import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.display import table, when
+from monitor.lock import setup_lock
 from monitor.progress import Progress
 from monitor.subscriptions import feed_health, sync_feeds
 
@@ -100,7 +101,7 @@ def poll_step(app: App, *, due_only: bool = False) -> list[FeedReport]:
 
     config = app.config
     db = app.database()
-    with db.transaction() as session:
+    with setup_lock(db), db.transaction() as session:  # a `run` or `poll` may sync at once
         sync_feeds(session, config.feeds)
     enabled = sum(1 for feed in config.feeds if feed.enabled)  # an upper bound with --due
     with Fetcher(config.polling) as fetcher, Progress("polling feeds", total=enabled) as bar:

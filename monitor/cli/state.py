@@ -9,6 +9,7 @@ from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
+from monitor.lock import setup_lock
 from monitor.queries import history, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import sync_feeds
@@ -37,10 +38,11 @@ def init(app: App) -> None:
             " (see seeds/xiaomi-ev.toml in the project)"
         )
     db = app.database(migrated=False)
-    upgrade(db.engine)
-    with db.transaction() as session:
-        rumours = sync_rumours(session, seeds)
-        feeds = sync_feeds(session, config.feeds)
+    with setup_lock(db):  # a second `init` at the same moment waits, then finds it all done
+        upgrade(db.engine)
+        with db.transaction() as session:
+            rumours = sync_rumours(session, seeds)
+            feeds = sync_feeds(session, config.feeds)
     click.echo(f"database ready: {_safe_url(config.database.url)}")
     click.echo(
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
