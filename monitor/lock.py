@@ -48,9 +48,7 @@ class FileLock:
     def acquire(self) -> FileLock:
         # "a+" so that opening never truncates the holder's pid before we know we own the lock
         handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_flock(handle):
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
@@ -88,10 +86,8 @@ class AdvisoryLock:
         try:
             # autocommit: a session lock must not pin an idle transaction for months
             conn = self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            schema = conn.execute(text("SELECT current_database() || '.' || current_schema()"))
-            scope = str(schema.scalar_one())
-            key = advisory_key(scope)
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+            scope, key = _scope_key(conn, "scheduler")
+            got = _try_advisory(conn, key)
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"cannot take the scheduler lock on {self._where()}: {exc}"
@@ -121,13 +117,8 @@ class AdvisoryLock:
     def release(self) -> None:
         if self._conn is None:
             return
-        # The connection goes back to the pool, so unlock explicitly; a connection we cannot
-        # unlock is discarded instead, which ends its session and the lock with it.
-        try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            self._conn.close()
-        except SQLAlchemyError:
-            self._conn.invalidate()
+        _unlock(self._conn, self._key)
+        self._conn.close()
         self._conn = None
 
 
@@ -224,24 +215,31 @@ def _advisory_setup_lock(database: Database, wait: float) -> Iterator[None]:
 
 def _take_setup_lock(conn: Connection, where: str, wait: float) -> int:
     try:
-        schema = conn.execute(text("SELECT current_database() || '.' || current_schema()"))
-        key = advisory_key(str(schema.scalar_one()), "setup")
-        statement = text("SELECT pg_try_advisory_lock(:k)")
-        _wait_for(
-            lambda: bool(conn.execute(statement, {"k": key}).scalar_one()),
-            f"advisory lock {key} on {where}",
-            wait,
-        )
+        _, key = _scope_key(conn, "setup")
+        _wait_for(lambda: _try_advisory(conn, key), f"advisory lock {key} on {where}", wait)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot take the setup lock on {where}: {exc}") from exc
     return key
 
 
+def _scope_key(conn: Connection, purpose: str) -> tuple[str, int]:
+    """The schema the monitor's tables live in, and the advisory key for ``purpose`` there."""
+    schema = conn.execute(text("SELECT current_database() || '.' || current_schema()"))
+    scope = str(schema.scalar_one())
+    return scope, advisory_key(scope, purpose)
+
+
+def _try_advisory(conn: Connection, key: int) -> bool:
+    return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
+
+
 def _unlock(conn: Connection, key: int) -> None:
+    """Unlock explicitly, since the connection goes back to the pool; one we cannot unlock is
+    discarded instead, which ends its session and the session's locks with it."""
     try:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     except SQLAlchemyError:
-        conn.invalidate()  # ends the session, and the session's locks with it
+        conn.invalidate()
 
 
 def _wait_for(attempt: Callable[[], bool], what: str, wait: float) -> None:

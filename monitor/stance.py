@@ -95,8 +95,9 @@ def _call_off_denied(r: Reading, lex: Lexicon) -> Judgement | None:
     if call_off is None or r.claim.negative or not on_claim(call_off, r, lex):
         return None
     cues = [f"deny:{r.live['deny'][0].text}", f"denied-{call_off.name}"]
-    if live_hedges(r):
-        return _judgement("reports", "none", "hedged", lex, [*cues, live_hedges(r)[0].name])
+    hedges = live_hedges(r)
+    if hedges:
+        return _judgement("reports", "none", "hedged", lex, [*cues, hedges[0].name])
     return _judgement("supports", "confirm", "confirm", lex, cues)
 
 

@@ -34,19 +34,17 @@ def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
 
 
-def _head(words: Sequence[str], lex: Lexicon) -> str | None:
-    """The last word of the first noun phrase: "its electric car patents to ..." -> "patents"."""
-    phrase = list(
-        takewhile(lambda w: w not in lex.stopwords, dropwhile(lex.stopwords.__contains__, words))
-    )
-    return phrase[-1] if phrase else None
-
-
 def _phrase(words: Sequence[str], lex: Lexicon) -> list[str]:
     """The first noun phrase: "a semiconductor plant in Ohio" -> semiconductor, plant."""
     return list(
         takewhile(lambda w: w not in lex.stopwords, dropwhile(lex.stopwords.__contains__, words))
     )
+
+
+def _head(words: Sequence[str], lex: Lexicon) -> str | None:
+    """The last word of the first noun phrase: "its electric car patents to ..." -> "patents"."""
+    phrase = _phrase(words, lex)
+    return phrase[-1] if phrase else None
 
 
 def _object_concepts(words: Sequence[str], r: Reading, lex: Lexicon) -> set[str]:

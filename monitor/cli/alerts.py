@@ -151,16 +151,16 @@ def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None
 
     if not alert_ids and not all_failed:
         raise click.UsageError("name alert ids (see `alerts list --status failed`) or --all-failed")
+    named = [] if all_failed else list(dict.fromkeys(alert_ids))
     with app.database().transaction() as session:
-        known = {} if all_failed else statuses(session, alert_ids)
-        count = requeue_failed(session, None if all_failed else list(alert_ids))
+        known = statuses(session, named) if named else {}
+        count = requeue_failed(session, None if all_failed else named)
     click.echo(f"{count} failed alert(s) queued again")
-    for alert_id in dict.fromkeys(alert_ids):
+    for alert_id in named:
         if alert_id in known and known[alert_id] != "failed":
-            click.echo(
-                f"alert {alert_id} is {known[alert_id]}, not failed: left as it is", err=True
-            )
-    unknown = [str(i) for i in dict.fromkeys(alert_ids) if not all_failed and i not in known]
+            note = f"alert {alert_id} is {known[alert_id]}, not failed: left as it is"
+            click.echo(note, err=True)
+    unknown = [str(i) for i in named if i not in known]
     if unknown:
         click.echo(f"no such alert: {', '.join(unknown)} (see `alerts list`)", err=True)
         sys.exit(2)
