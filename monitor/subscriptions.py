@@ -57,7 +57,8 @@ def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> FeedSync:
 
 def _apply(row: Feed, cfg: FeedConfig) -> bool:
     changed = False
-    if row.config_url != cfg.url:
+    new_url = row.config_url != cfg.url
+    if new_url:
         # A new URL in the config starts afresh: old validators and backoff belong to the old one.
         row.config_url = row.url = cfg.url
         row.etag = row.last_modified = None
@@ -78,8 +79,9 @@ def _apply(row: Feed, cfg: FeedConfig) -> bool:
     if row.interval_seconds != cfg.interval:
         row.interval_seconds, changed = cfg.interval, True
         # The next check follows the new interval at once, not after one more old one
-        # (a feed in backoff keeps its backoff; the next success applies the interval).
-        if not row.error_count and row.last_checked_at is not None:
+        # (a feed in backoff keeps its backoff; the next success applies the interval). A new
+        # URL stays due now: its last check was of another address.
+        if not new_url and not row.error_count and row.last_checked_at is not None:
             row.next_check_at = row.last_checked_at + timedelta(seconds=cfg.interval)
     if row.credibility != cfg.credibility:
         row.credibility, changed = cfg.credibility, True

@@ -89,3 +89,21 @@ def test_a_shorter_interval_takes_effect_from_the_last_check(sqlite_db: Database
     with sqlite_db.transaction() as s:
         sync_feeds(s, [_cfg(interval=900.0)])  # "1d" edited to "15m" in config.toml
     assert _feed(sqlite_db).next_check_at == checked + timedelta(minutes=15)
+
+
+def test_a_new_url_is_due_at_once_even_when_the_interval_changes_too(sqlite_db: Database) -> None:
+    checked = datetime(2024, 5, 14, 12, 0, tzinfo=UTC)
+    with sqlite_db.transaction() as s:
+        sync_feeds(s, [_cfg()])
+    with sqlite_db.transaction() as s:
+        row = s.scalars(select(Feed)).one()
+        row.last_checked_at = row.last_success_at = checked
+        row.next_check_at = checked + timedelta(minutes=15)
+    with sqlite_db.transaction() as s:  # the feed moved and its interval was edited together
+        sync_feeds(s, [_cfg(url="https://a.example/new-feed", interval=60.0)])
+    feed = _feed(sqlite_db)
+    assert (feed.url, feed.interval_seconds, feed.next_check_at) == (
+        "https://a.example/new-feed",
+        60.0,
+        None,
+    )
