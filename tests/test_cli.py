@@ -30,8 +30,10 @@ def test_init_is_idempotent_and_status_lists_rumours(
     config = write_config(db_url=db_url)
     code, out, _ = _run(config, "init")
     assert code == 0 and "2 added" in out
+    assert re.search(r"database ready: .* \(schema \d{4} created\)", out)
     code, out, _ = _run(config, "init")
     assert code == 0 and "0 added" in out
+    assert "schema" not in out.splitlines()[0]  # nothing to upgrade, nothing said
     code, out, _ = _run(config, "status")
     assert code == 0
     assert "acme-widgets" in out and "unconfirmed" in out and "globex-ev" in out

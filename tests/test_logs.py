@@ -72,3 +72,14 @@ def test_setup_replaces_earlier_handlers() -> None:
     setup_logging("info", "json", stream=second)
     logging.getLogger("monitor").info("once")
     assert first.getvalue() == "" and json.loads(second.getvalue())["message"] == "once"
+
+
+def test_migration_chatter_is_quiet_at_info_but_not_when_debugging() -> None:
+    out = io.StringIO()
+    setup_logging("info", "text", stream=out)
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    logging.getLogger("alembic.runtime.migration").warning("a real problem")
+    assert "Context impl" not in out.getvalue() and "a real problem" in out.getvalue()
+    setup_logging("debug", "text", stream=out)
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade")
+    assert "Running upgrade" in out.getvalue()

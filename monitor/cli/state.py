@@ -39,11 +39,11 @@ def init(app: App) -> None:
         )
     db = app.database(migrated=False)
     with setup_lock(db):  # a second `init` at the same moment waits, then finds it all done
-        upgrade(db.engine)
+        before, after = upgrade(db.engine)
         with db.transaction() as session:
             rumours = sync_rumours(session, seeds)
             feeds = sync_feeds(session, config.feeds)
-    click.echo(f"database ready: {_safe_url(config.database.url)}")
+    click.echo(f"database ready: {_safe_url(config.database.url)}{_schema_note(before, after)}")
     click.echo(
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
@@ -52,6 +52,13 @@ def init(app: App) -> None:
         f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
         f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"
     )
+
+
+def _schema_note(before: str | None, after: str | None) -> str:
+    # The migration library's own log lines are silenced; say once what changed, if anything.
+    if before is None:
+        return f" (schema {after} created)"
+    return f" (schema upgraded {before} -> {after})" if before != after else ""
 
 
 def _safe_url(url: str) -> str:

@@ -87,12 +87,14 @@ def _alembic_config(engine: Engine) -> Any:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Create or upgrade the schema to the newest migration: the revisions before and after."""
     from alembic import command
 
     try:
+        before = current_revision(engine)
         command.upgrade(_alembic_config(engine), "head")
+        return before, current_revision(engine)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {engine.url!r}: migration failed: {exc}") from exc
 
