@@ -282,10 +282,13 @@ def _record(
     outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
     evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
     log.info(
-        "%s: %s evidence from %s (%s)",
+        "%s: evidence (%s, signal %s) from %s, confidence %.2f -> %.2f: %s",
         rumour_id,
+        verdict.stance,
         verdict.signal,
         article.url,
+        outcome.confidence_before,
+        outcome.confidence_after,
         outcome.reason,
         extra={"rumour": rumour_id, "signal": verdict.signal},
     )
