@@ -1,8 +1,11 @@
-"""The optional status listener: `/healthz` for probes and people, `/metrics` for Prometheus.
+"""The optional status listener: `/healthz` for probes and people, `/metrics` for Prometheus,
+and a small read-only web view of the rumours (`/`, `/rumours/ID`, and their `.json` twins).
 
 A stdlib ThreadingHTTPServer in a daemon thread: it needs no framework, a slow scrape never
 holds up the scheduler, and it dies with the process. `/healthz` answers 200 "ok", or 503 with
-one reason per line so an operator reading `curl` output knows what to look at.
+one reason per line so an operator reading `curl` output knows what to look at. The pages are
+rendered by monitor/webview.py from the read models `status` and `history` use; the JSON
+endpoints serve exactly what `status --json` and `history ID --json` print.
 """
 
 from __future__ import annotations
@@ -17,21 +20,39 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from monitor import webview
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
-from monitor.errors import ConfigError, ListenError
+from monitor.errors import ConfigError, ListenError, NotFoundError
 from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.queries import history, json_text, status_rows
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DB_DEADLINE = 3.0  # seconds: a probe must answer even when the database does not
+PAGE_DEADLINE = 10.0  # seconds a page waits for the database before it says so (503)
 FAILED_WINDOW = timedelta(hours=24)
 RETRYING_ATTEMPTS = 2  # a pending alert that failed this often counts as "failing"
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+# Claims, sentences and titles on the pages come from the web: no script may run, nothing may
+# load from elsewhere, no one may frame the pages, and a click on a source sends no Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @dataclass
@@ -48,8 +69,10 @@ class HealthCheck:
             found.append("scheduler stopped")
         if not self.lock_alive():
             found.append("scheduler lock lost (another `run` may start on this database)")
-        problem = _with_deadline(self._database_and_alerts, DB_DEADLINE)
-        found.extend(problem)
+        try:
+            found.extend(with_deadline(self._database_and_alerts, DB_DEADLINE))
+        except DeadlineExceeded as exc:
+            found.append(str(exc))
         return found
 
     def _database_and_alerts(self) -> list[str]:
@@ -70,7 +93,7 @@ class HealthCheck:
                     )
                 )
         except SQLAlchemyError as exc:
-            return [f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"]
+            return [database_problem(exc)]
         if failed or retrying:
             return [
                 f"alerts failing: {failed} failed in the last 24h, {retrying} pending after "
@@ -79,25 +102,45 @@ class HealthCheck:
         return []
 
 
-def _with_deadline(check: Callable[[], list[str]], seconds: float) -> list[str]:
-    # a daemon-free one-shot pool: a hung connect must not keep the probe (or exit) waiting
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz")
-    future = pool.submit(check)
+class DeadlineExceeded(Exception):
+    """The database gave no answer in time; the message says so in words for the reader."""
+
+
+def with_deadline(work: Callable[[], T], seconds: float) -> T:
+    """work()'s result, or DeadlineExceeded once `seconds` pass: a hung connect or a locked
+    table must not hold a probe or a page (or the process's exit) forever."""
+    # a daemon-free one-shot pool: the abandoned call finishes or fails on its own later
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="status-db")
+    future = pool.submit(work)
     try:
         return future.result(timeout=seconds)
     except FutureTimeout:
-        return [f"database unreachable: no answer within {seconds:g}s"]
+        raise DeadlineExceeded(f"database unreachable: no answer within {seconds:g}s") from None
     finally:
         pool.shutdown(wait=False)
 
 
-class StatusServer:
-    """Serves /healthz and /metrics on HOST:PORT until stop(); port 0 picks a free port."""
+def database_problem(exc: SQLAlchemyError) -> str:
+    """One line naming a database failure, for /healthz and the web view's 503 page."""
+    return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
 
-    def __init__(self, listen: str, health: HealthCheck, metrics: Metrics) -> None:
+
+class StatusServer:
+    """Serves /healthz, /metrics and the read-only web view on HOST:PORT until stop();
+    port 0 picks a free port. `page_deadline` bounds each page's wait for the database."""
+
+    def __init__(
+        self,
+        listen: str,
+        health: HealthCheck,
+        metrics: Metrics,
+        *,
+        page_deadline: float = PAGE_DEADLINE,
+    ) -> None:
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
-        handler = type("Handler", (_Handler,), {"health": health, "metrics": metrics})
+        attrs = {"health": health, "metrics": metrics, "page_deadline": page_deadline}
+        handler = type("Handler", (_Handler,), attrs)
         try:
             self.httpd = ThreadingHTTPServer((host, int(port)), handler)
         except OSError as exc:
@@ -127,29 +170,121 @@ class StatusServer:
         self.httpd.server_close()
 
 
+@dataclass(frozen=True)
+class Response:
+    status: HTTPStatus
+    body: bytes
+    content_type: str
+
+
+class _Unavailable(Exception):
+    """The database failed or gave no answer in time; the message names the problem."""
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """The router: health and metrics for machines, the web view for people. Read-only: GET
+    and HEAD are served, every other method gets 405."""
+
     health: HealthCheck
     metrics: Metrics
+    page_deadline: float
     server_version = "rumour-monitor"
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        self._respond(self._route(), with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(self._route(), with_body=False)
+
+    def _refuse(self) -> None:
+        self.close_connection = True  # the request body, if any, is never read
+        body = b"method not allowed: this listener is read-only (GET, HEAD)\n"
+        self._respond(Response(HTTPStatus.METHOD_NOT_ALLOWED, body, TEXT), with_body=True)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse
+
+    def _route(self) -> Response:
+        url = urlsplit(self.path)
+        as_json = url.path.endswith(".json")
+        try:
+            return self._dispatch(url.path, parse_qs(url.query))
+        except NotFoundError as exc:
+            return _error(HTTPStatus.NOT_FOUND, "Not found", str(exc), as_json)
+        except _Unavailable as exc:
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Database unavailable", str(exc), as_json)
+        except Exception:  # a bug must cost one page, not the listener, and never show a trace
+            log.exception("status listener failed on %s", url.path)
+            problem = "internal error: the service log has the details"
+            return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error", problem, as_json)
+
+    def _dispatch(self, path: str, query: dict[str, list[str]]) -> Response:
         if path == "/healthz":
             reasons = self.health.reasons()
             body = ("\n".join(reasons) if reasons else "ok") + "\n"
             status = HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK
-            self._send(status, body.encode(), "text/plain; charset=utf-8")
-        elif path == "/metrics":
-            self._send(HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
-        else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found: try /healthz or /metrics\n", "text/plain")
+            return Response(status, body.encode(), TEXT)
+        if path == "/metrics":
+            return Response(HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
+        retired = query.get("all", [""])[-1].lower() in ("1", "true", "yes")
+        if path in ("/", "/status.json"):
+            rows = self._read(lambda s: status_rows(s, include_retired=retired))
+            if path == "/status.json":
+                return _json([row.to_json() for row in rows])
+            return _html(webview.status_page(rows, include_retired=retired))
+        if path.startswith("/rumours/"):
+            return self._rumour(path.removeprefix("/rumours/"))
+        raise NotFoundError(f"nothing at {path}: the rumours are at /")
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+    def _rumour(self, name: str) -> Response:
+        # /rumours/ID is the page, /rumours/ID.json the JSON, /rumours/ID/ the page of an
+        # id that itself ends in ".json" (slugs may hold dots)
+        as_json = name.endswith(".json")
+        rumour_id = unquote(name[:-5] if as_json else name.removesuffix("/"))
+        try:
+            data = self._read(lambda s: history(s, rumour_id))
+        except NotFoundError:
+            raise NotFoundError(f"no rumour with id {rumour_id!r}") from None
+        return _json(data) if as_json else _html(webview.rumour_page(data))
+
+    def _read(self, query: Callable[[Session], T]) -> T:
+        def work() -> T:
+            with self.health.database.sessions() as session:
+                return query(session)
+
+        try:
+            return with_deadline(work, self.page_deadline)
+        except DeadlineExceeded as exc:
+            raise _Unavailable(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise _Unavailable(database_problem(exc)) from None
+
+    def _respond(self, response: Response, *, with_body: bool) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Cache-Control", "no-store")  # the state changes under the page
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        if response.status == HTTPStatus.METHOD_NOT_ALLOWED:
+            self.send_header("Allow", "GET, HEAD")
         self.end_headers()
-        self.wfile.write(body)
+        if with_body:
+            self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("status request: " + format, *args)
+
+
+def _html(text: str, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    return Response(status, text.encode(), HTML)
+
+
+def _json(data: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    # byte for byte what `status --json` / `history ID --json` print, newline included
+    return Response(status, (json_text(data) + "\n").encode(), JSON)
+
+
+def _error(status: HTTPStatus, title: str, message: str, as_json: bool) -> Response:
+    if as_json:
+        return _json({"error": message}, status)
+    return _html(webview.message_page(title, message), status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,11 @@ def pending_count(session: Session) -> int:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def json_text(data: Any) -> str:
+    """The text every `--json` prints and the web view's .json endpoints serve, one encoding."""
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 @dataclass(frozen=True)

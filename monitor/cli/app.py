@@ -8,7 +8,6 @@ and the exit code the contract promises (2 for usage and config, 1 for runtime f
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from monitor.config import (
 from monitor.db import Database, require_schema
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
+from monitor.queries import json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,7 +90,7 @@ def handle_errors(func: F) -> F:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json_text(data))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -20,7 +20,8 @@ def run(app: App) -> None:
     its own interval, backoff and Retry-After in the database), processes the
     new articles and delivers alerts; pending alerts are retried on their
     backoff; daily maintenance prunes old article text and optimises the database.
-    With [service] listen set it answers /healthz and Prometheus /metrics.
+    With [service] listen set it answers /healthz, Prometheus /metrics and a
+    read-only web view of the rumours at / (no auth: keep it on 127.0.0.1).
 
     \b
     One `run` per database: a second one exits with code 1 and says who holds
