@@ -1,4 +1,5 @@
-"""Daily upkeep: prune old article text (evidence stays), then optimise the database."""
+"""Daily upkeep: prune old article text (evidence stays) and unused cached embeddings, then
+optimise the database."""
 
 from __future__ import annotations
 
@@ -10,4 +11,8 @@ from monitor.service import Runtime
 
 def run(runtime: Runtime) -> dict[str, Any]:
     report = run_maintenance(runtime.database, runtime.config)
-    return {"pruned_articles": report.pruned_articles, "optimised": report.optimised}
+    return {
+        "pruned_articles": report.pruned_articles,
+        "pruned_embeddings": report.pruned_embeddings,
+        "optimised": report.optimised,
+    }

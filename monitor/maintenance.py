@@ -1,9 +1,13 @@
-"""Daily upkeep: prune old article text, then let the database tidy itself.
+"""Daily upkeep: prune old article text and unused cached embeddings, then let the database
+tidy itself.
 
 Retention drops only `articles.text`, the bulk of the database; the article row, its URL and
 title, and every evidence row (which keeps its own sentence) stay, so `history` still explains
 each state. Text is pruned only once the article has been processed: an article waiting for
 the engine still needs it.
+
+The embedding cache only saves model time, so a vector no article has needed for
+`service.embedding_cache_days` goes; if its sentence comes back, it is encoded again.
 """
 
 from __future__ import annotations
@@ -12,21 +16,26 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import text, update
+from sqlalchemy import delete, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config
 from monitor.db import Database
-from monitor.db.models import Article, utcnow
+from monitor.db.models import Article, SentenceEmbedding, utcnow
 from monitor.errors import DatabaseError
 
 log = logging.getLogger(__name__)
+
+# Cache rows deleted per transaction: a huge backlog (the first run after an upgrade, say) goes
+# in short transactions, none holding SQLite's write lock or many PostgreSQL row locks for long.
+EMBEDDING_PRUNE_BATCH = 5000
 
 
 @dataclass(frozen=True)
 class MaintenanceReport:
     pruned_articles: int
     optimised: str  # what the database was asked to do
+    pruned_embeddings: int = 0  # cached sentence vectors deleted
 
 
 def prune_article_text(database: Database, retention_days: int, *, now: datetime | None) -> int:
@@ -47,6 +56,40 @@ def prune_article_text(database: Database, retention_days: int, *, now: datetime
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def prune_embeddings(
+    database: Database,
+    cache_days: int,
+    *,
+    now: datetime | None,
+    batch: int = EMBEDDING_PRUNE_BATCH,
+) -> int:
+    """Delete cached embeddings last used more than `cache_days` ago, `batch` rows per
+    transaction, oldest first; the number deleted."""
+    cutoff = (now or utcnow()) - timedelta(days=cache_days)
+    # Also in the DELETE itself, not just the pick: a worker that used the row since (PostgreSQL
+    # re-checks a row it waited for) keeps it.
+    unused = SentenceEmbedding.last_used_at < cutoff
+    oldest = (
+        select(SentenceEmbedding.sentence_hash, SentenceEmbedding.model)
+        .where(unused)
+        .order_by(SentenceEmbedding.last_used_at)
+        .limit(batch)
+    )
+    statement = (
+        delete(SentenceEmbedding)
+        .where(tuple_(SentenceEmbedding.sentence_hash, SentenceEmbedding.model).in_(oldest), unused)
+        .execution_options(synchronize_session=False)
+    )
+    total = 0
+    while True:
+        with database.transaction() as session:
+            result = session.execute(statement)
+        deleted = int(getattr(result, "rowcount", 0) or 0)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 def optimise(database: Database) -> str:
     """Refresh planner statistics; on SQLite also fold the WAL back into the database file."""
     engine = database.engine
@@ -64,17 +107,24 @@ def optimise(database: Database) -> str:
 def run_maintenance(
     database: Database, config: Config, *, now: datetime | None = None
 ) -> MaintenanceReport:
-    """Retention, then optimise; a failure names the step and the database."""
+    """Retention, cache pruning, then optimise; a failure names the database."""
+    service = config.service
     try:
-        pruned = prune_article_text(database, config.service.retention_days, now=now)
+        pruned = prune_article_text(database, service.retention_days, now=now)
+        dropped = prune_embeddings(database, service.embedding_cache_days, now=now)
         done = optimise(database)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"maintenance of {engine_name(database)} failed: {exc}") from exc
     log.info(
         "maintenance done",
-        extra={"pruned_articles": pruned, "retention_days": config.service.retention_days},
+        extra={
+            "pruned_articles": pruned,
+            "retention_days": service.retention_days,
+            "pruned_embeddings": dropped,
+            "embedding_cache_days": service.embedding_cache_days,
+        },
     )
-    return MaintenanceReport(pruned_articles=pruned, optimised=done)
+    return MaintenanceReport(pruned_articles=pruned, optimised=done, pruned_embeddings=dropped)
 
 
 def engine_name(database: Database) -> str:

@@ -4,7 +4,9 @@ Pure: the caller supplies sentence vectors and an encoder for the claims. Three 
 first:
 
 1. the entity gate: the article (title and text) names every entity of the rumour, any "|"
-   alias, whole words, any case, with or without accents;
+   alias, whole words, any case, with or without accents; in scripts written without spaces
+   between words (Chinese, Japanese, Thai...) an alias matches inside running text (see
+   `tokens`);
 2. one matrix product of sentence vectors against every gated claim and paraphrase, keeping the
    best per rumour, and the configured similarity threshold;
 3. the claim's content: the sentence names something the claim says happens, not only its
@@ -40,8 +42,20 @@ Vectors = npt.NDArray[np.float32]
 Alias = tuple[str, ...]
 Grams = frozenset[Alias]
 
-# Words, plus the symbols that make "$10 billion", "AT&T" or "5%" different names.
-_TOKEN = re.compile(r"\w+|[$€£¥%&+]")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Han (with the
+# iteration marks 々〆〇) and kana (not the middle dot ・, which is punctuation).
+_UNSPACED = (
+    "\u0e01-\u0e3a\u0e40-\u0e4e"
+    "\u0e81-\u0ece"
+    "\u1000-\u103f\u1050-\u109f"
+    "\u1780-\u17d3"
+    "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0003ffff"
+    "\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+)
+# One token per character of those scripts, words of the rest, plus the symbols that make
+# "$10 billion", "AT&T" or "5%" different names.
+_TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+|[$€£¥%&+]")
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, split off by NFKD
 
 
@@ -69,7 +83,14 @@ class Match:
 
 def tokens(text: str) -> tuple[str, ...]:
     """Case- and accent-blind words: "Nestlé" and "NESTLE", "Škoda" and "Skoda" are one name,
-    as English copy often drops the accents a seed file keeps (and the other way round)."""
+    as English copy often drops the accents a seed file keeps (and the other way round).
+
+    A script written without spaces (Chinese, Japanese, Thai...) gives one token per character:
+    there is no word boundary to find, so an alias in it ("長城汽車") is a run of tokens found
+    anywhere in running text ("小米與長城汽車合作"), while Latin words stay whole ("Xiaomi" is not
+    in "Xiaomiland", but is in "小米Xiaomi汽車"). A mixed alias ("Xiaomi 小米") needs both parts,
+    in its order, with or without space or punctuation between them.
+    """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     # Only Latin-style accents go; the rest is recomposed, so "ガ" or "한" stay one letter.
     plain = unicodedata.normalize("NFC", _MARKS.sub("", decomposed))
@@ -109,6 +130,8 @@ class ClaimIndex:
         self.names = tuple(name_stems(s.entities) for s in self.specs)
         self.terms = tuple(claim_terms(s.texts, s.entities, self.lexicon) for s in self.specs)
         self.groups = tuple(alias_groups(s.entities) for s in self.specs)
+        # Grams per article grow with this: an unspaced alias counts its characters (a few for
+        # Chinese or Japanese names), which keeps the gate to set look-ups compiled once here.
         self.longest = max((len(a) for g in self.groups for e in g for a in e), default=1)
         counts = [len(s.texts) for s in self.specs]
         self.starts = np.cumsum([0, *counts[:-1]]).astype(np.intp)

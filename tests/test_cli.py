@@ -171,6 +171,15 @@ def test_config_error_exits_2_and_writes_nothing(write_config: Callable[..., Pat
     assert not (config.parent / "state").exists()
 
 
+def test_a_bad_embedding_cache_days_exits_2_naming_the_key(
+    write_config: Callable[..., Path],
+) -> None:
+    config = write_config("[service]\nembedding_cache_days = 0\n")
+    code, _, err = _run(config, "init")
+    assert code == 2
+    assert "service.embedding_cache_days: must be between 2 and 36500, got 0" in err
+
+
 def test_bad_seed_exits_2_and_writes_nothing(write_config: Callable[..., Path]) -> None:
     config = write_config(
         seeds='[[rumour]]\nid = "x"\nstate = "maybe"\nclaim = "Acme buys Globex"\n'

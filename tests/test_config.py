@@ -45,6 +45,7 @@ def test_defaults_when_sections_are_absent(write_config: Callable[..., Path]) ->
     assert config.database.url == f"sqlite:///{path.parent / 'state' / 'rumours.db'}"
     assert config.feeds == ()
     assert config.service.listen is None
+    assert (config.service.retention_days, config.service.embedding_cache_days) == (90, 30)
     assert config.matching.similarity == pytest.approx(0.55)
     assert (config.database.connect_timeout, config.database.statement_timeout) == (10, 600)
 
@@ -90,6 +91,8 @@ def test_feed_inherits_polling_interval(write_config: Callable[..., Path]) -> No
         ("[service]\nlisten = 'nowhere'\n", "service.listen"),
         ("[database]\nurl = 'mysql://x'\n", "database.url"),
         ("[service]\nlisten = '127.0.0.1:99999'\n", "service.listen"),
+        ("[service]\nembedding_cache_days = 1\n", "service.embedding_cache_days: must be"),
+        ("[service]\nembedding_cache_days = '30d'\n", "service.embedding_cache_days: must be"),
         ("[database]\nurl = 'postgresql://u@h:notaport/db'\n", "database.url"),
         ("[database]\nurl = 'sqlite://state/r.db'\n", "database.url"),
         ("[database]\nurl = 'sqlite:state/r.db'\n", "database.url"),

@@ -166,3 +166,45 @@ def test_a_postgresql_statement_is_cut_off_at_the_statement_timeout(pg_url: str)
     own = Database(f"{pg_url}{quote(' -cstatement_timeout=7s')}", statement_timeout=1)
     assert _setting(own, "statement_timeout") == "7s"  # the URL's own setting wins
     own.dispose()
+
+
+def test_embedding_last_used_migration_backfills_and_downgrades(db_url: str) -> None:
+    """An existing 0003 database with cached vectors: each gets its creation time as its last
+    use; the downgrade takes the column (and its index) away again and upgrades cleanly."""
+    from alembic import command
+
+    from monitor.db import _alembic_config
+    from monitor.db.models import SentenceEmbedding
+
+    db = Database(db_url)
+    try:
+        cfg = _alembic_config(db.engine)
+        command.upgrade(cfg, "0003")
+        created = [datetime(2025, 1, n, 8, 30) for n in (1, 2)]  # stored naive, as UTC
+        with db.engine.begin() as conn:
+            for n, at in enumerate(created):
+                conn.execute(
+                    text(
+                        "INSERT INTO sentence_embeddings (sentence_hash, model, dim, vector, "
+                        "created_at) VALUES (:key, 'bundled', 1, :vector, :at)"
+                    ),
+                    {"key": f"{n:064d}", "vector": b"\x00\x00\x80\x3f", "at": at},
+                )
+        upgrade(db.engine)
+        with db.sessions() as s:
+            rows = s.scalars(select(SentenceEmbedding).order_by(SentenceEmbedding.sentence_hash))
+            assert [r.last_used_at for r in rows] == [at.replace(tzinfo=UTC) for at in created]
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("sentence_embeddings")}
+        assert "ix_sentence_embeddings_last_used_at" in indexes
+
+        command.downgrade(cfg, "0003")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("sentence_embeddings")}
+        assert "last_used_at" not in columns and "created_at" in columns
+        assert not inspect(db.engine).get_indexes("sentence_embeddings")
+        with db.engine.connect() as conn:
+            assert conn.scalar(text("SELECT COUNT(*) FROM sentence_embeddings")) == 2
+        upgrade(db.engine)
+        columns = {c["name"] for c in inspect(db.engine).get_columns("sentence_embeddings")}
+        assert "last_used_at" in columns
+    finally:
+        db.dispose()

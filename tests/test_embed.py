@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from monitor.db import Database, upgrade
-from monitor.db.models import SentenceEmbedding
+from monitor.db.models import SentenceEmbedding, utcnow
 from monitor.embed import Embedder, Encoder, ModelError, sentence_hash
 
 
@@ -128,5 +130,94 @@ def test_two_writers_caching_the_same_sentences_in_other_orders_do_not_deadlock(
         assert errors == []
         with db.sessions() as session:
             assert session.scalar(select(func.count()).select_from(SentenceEmbedding)) == 2
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def _updates(db: Database) -> Iterator[list[str]]:
+    """The UPDATE statements sent to the database inside the block."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        if str(args[2]).lstrip().upper().startswith("UPDATE"):
+            seen.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _last_used(db: Database) -> dict[str, datetime | None]:
+    with db.sessions() as session:
+        rows = session.execute(
+            select(SentenceEmbedding.sentence_hash, SentenceEmbedding.last_used_at)
+        )
+        return {key: used for key, used in rows}
+
+
+def _mark_used(db: Database, sentence: str, at: datetime) -> None:
+    with db.transaction() as session:
+        session.execute(
+            update(SentenceEmbedding)
+            .where(SentenceEmbedding.sentence_hash == sentence_hash(sentence))
+            .values(last_used_at=at)
+        )
+
+
+def test_a_cache_hit_refreshes_last_used_only_when_a_day_stale(db: Database) -> None:
+    embedder = Embedder(CountingEncoder(), "m", 8)
+    stale, fresh, new = "Acme buys Widget Works.", "The deal closes in May.", "Shares rose."
+    before = utcnow()
+    with db.transaction() as session:
+        embedder.embed(session, [stale, fresh])
+    assert all(used is not None and used >= before for used in _last_used(db).values())
+    long_ago, lately = before - timedelta(days=3), before - timedelta(hours=20)
+    _mark_used(db, stale, long_ago)
+    _mark_used(db, fresh, lately)
+    with _updates(db) as updates, db.transaction() as session:
+        embedder.embed(session, [fresh, stale, new, stale])
+    assert len(updates) == 1  # the stale hits of a batch in one statement
+    used = _last_used(db)
+    assert used[sentence_hash(stale)] is not None and used[sentence_hash(stale)] >= before
+    assert used[sentence_hash(fresh)] == lately  # fresh enough: not rewritten
+    assert used[sentence_hash(new)] is not None and used[sentence_hash(new)] >= before
+    with _updates(db) as updates, db.transaction() as session:
+        embedder.embed(session, [fresh, stale, new])
+    assert updates == []  # every hit fresh: the common case writes nothing
+
+
+def test_a_refresh_does_not_wait_for_rows_another_worker_holds(pg_url: str) -> None:
+    """Two workers hitting the same stale rows in other orders: the refresh skips a row the
+    other holds (that one refreshes it) instead of waiting, so neither can deadlock."""
+    db = Database(pg_url)
+    upgrade(db.engine)
+    low, high = sorted(["Acme buys Widget Works.", "The deal closes in May."], key=sentence_hash)
+    first, second = Embedder(CountingEncoder(), "m", 8), Embedder(CountingEncoder(), "m", 8)
+    errors: list[BaseException] = []
+
+    def other_worker() -> None:
+        try:
+            with db.transaction() as session:
+                second.embed(session, [high, low])
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    try:
+        with db.transaction() as session:
+            first.embed(session, [low, high])
+        long_ago = utcnow() - timedelta(days=3)
+        _mark_used(db, low, long_ago)
+        _mark_used(db, high, long_ago)
+        with db.transaction() as session:
+            first.embed(session, [low])  # refreshes `low` and holds it until commit
+            worker = threading.Thread(target=other_worker)
+            worker.start()
+            worker.join(timeout=10)
+            assert not worker.is_alive()  # finished while `low` is still held
+        assert errors == []
+        assert all(used is not None and used > long_ago for used in _last_used(db).values())
     finally:
         db.dispose()

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from monitor.config import load_config
 from monitor.db import Database
-from monitor.db.models import Article, Evidence, Rumour
-from monitor.maintenance import run_maintenance
+from monitor.db.models import Article, Evidence, Rumour, SentenceEmbedding, utcnow
+from monitor.maintenance import prune_embeddings, run_maintenance
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -65,3 +67,80 @@ def test_retention_prunes_old_processed_text_and_keeps_evidence(
     assert run_maintenance(db, config, now=NOW).pruned_articles == 0
     expected = "ANALYZE" if db.engine.dialect.name == "postgresql" else "wal_checkpoint(TRUNCATE)"
     assert expected in report.optimised
+
+
+def _cached(key: str, last_used_days_ago: float, model: str = "m") -> SentenceEmbedding:
+    used = NOW - timedelta(days=last_used_days_ago)
+    return SentenceEmbedding(
+        sentence_hash=key.ljust(64, "0"),
+        model=model,
+        dim=1,
+        vector=b"\x00\x00\x80\x3f",
+        created_at=NOW - timedelta(days=400),  # age does not matter, only the last use
+        last_used_at=used,
+    )
+
+
+def _cached_keys(db: Database) -> set[tuple[str, str]]:
+    with db.sessions() as s:
+        rows = s.execute(select(SentenceEmbedding.sentence_hash, SentenceEmbedding.model))
+        return {(key.rstrip("0"), model) for key, model in rows}
+
+
+def test_embedding_cache_keeps_recently_used_rows_and_drops_unused_ones(
+    db: Database, write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(write_config("[service]\nembedding_cache_days = 10\n"))
+    with db.transaction() as s:
+        s.add_all(
+            [
+                _cached("a1", 0.5),
+                _cached("a2", 9),
+                _cached("b1", 11),
+                _cached("b2", 300),
+                _cached("b1", 12, model="other"),
+            ]
+        )
+    with caplog.at_level(logging.INFO, logger="monitor.maintenance"):
+        report = run_maintenance(db, config, now=NOW)
+    assert report.pruned_embeddings == 3
+    assert _cached_keys(db) == {("a1", "m"), ("a2", "m")}
+    done = next(r for r in caplog.records if r.getMessage() == "maintenance done")
+    assert (done.pruned_embeddings, done.embedding_cache_days) == (3, 10)  # type: ignore[attr-defined]
+    assert run_maintenance(db, config, now=NOW).pruned_embeddings == 0
+
+
+def test_embedding_prune_works_through_a_backlog_in_batches(db: Database) -> None:
+    with db.transaction() as s:
+        s.add_all([_cached(f"old{n}", 40 + n) for n in range(7)] + [_cached("new", 1)])
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        deleted = prune_embeddings(db, 30, now=NOW, batch=3)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert deleted == 7
+    assert _cached_keys(db) == {("new", "m")}
+    deletes = [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    assert len(deletes) == 3  # 3 + 3 + 1: each batch its own short statement
+
+
+def test_the_maintenance_job_reports_pruned_embeddings(
+    db: Database, write_config: Callable[..., Path]
+) -> None:
+    from jobs import maintenance as job
+    from monitor.metrics import Metrics
+    from monitor.service import Runtime
+
+    fresh = _cached("fresh", 0)
+    fresh.last_used_at = utcnow()  # the job prunes against the real clock
+    with db.transaction() as s:
+        s.add_all([fresh, _cached("stale", 10_000)])  # far beyond the default 30 days
+    config = load_config(write_config())
+    summary = job.run(Runtime(config, db, Metrics()))
+    assert summary["pruned_embeddings"] == 1
+    assert _cached_keys(db) == {("fresh", "m")}

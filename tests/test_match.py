@@ -58,6 +58,51 @@ def test_entity_gate_ignores_accents(text: str) -> None:
     assert gate(spec, text)
 
 
+XIAOMI_GWM = ClaimSpec(
+    "xiaomi-great-wall",
+    "Xiaomi will build its electric cars with Great Wall Motors",
+    ("Xiaomi|小米", "Great Wall Motors|長城汽車"),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "passes"),
+    [
+        ("據報道，小米正與長城汽車洽談代工合作，雙方尚未回應。", True),  # no spaces at all
+        ("小米汽車將在長城汽車的工廠生產", True),  # the alias inside longer words
+        ("Xiaomi is said to be talking to 長城汽車 about its plant.", True),  # either script
+        ("消息稱Xiaomi與Great Wall Motors合作", True),  # Latin names glued to Chinese text
+        ("Xiaomiland opened a store next to a Great Wall Motors dealer.", False),  # Latin: words
+        ("小米手機銷量上升，長城宣布新車型。", False),  # 長城 alone is not 長城汽車
+        ("小米与长城汽车合作", False),  # simplified characters: a seed lists them as an alias
+    ],
+)
+def test_entity_gate_in_scripts_without_spaces(text: str, passes: bool) -> None:
+    assert gate(XIAOMI_GWM, text) is passes
+
+
+def test_an_unspaced_alias_anchors_a_sentence_of_running_text() -> None:
+    index = ClaimIndex([XIAOMI_GWM], np.zeros((1, 4), dtype=np.float32))
+    sentence = grams("小米正與長城汽車洽談代工合作。", index.longest)
+    assert index.anchored(0, sentence, frozenset())
+    assert not index.anchored(0, grams("雙方尚未回應。", index.longest), sentence)
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "passes"),
+    [
+        ("Xiaomi 小米", "Xiaomi (小米) said on Friday", True),  # both parts, in order
+        ("Xiaomi 小米", "Xiaomi小米汽車", True),
+        ("Xiaomi 小米", "小米 said on Friday", False),  # one part is not the name
+        ("Xiaomi 小米", "Xiaomiland 小米", False),  # its Latin part is still a whole word
+        ("トヨタ", "トヨタ自動車は新型車を発表した", True),  # Japanese
+        ("ปตท", "บริษัทปตทประกาศผลประกอบการ", True),  # Thai
+    ],
+)
+def test_mixed_and_other_unspaced_aliases(entity: str, text: str, passes: bool) -> None:
+    assert gate(ClaimSpec("r", "claim", (entity,)), text) is passes
+
+
 @pytest.mark.parametrize(
     ("text", "passes"),
     [

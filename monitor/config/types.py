@@ -42,6 +42,7 @@ class ServiceConfig:
     retention_days: int
     tick: float = 30.0  # seconds between looks for due feeds and pending alerts
     maintenance_at: tuple[int, int] = (4, 15)  # UTC hour and minute of the daily maintenance
+    embedding_cache_days: int = 30  # cached sentence vectors unused this long are deleted
 
 
 @dataclass(frozen=True)

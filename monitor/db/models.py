@@ -134,15 +134,23 @@ class Article(Base):
 
 
 class SentenceEmbedding(Base):
-    """Embedding cache: a sentence is never encoded twice by the same model."""
+    """Embedding cache: a sentence is never encoded twice by the same model.
+
+    `last_used_at` is refreshed at most once a day per row (see monitor.embed), which is enough
+    for maintenance to drop vectors nothing has needed for weeks.
+    """
 
     __tablename__ = "sentence_embeddings"
+    __table_args__ = (Index("ix_sentence_embeddings_last_used_at", "last_used_at"),)
 
     sentence_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Nullable only because SQLite cannot add a NOT NULL column in place (migration 0004);
+    # every row has one: backfilled from created_at, written on insert.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Rumour(Base):
