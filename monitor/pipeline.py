@@ -268,9 +268,7 @@ def _record(
     )
     if rumour is None or (earlier is not None and _moved_state(session, earlier)):
         return None
-    last_change = session.scalar(
-        select(func.max(Transition.at)).where(Transition.rumour_id == rumour_id)
-    )
+    last_change = _last_change(session, rumour)
     best = _best(run, article, sentences, rumour, found, last_change)
     if best is None:
         return None
@@ -305,6 +303,14 @@ def _record(
         verdict.signal,
         outcome.confidence_after,
     )
+
+
+def _last_change(session: Session, rumour: Rumour) -> datetime | None:
+    """Since when the rumour's state holds: its last transition, or the seed's `since` when
+    that is later (a seeded state has no transition of its own to date it)."""
+    last = session.scalar(select(func.max(Transition.at)).where(Transition.rumour_id == rumour.id))
+    known = [t for t in (last, rumour.state_since) if t is not None]
+    return max(known, default=None)
 
 
 def _moved_state(session: Session, evidence: Evidence) -> bool:

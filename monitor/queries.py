@@ -45,6 +45,7 @@ class StatusRow:
     updated_at: datetime
     alerts_failed: int
     active: bool = True  # False: retired, no longer in the seeds (shown by `status --all`)
+    state_since: datetime | None = None  # the seed's `since`
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class StatusRow:
             "updated_at": iso(self.updated_at),
             "alerts_failed": self.alerts_failed,
             "active": self.active,
+            "state_since": iso(self.state_since),
         }
 
 
@@ -94,6 +96,7 @@ def status_rows(session: Session, *, include_retired: bool = False) -> list[Stat
                 updated_at=rumour.updated_at,
                 alerts_failed=failed_count or 0,
                 active=rumour.active,
+                state_since=rumour.state_since,
             )
         )
     return rows
@@ -129,6 +132,7 @@ def history(session: Session, rumour_id: str) -> dict[str, Any]:
         "state": rumour.state,
         "confidence": round(rumour.confidence, 4),
         "active": rumour.active,
+        "state_since": iso(rumour.state_since),
         "transitions": [_transition_json(t) for t in transitions],
         "evidence": [_evidence_json(e) for e in evidence],
     }

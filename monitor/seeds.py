@@ -1,8 +1,9 @@
 """Tracked rumours from seed files (seeds/*.toml): parse, validate, and sync into the database.
 
-Parsing is pure; `sync_rumours` is the only function that writes, and it never touches a
-rumour's state, confidence or history once the rumour exists: seeds describe claims, the
-database owns what the news has since said about them.
+Parsing is pure (but for the clock, which refuses a `since` in the future); `sync_rumours` is
+the only function that writes, and it never touches a rumour's state, confidence or history
+once the rumour exists: seeds describe claims, the database owns what the news has since said
+about them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from monitor.db.models import STATES, Rumour, utcnow
 from monitor.errors import SeedError
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
-_KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases"}
+_KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases", "since"}
 # Capitalised words that start a claim without naming anything.
 _NOT_NAMES = frozenset(
     {
@@ -79,6 +81,7 @@ class SeedRumour:
     confidence: float
     paraphrases: tuple[str, ...]
     file: Path
+    since: datetime | None = None  # the state holds since then (aware, UTC)
 
 
 def derive_entities(claim: str) -> tuple[str, ...]:
@@ -187,6 +190,7 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
         confidence=float(confidence),
         paraphrases=_strings(item, "paraphrases", where),
         file=file,
+        since=_since(item.get("since"), where),
     )
 
 
@@ -195,6 +199,51 @@ def _strings(item: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise SeedError(f"{where}: {key} must be a list of non-empty strings")
     return tuple(v.strip() for v in value)
+
+
+def _since(value: Any, where: str) -> datetime | None:
+    """The seed's `since`: a TOML date or date-time, or the same written as a string.
+
+    A bare date is midnight UTC. A time of day must carry its zone: read as UTC, a time
+    written in Beijing would be eight hours off and let a day's articles through or not.
+    """
+    if value is None:
+        return None
+    example = "e.g. 2021-03-30 or 2021-03-30T19:45:00+08:00"
+    moment = _moment(value)
+    if moment is None:
+        raise SeedError(f"{where}: since {value!r} is not an ISO 8601 date or time ({example})")
+    if moment.tzinfo is None:
+        raise SeedError(
+            f"{where}: since {value!s} has no timezone (add one, e.g. Z or +08:00, "
+            "or give a bare date for midnight UTC)"
+        )
+    moment = moment.astimezone(UTC)
+    if moment > utcnow():
+        raise SeedError(
+            f"{where}: since {moment.isoformat()} is in the future; it says since when the "
+            "seed's state already holds (give a past time, or remove it)"
+        )
+    return moment
+
+
+def _moment(value: Any) -> datetime | None:
+    """A datetime (naive when written without a zone) from a TOML value, or None."""
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(), UTC)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _default_confidence(state: str) -> float:
@@ -253,23 +302,30 @@ def _new_row(seed: SeedRumour) -> Rumour:
         confidence=seed.confidence,
         active=True,
         seed_file=str(seed.file),
+        state_since=seed.since,
         created_at=now,
         updated_at=now,
     )
 
 
 def _apply(row: Rumour, seed: SeedRumour) -> bool:
-    """Update the descriptive fields; state and confidence belong to the tracker now."""
+    """Update the descriptive fields; state and confidence belong to the tracker now.
+
+    `since` is updated too (and cleared when the key is gone): it only says which evidence
+    may move the state, and changes neither the state nor the confidence.
+    """
     changed = (
         row.claim != seed.claim
         or list(row.entities) != list(seed.entities)
         or list(row.paraphrases) != list(seed.paraphrases)
+        or row.state_since != seed.since
         or not row.active
     )
     if changed:
         row.claim = seed.claim
         row.entities = list(seed.entities)
         row.paraphrases = list(seed.paraphrases)
+        row.state_since = seed.since
         row.active = True
         row.updated_at = utcnow()
     row.seed_file = str(seed.file)

@@ -25,7 +25,8 @@ a hedged report moves confidence, never the state. Decisions:
   it. What stays unconfirmed: talks only reported ("people familiar"), talks the party says
   have reached no decision (pending), and talks about another matter (no evidence).
 * Evidence published before the rumour's last state change moves confidence but never the state,
-  so a late-arriving old article cannot undo newer news.
+  so a late-arriving old article cannot undo newer news. A seeded state dates from the seed's
+  `since`, when it gives one (the pipeline passes the later of the two).
 """
 
 from __future__ import annotations

@@ -113,3 +113,37 @@ def test_a_disabled_feed_is_not_promised_a_next_try() -> None:
     )
     line = _poll_line(gone)
     assert "next try" not in line and "feed disabled" in line and "HTTP 410" in line
+
+
+def test_poll_text_reads_feeds_then_state_changes_then_the_alerts_sent(
+    write_config: Callable[..., Path], db_url: str, threaded_server: HTTPServer
+) -> None:
+    # The console channel prints each alert while delivering it; the feed lines used to come
+    # after the alerts, so the output read backwards.
+    base = threaded_server.url_for("").rstrip("/")
+    item = (
+        f"<item><title>Acme Corp signs deal</title><link>{base}/a/1</link><guid>a1</guid>"
+        "<pubDate>Mon, 06 May 2024 08:00:00 GMT</pubDate><description>Acme Corp signed a "
+        "definitive agreement to buy Widget Works, the companies said in a joint statement."
+        "</description></item>"
+    )
+    rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{item}</channel></rss>'
+    threaded_server.expect_request("/feed").respond_with_data(
+        rss, content_type="application/rss+xml"
+    )
+    threaded_server.no_handler_status_code = 404  # no page: the item's own text is used
+    body = f'[polling]\nhost_delay = "0s"\n\n[[feeds]]\nname = "Wire"\nurl = "{base}/feed"\n'
+    config = write_config(body, db_url=db_url)
+    assert _run(config, "init")[0] == 0
+    code, out, _ = _run(config, "poll")
+    assert code == 0, out
+    lines = out.splitlines()
+
+    def first(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+    feed, polled = first("Wire: 1 new of 1 entries"), first("polled 1 feeds")
+    change = first("acme-widgets: unconfirmed -> formalized (formalize")
+    alert = first("[rumour] acme-widgets: unconfirmed -> formalized")
+    assert feed < polled < change < alert
+    assert lines[-1] == "1 state changes; alerts: 1 sent, 0 to retry, 0 failed"

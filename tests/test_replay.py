@@ -206,3 +206,44 @@ def test_insert_articles_stores_each_url_once(db: Database, tmp_path: Path) -> N
     assert first.credibility == 0.8
     assert rows["https://wire.example/other"].credibility == 0.4
     assert first.published_at == datetime(2021, 3, 30, 11, 45, tzinfo=UTC)
+
+
+def test_a_folder_whose_files_are_all_skipped_exits_1_and_says_what_to_fix(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    _write(folder, "undated.txt", GOOD.replace("Published:", "Date:"))
+    (folder / "latin1.txt").write_bytes(GOOD.replace("Acme Corp", "Acmé Corp").encode("latin-1"))
+    config = write_config()
+    assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--config", str(config), "replay", str(folder)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert "latin1.txt: cannot read" in lines[0]  # in name order
+    assert "undated.txt: unknown header key 'Date'" in lines[1]
+    assert lines[-1].startswith(f"error: {folder}: none of its 2 replay files could be read")
+    assert "Title, Published (ISO 8601 with a timezone) and URL" in lines[-1]
+    assert "rumour-monitor replay --help" in lines[-1]
+    assert "replayed" not in result.stdout
+    db = Database(f"sqlite:///{tmp_path / 'state' / 'rumours.db'}", create=False)
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == 0
+    db.dispose()
+
+
+def test_some_files_skipped_still_exits_0_and_ends_with_the_count_skipped(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    _write(folder, "a-good.txt", GOOD)
+    _write(folder, "b-undated.txt", GOOD.replace("Published:", "Date:").replace("acme", "b"))
+    config = write_config()
+    assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--config", str(config), "replay", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "replayed 1 new articles (0 already stored, 1 skipped)" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert "skipped: " in lines[0] and "b-undated.txt" in lines[0]
+    assert lines[-1].startswith("1 of 2 files skipped (named above): each needs a header")

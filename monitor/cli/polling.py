@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -14,8 +16,8 @@ from monitor.progress import Progress
 from monitor.subscriptions import feed_health, sync_feeds
 
 if TYPE_CHECKING:
-    from monitor.pipeline import TransitionReport
     from monitor.poller import FeedReport
+    from monitor.service import Runtime
 
 
 @cli.command()
@@ -35,7 +37,9 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
     short request; --due leaves out the feeds whose next check has not come (the timer unit
     uses it). Prints one line per feed (new entries, not modified, or the error), then
-    every state change with the sentence and source behind it. A failing feed backs off (see
+    every state change with the sentence and source behind it, then the alerts as they are
+    sent when they go to the console (no alert channel configured), and last a count of
+    changes and alerts. A failing feed backs off (see
     `rumour-monitor feeds`) and does not stop the others; the exit code is 0 unless the config
     or database itself is unusable.
 
@@ -47,9 +51,22 @@ def poll(app: App, due: bool, as_json: bool) -> None:
       rumour-monitor poll
       rumour-monitor poll --due --json | jq '.transitions[] | {id, from, to, url}'
     """
+    from jobs import deliver
+    from jobs import poll as poll_job
+
     reports = poll_step(app, due_only=due)
-    # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
-    changes, alerts = _process_and_deliver(app, console=sys.stderr if as_json else sys.stdout)
+    # In text, each part prints as soon as it is done, so the output reads in the order things
+    # happened: the feeds, the state changes they brought, then the alerts as the console
+    # channel delivers them. With --json, stdout is the JSON document: console alerts go to
+    # stderr so it stays valid.
+    if not as_json:
+        _echo_feeds(reports)
+    with _runtime(app, console=sys.stderr if as_json else sys.stdout) as runtime:
+        _, changes = poll_job.process(runtime)
+        if not as_json:
+            for change in changes:
+                click.echo(change.line())
+        alerts = deliver.run(runtime)
     if as_json:
         emit_json(
             {
@@ -59,26 +76,24 @@ def poll(app: App, due: bool, as_json: bool) -> None:
             }
         )
         return
-    for r in reports:
-        click.echo(f"{r.feed}: {_poll_line(r)}")
-    failed = sum(r.outcome == "error" for r in reports)
-    new = sum(r.new_articles for r in reports)
-    polled = sum(r.outcome != "skipped" for r in reports)
-    click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
-    for change in changes:
-        click.echo(change.line())
     click.echo(
         f"{len(changes)} state changes; alerts: {alerts.get('sent', 0)} sent, "
         f"{alerts.get('retrying', 0)} to retry, {alerts.get('failed', 0)} failed"
     )
 
 
-def _process_and_deliver(
-    app: App, *, console: TextIO
-) -> tuple[list[TransitionReport], dict[str, Any]]:
-    """What `run` does after each poll: process the stored articles, then send their alerts."""
-    from jobs import deliver
-    from jobs import poll as poll_job
+def _echo_feeds(reports: Sequence[FeedReport]) -> None:
+    for r in reports:
+        click.echo(f"{r.feed}: {_poll_line(r)}")
+    failed = sum(r.outcome == "error" for r in reports)
+    new = sum(r.new_articles for r in reports)
+    polled = sum(r.outcome != "skipped" for r in reports)
+    click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
+
+
+@contextmanager
+def _runtime(app: App, *, console: TextIO) -> Iterator[Runtime]:
+    """What `run` uses after each poll to process the stored articles and send their alerts."""
     from monitor.alerts.channel import channels_from_config
     from monitor.metrics import Metrics
     from monitor.service import Runtime
@@ -87,8 +102,7 @@ def _process_and_deliver(
     # Built here rather than by the deliver job, so that console alerts go to `console`.
     runtime.shared("channels", lambda: channels_from_config(app.config.alerts, stream=console))
     try:
-        _, changes = poll_job.process(runtime)
-        return changes, deliver.run(runtime)
+        yield runtime
     finally:
         runtime.close()
 

@@ -130,7 +130,8 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
         return
     click.echo(f"{data['id']}: {data['claim']}")
     retired = "" if data["active"] else " (retired: no longer in the seeds)"
-    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}{retired}\n")
+    since = f", seed since {data['state_since']}" if data["state_since"] else ""
+    click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}{since}{retired}\n")
     click.echo("Transitions:")
     if not data["transitions"]:
         click.echo("  none yet")

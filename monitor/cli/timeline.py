@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.errors import MonitorError
 from monitor.progress import Progress
+
+if TYPE_CHECKING:
+    from monitor.replay import ReplayProblem
 
 
 @cli.command(name="replay")
@@ -44,7 +50,9 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     A .html/.htm file is extracted like a fetched page; its title, date, site name and
     canonical URL come from the page unless a header atop the file, or a sidecar
     NAME.html.meta of header lines, gives them. Files without a date or with a malformed
-    header are reported by name and skipped; subfolders are not read. Each URL is stored
+    header are reported by name and skipped, and the count skipped ends the output; when
+    every file is skipped nothing is replayed and the exit code is 1. Subfolders are not
+    read (a folder with no replay file exits 2). Each URL is stored
     once, so a second run adds nothing. The changes queue alerts like any others: they go out
     with --deliver or the next `poll`, `run` or `alerts deliver`; backtest against a database
     of its own (--config) to keep them off your channels.
@@ -59,6 +67,8 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
 
     db = app.database()
     articles, problems = load_articles(directory)  # before the model: bad input fails fast
+    if not articles:
+        _none_usable(directory, problems)
     with Progress("processing articles") as bar:
         result = replay_articles(
             db,
@@ -69,8 +79,7 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
             default_credibility=credibility,
             on_article=lambda _: bar.advance(),
         )
-    for problem in result.problems:
-        click.echo(f"skipped: {problem.message}", err=True)
+    _report_skipped(result.problems)
     if deliver:
         from monitor.alerts.channel import channels_from_config
         from monitor.alerts.delivery import deliver_pending
@@ -90,6 +99,32 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     click.echo(
         f"replayed {len(result.added)} new articles ({result.already_stored} already stored, "
         f"{len(result.problems)} skipped): {len(result.transitions)} state changes"
+    )
+    if result.problems:  # the last word, so skipped files are not lost above a long output
+        total = len(articles) + len(result.problems)
+        click.echo(
+            f"{len(result.problems)} of {total} files skipped (named above): {FIX_HINT}", err=True
+        )
+
+
+# Where to look when files are skipped: the header format is in the command's own help.
+FIX_HINT = (
+    "each needs a header of Title, Published (ISO 8601 with a timezone) and URL lines, a "
+    "blank line, then the text; see `rumour-monitor replay --help`"
+)
+
+
+def _report_skipped(problems: Sequence[ReplayProblem]) -> None:
+    for problem in problems:
+        click.echo(f"skipped: {problem.message}", err=True)
+
+
+def _none_usable(directory: Path, problems: Sequence[ReplayProblem]) -> NoReturn:
+    """Every file was skipped: a run that replayed nothing must not look like a success."""
+    _report_skipped(problems)
+    raise MonitorError(
+        f"{directory}: none of its {len(problems)} replay files could be read, nothing "
+        f"replayed: fix them ({FIX_HINT})"
     )
 
 

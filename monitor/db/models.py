@@ -164,6 +164,9 @@ class Rumour(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.5)
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # false once gone from the seeds
     seed_file: Mapped[str | None] = mapped_column(Text)
+    # The seed's `since`: its state holds since then, so evidence published earlier may move
+    # confidence but never the state (as for a transition the tracker recorded itself).
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
