@@ -120,12 +120,16 @@ def rumour_page(data: Mapping[str, Any]) -> str:
     """`/rumours/ID`: the claim and state, then transitions and evidence, oldest first, from
     the very dict `history --json` prints."""
     rid = str(data["id"])
-    retired = "" if data["active"] else f' <span class="muted">{RETIRED}</span>'
+    notes = ""
+    if data.get("state_since"):  # a seeded state: articles published before it cannot move it
+        notes += f' <span class="muted">seeded state since</span> {_time(data["state_since"])}'
+    if not data["active"]:
+        notes += f' <span class="muted">{RETIRED}</span>'
     head = (
         f'<nav><a href="/">all rumours</a> · <a href="{escape(rumour_path(rid, ".json"))}">'
         f"JSON</a></nav>\n<h1>{escape(rid)}</h1>\n<blockquote>{escape(str(data['claim']))}"
         f"</blockquote>\n<p>{_state(str(data['state']))} confidence "
-        f"<strong>{float(data['confidence']):.2f}</strong>{retired}</p>"
+        f"<strong>{float(data['confidence']):.2f}</strong>{notes}</p>"
     )
     sections = [head, "<h2>Transitions</h2>", _transitions(data["transitions"])]
     sections += ["<h2>Evidence</h2>", _evidence(data["evidence"])]

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from monitor import webview
 from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
@@ -294,3 +295,20 @@ def test_a_silent_database_cannot_hold_a_page_past_its_deadline() -> None:
     assert response.status_code == 503
     assert "no answer within 0.5s" in response.text
     assert took < 5  # the connect timeout is 10 s: the deadline cut it short
+
+
+def test_a_seeded_state_shows_since_when_it_holds() -> None:
+    data = {
+        "id": "acme",
+        "claim": "Acme will buy Globex",
+        "state": "formalized",
+        "confidence": 0.95,
+        "active": True,
+        "state_since": "2021-03-30T00:00:00+00:00",
+        "transitions": [],
+        "evidence": [],
+    }
+    assert 'seeded state since</span> <time datetime="2021-03-30T00:00:00+00:00">' in (
+        webview.rumour_page(data)
+    )
+    assert "seeded state since" not in webview.rumour_page(data | {"state_since": None})
