@@ -22,4 +22,4 @@ def run(runtime: Runtime) -> dict[str, Any]:
         report = deliver_pending(runtime.database, runtime.config, channels(runtime))
     finally:
         runtime.delivery_lock.release()
-    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+    return report.counts()

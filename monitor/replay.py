@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -66,7 +66,11 @@ class ReplayArticle:
 @dataclass(frozen=True)
 class ReplayProblem:
     path: Path
-    message: str
+    message: str  # names the file first, as stderr shows it
+
+    def to_json(self) -> dict[str, str]:
+        # The file has a field of its own here; a sidecar's problem keeps the sidecar's name.
+        return {"file": str(self.path), "problem": self.message.removeprefix(f"{self.path}: ")}
 
 
 def parse_header(lines: Sequence[str], file: Path) -> dict[str, str]:
@@ -347,6 +351,21 @@ class ReplayResult:
     already_stored: int
     problems: list[ReplayProblem]
     transitions: list[TransitionReport]
+
+    @property
+    def files(self) -> int:
+        """The replay files in the folder: each was added, already stored or skipped."""
+        return len(self.added) + self.already_stored + len(self.problems)
+
+    def to_json(self) -> dict[str, Any]:
+        """`replay --json` (without its `alerts`); transitions in `poll --json`'s shape."""
+        return {
+            "files": self.files,
+            "replayed": len(self.added),
+            "already_stored": self.already_stored,
+            "skipped": [p.to_json() for p in self.problems],
+            "transitions": [t.to_json() for t in self.transitions],
+        }
 
 
 def replay_folder(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,10 @@ Corp, ending months of speculation about the future of the family-owned business
 dollars. The transaction still needs the approval of regulators in two countries.</p>
 </article><footer>Copyright Example Wire</footer></body></html>
 """
+
+
+# How an unknown header key's problem ends: the keys a header may hold.
+KEYS = "Title, Published, Source, URL, Credibility)"
 
 
 def _write(folder: Path, name: str, content: str) -> Path:
@@ -166,6 +171,22 @@ def test_load_articles_sorts_by_time_and_reports_bad_files_by_name(tmp_path: Pat
     assert "same URL as b-late.txt" in problems[1].message
 
 
+def test_a_skipped_file_in_json_names_the_file_apart_and_keeps_a_sidecar_named(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, "a.txt", GOOD.replace("Published:", "Date:"))
+    _write(tmp_path, "b.html", PAGE)
+    _write(tmp_path, "b.html.meta", "Author: someone\n")
+    _, problems = load_articles(tmp_path)
+    assert [p.to_json() for p in problems] == [
+        {"file": str(tmp_path / "a.txt"), "problem": "unknown header key 'Date' (" + KEYS},
+        {
+            "file": str(tmp_path / "b.html"),
+            "problem": f"{tmp_path / 'b.html.meta'}: unknown header key 'Author' (" + KEYS,
+        },
+    ]
+
+
 def test_load_articles_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ReplayFileError, match="not a folder"):
         load_articles(tmp_path / "nope")
@@ -230,6 +251,33 @@ def test_a_folder_whose_files_are_all_skipped_exits_1_and_says_what_to_fix(
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Article)) == 0
     db.dispose()
+
+
+def test_all_skipped_with_json_still_prints_the_json_with_each_file_and_its_problem(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    _write(folder, "undated.txt", GOOD.replace("Published:", "Date:"))
+    _write(folder, "no-url.txt", GOOD.replace("URL:", "Link:"))
+    config = write_config()
+    assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--config", str(config), "replay", str(folder), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "files": 2,
+        "replayed": 0,
+        "already_stored": 0,
+        "skipped": [
+            {"file": str(folder / "no-url.txt"), "problem": "unknown header key 'Link' (" + KEYS},
+            {"file": str(folder / "undated.txt"), "problem": "unknown header key 'Date' (" + KEYS},
+        ],
+        "transitions": [],
+        "alerts": None,
+    }
+    lines = result.stderr.strip().splitlines()  # people still read it all on stderr
+    assert lines[0] == f"skipped: {folder / 'no-url.txt'}: unknown header key 'Link' (" + KEYS
+    assert lines[-1].startswith(f"error: {folder}: none of its 2 replay files could be read")
 
 
 def test_some_files_skipped_still_exits_0_and_ends_with_the_count_skipped(

@@ -8,9 +8,10 @@ monitor/data/timeline/README.md).
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -194,6 +195,98 @@ def test_bad_files_are_reported_by_name_and_skipped(
     assert result.stderr.strip().splitlines()[-1].startswith("2 of 4 files skipped (named above)")
     with db.sessions() as s:
         assert s.scalar(select(Article.title).where(Article.url == "https://a.example/g")) == "G"
+
+
+# The three official acts and a denial of the timeline, a piece of noise, and two bad files:
+# four changes on four rumours for a few articles' model time, on each backend.
+SUBSET = [
+    "2021-02-08-mi11-global-launch.txt",
+    "2021-02-19-xiaomi-denies-ev-project.txt",
+    "2021-03-30-xiaomi-announces-ev-business.txt",
+    "2021-09-06-xiaomi-great-wall-agreement.txt",
+]
+
+
+def _recorded_transitions(config: Path, rumour_ids: set[str]) -> list[dict[str, Any]]:
+    """What `history --json` recorded, in the shape `poll --json` and `replay --json` print."""
+    found = []
+    for rid in rumour_ids:
+        result = _run(config, "history", rid, "--json")
+        assert result.exit_code == 0, result.output
+        for t in json.loads(result.stdout)["transitions"]:
+            keep = ("from", "to", "at", "signal", "sentence", "url")
+            found.append(
+                {"id": rid, **{k: t[k] for k in keep}, "confidence": t["confidence_after"]}
+            )
+    return sorted(found, key=lambda t: (t["at"], t["id"]))
+
+
+def test_replay_json_reports_counts_skipped_files_and_the_recorded_transitions(
+    db_url: str, tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name in SUBSET:
+        shutil.copy(TIMELINE / name, folder / name)
+    shutil.copy(TIMELINE / SUBSET[0], folder / "dup.txt")
+    (folder / "broken.txt").write_text("no header at all\n\nText.\n", "utf-8")
+    config = write_config(seeds=RUMOURS.read_text("utf-8"), db_url=db_url)
+    assert _run(config, "init").exit_code == 0
+
+    result = _run(config, "replay", str(folder), "--json", "--deliver")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # console alerts and skipped files went to stderr
+    assert {k: data[k] for k in ("files", "replayed", "already_stored")} == {
+        "files": 6,
+        "replayed": 4,
+        "already_stored": 0,
+    }
+    assert data["skipped"] == [
+        {
+            "file": str(folder / "broken.txt"),
+            "problem": "header line 1 is not 'Key: value': 'no header at all' "
+            "(the header ends at the first blank line)",
+        },
+        {"file": str(folder / "dup.txt"), "problem": f"same URL as {SUBSET[0]}"},
+    ]
+    moves = [(t["id"], t["from"], t["to"]) for t in data["transitions"]]
+    assert moves == [
+        ("xiaomi-ev", "unconfirmed", "denied"),
+        ("xiaomi-10bn", "unconfirmed", "formalized"),
+        ("xiaomi-ev", "denied", "formalized"),
+        ("xiaomi-great-wall", "unconfirmed", "formalized"),
+    ]
+    assert sorted(data["transitions"], key=lambda t: (t["at"], t["id"])) == (
+        _recorded_transitions(config, {rid for rid, _, _ in moves})
+    )
+    assert data["alerts"] == {"sent": 4, "retrying": 0, "failed": 0}
+    assert "[rumour] xiaomi-great-wall: unconfirmed -> formalized" in result.stderr
+    assert f"skipped: {folder / 'dup.txt'}: same URL as" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("2 of 6 files skipped")
+
+    again = _run(config, "replay", str(folder), "--json")
+    assert again.exit_code == 0, again.output
+    second = json.loads(again.stdout)
+    assert (second["files"], second["replayed"], second["already_stored"]) == (6, 0, 4)
+    assert second["transitions"] == [] and second["alerts"] is None
+    assert second["skipped"] == data["skipped"]
+
+
+def test_replay_json_again_over_the_timeline_reports_every_article_already_stored(
+    replayed: tuple[Path, Database, Any],
+) -> None:
+    config, _, _ = replayed
+    result = _run(config, "replay", str(TIMELINE), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "files": 23,
+        "replayed": 0,
+        "already_stored": 23,
+        "skipped": [],
+        "transitions": [],
+        "alerts": None,
+    }
+    assert result.stderr == ""
 
 
 def test_demo_runs_the_timeline_end_to_end() -> None:

@@ -87,6 +87,10 @@ class DeliveryReport:
     def summary(self) -> str:
         return f"alerts: {self.sent} sent, {self.retrying} to retry, {self.failed} failed"
 
+    def counts(self) -> dict[str, int]:
+        """The `"alerts"` object of `poll --json` and `replay --deliver --json`."""
+        return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed}
+
 
 def retry_delay(attempts: int, backoff: float, retry_after: float | None = None) -> timedelta:
     """Wait after the `attempts`-th failed try: doubling from `backoff`, capped at MAX_DELAY."""

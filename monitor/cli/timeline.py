@@ -14,7 +14,7 @@ from monitor.errors import MonitorError
 from monitor.progress import Progress
 
 if TYPE_CHECKING:
-    from monitor.replay import ReplayProblem
+    from monitor.replay import ReplayProblem, ReplayResult
 
 
 @cli.command(name="replay")
@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     help="Source credibility for files without a Credibility: header.",
 )
 @click.option("--deliver", is_flag=True, help="Send the alerts of the replayed changes now.")
-@click.option("--json", "as_json", is_flag=True, help="Print the state changes as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object for scripts: counts, skipped files, state changes.",
+)
 @click.pass_obj
 @handle_errors
 def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_json: bool) -> None:
@@ -50,26 +55,39 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     A .html/.htm file is extracted like a fetched page; its title, date, site name and
     canonical URL come from the page unless a header atop the file, or a sidecar
     NAME.html.meta of header lines, gives them. Files without a date or with a malformed
-    header are reported by name and skipped, and the count skipped ends the output; when
-    every file is skipped nothing is replayed and the exit code is 1. Subfolders are not
+    header are reported by name on stderr and skipped, and the count skipped ends the output;
+    when every file is skipped nothing is replayed and the exit code is 1. Subfolders are not
     read (a folder with no replay file exits 2). Each URL is stored
     once, so a second run adds nothing. The changes queue alerts like any others: they go out
     with --deliver or the next `poll`, `run` or `alerts deliver`; backtest against a database
     of its own (--config) to keep them off your channels.
 
     \b
+    --json prints one object, transitions as in `poll --json`:
+      {"files", "replayed", "already_stored",
+       "skipped": [{"file", "problem"}], "transitions": [...],
+       "alerts": {"sent", "retrying", "failed"} with --deliver, else null}
+
+    It prints also when every file is skipped (exit code 1, "replayed": 0), and stderr
+    still names each skipped file.
+
+    \b
     Examples:
       rumour-monitor --config backtest.toml init
       rumour-monitor --config backtest.toml replay articles/
+      rumour-monitor --config backtest.toml replay articles/ --json \\
+          | jq -r '.transitions[] | "\\(.at) \\(.id): \\(.from) -> \\(.to)"'
     """
     from monitor.embed import Embedder
-    from monitor.replay import load_articles, replay_articles
+    from monitor.replay import ReplayResult, load_articles, replay_articles
 
     db = app.database()
     articles, problems = load_articles(directory)  # before the model: bad input fails fast
     if not articles:
+        if as_json:  # scripts read why from the JSON, people from stderr
+            emit_json(ReplayResult([], 0, problems, []).to_json() | {"alerts": None})
         _none_usable(directory, problems)
-    with Progress("processing articles") as bar:
+    with Progress("processing articles") as bar:  # stderr, and only at a terminal
         result = replay_articles(
             db,
             app.config,
@@ -80,15 +98,30 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
             on_article=lambda _: bar.advance(),
         )
     _report_skipped(result.problems)
-    if deliver:
-        from monitor.alerts.channel import channels_from_config
-        from monitor.alerts.delivery import deliver_pending
-
-        channels = channels_from_config(app.config.alerts, stream=sys.stderr)
-        click.echo(deliver_pending(db, app.config, channels).summary(), err=True)
+    alerts = _deliver(app) if deliver else None
     if as_json:
-        emit_json([t.to_json() for t in result.transitions])
-        return
+        emit_json(result.to_json() | {"alerts": alerts})
+    else:
+        _echo_changes(result)
+    if result.problems:  # the last word, so skipped files are not lost above a long output
+        click.echo(
+            f"{len(result.problems)} of {result.files} files skipped (named above): {FIX_HINT}",
+            err=True,
+        )
+
+
+def _deliver(app: App) -> dict[str, int]:
+    """Send the pending alerts now; console alerts and the summary go to stderr."""
+    from monitor.alerts.channel import channels_from_config
+    from monitor.alerts.delivery import deliver_pending
+
+    channels = channels_from_config(app.config.alerts, stream=sys.stderr)
+    report = deliver_pending(app.database(), app.config, channels)
+    click.echo(report.summary(), err=True)
+    return report.counts()
+
+
+def _echo_changes(result: ReplayResult) -> None:
     for t in result.transitions:
         click.echo(
             f"{t.at.date().isoformat()}  {t.rumour_id}: {t.from_state} -> {t.to_state}  "
@@ -100,11 +133,6 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
         f"replayed {len(result.added)} new articles ({result.already_stored} already stored, "
         f"{len(result.problems)} skipped): {len(result.transitions)} state changes"
     )
-    if result.problems:  # the last word, so skipped files are not lost above a long output
-        total = len(articles) + len(result.problems)
-        click.echo(
-            f"{len(result.problems)} of {total} files skipped (named above): {FIX_HINT}", err=True
-        )
 
 
 # Where to look when files are skipped: the header format is in the command's own help.
