@@ -21,13 +21,13 @@ from monitor.queries import StatusRow
 from monitor.subscriptions import FeedHealth
 
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;padding:0 1rem;
+body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;
 color:#1b1b1b;background:#fff}
 h1{font-size:1.4rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;
 padding:.35rem .5rem;border-bottom:1px solid #ddd}th{background:#f3f3f3;font-weight:600}
 td.num{text-align:right;white-space:nowrap}td.when,td.id{white-space:nowrap}
-td.wrap{overflow-wrap:anywhere}
+td.wrap{overflow-wrap:anywhere}td.wide{min-width:9rem}
 .state{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85rem;
 background:#e8e8e8}.s-confirmed{background:#d7e9ff}.s-formalized{background:#d3f2d8}
 .s-denied{background:#ffd9d6}.s-abandoned{background:#f1dcc1}
@@ -238,18 +238,21 @@ def feed_status(row: FeedHealth) -> str:
 def _feed_row(row: FeedHealth) -> str:
     status = feed_status(row)
     badge = f'<span class="state f-{status}">{status}</span>'
+    reason = ""
     if status == "disabled":  # no reason: paused with `enabled = false` in config.toml
-        badge += f' <span class="muted">{escape(row.disabled_reason or "in config")}</span>'
+        reason = row.disabled_reason or "enabled = false in config"
+        badge += f' <span class="muted">{escape(reason)}</span>'
     errors = f'<span class="bad">{row.error_count}</span>' if row.error_count else "0"
     # a disabled feed keeps its last next_check_at, but nothing will check it then
     upcoming = '<span class="muted">not checked</span>' if not row.enabled else None
     return (
-        f'<tr class="{status}"><td>{escape(row.name)}</td><td>{badge}</td>'
-        f'<td class="wrap">{external_link(row.url, row.url)}</td>'
+        f'<tr class="{status}"><td>{escape(row.name)}</td>'
+        f'<td class="wrap{" wide" if reason else ""}">{badge}</td>'
+        f'<td class="wrap wide">{external_link(row.url, row.url)}</td>'
         f'<td class="num">{row.credibility:.2f}</td>'
         f'<td class="num">{escape(duration(row.interval_seconds))}</td>'
         f'<td class="when">{_time(row.last_success_at)}</td><td class="num">{errors}</td>'
         f'<td class="when">{upcoming or _time(row.next_check_at)}</td>'
         f'<td class="num">{row.entries}</td>'
-        f'<td class="wrap">{escape(row.last_error) if row.last_error else _NONE}</td></tr>'
+        f'<td class="wrap wide">{escape(row.last_error) if row.last_error else _NONE}</td></tr>'
     )

@@ -57,7 +57,10 @@ def _set_health(db: Database) -> None:
         broken.last_checked_at, broken.error_count, broken.last_error = AT, 3, EVIL_ERROR
         broken.next_check_at = AT + timedelta(hours=2)
         gone = feeds["Gone"]
-        gone.enabled, gone.disabled_reason = False, "HTTP 410 Gone: fix its url in config.toml"
+        gone.enabled, gone.disabled_reason = (
+            False,
+            "410 Gone at https://gone.example/rss on 2021-03-29",
+        )
         gone.next_check_at = AT
         feeds["Hostile"].url = EVIL_URL
 
@@ -107,9 +110,9 @@ def test_feeds_page_shows_each_feed_with_its_health(site: tuple[httpx.Client, Pa
     assert "HTTP 500" in broken
     gone = _row(html, "Gone")
     assert gone.startswith('<tr class="disabled">')
-    assert "HTTP 410 Gone: fix its url in config.toml" in gone and "not checked" in gone
+    assert "410 Gone at https://gone.example/rss on 2021-03-29" in gone and "not checked" in gone
     paused = _row(html, "Paused")
-    assert paused.startswith('<tr class="disabled">') and "in config" in paused
+    assert paused.startswith('<tr class="disabled">') and "enabled = false in config" in paused
     assert 'f-new">new<' in _row(html, "Hostile")  # never checked yet: not "ok"
     assert "tr.failing td{" in STYLE and "tr.disabled td{" in STYLE
 
