@@ -1,11 +1,12 @@
 """The optional status listener: `/healthz` for probes and people, `/metrics` for Prometheus,
-and a small read-only web view of the rumours (`/`, `/rumours/ID`, and their `.json` twins).
+and a small read-only web view of the rumours and feeds (`/`, `/rumours/ID`, `/feeds`, and
+their `.json` twins).
 
 A stdlib ThreadingHTTPServer in a daemon thread: it needs no framework, a slow scrape never
 holds up the scheduler, and it dies with the process. `/healthz` answers 200 "ok", or 503 with
 one reason per line so an operator reading `curl` output knows what to look at. The pages are
-rendered by monitor/webview.py from the read models `status` and `history` use; the JSON
-endpoints serve exactly what `status --json` and `history ID --json` print.
+rendered by monitor/webview.py from the read models `status`, `history` and `feeds` use; the
+JSON endpoints serve exactly what `status --json`, `history ID --json` and `feeds --json` print.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from monitor.db.models import Alert, utcnow
 from monitor.errors import ConfigError, ListenError, NotFoundError
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.queries import history, json_text, status_rows
+from monitor.subscriptions import feed_health
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -231,9 +233,14 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/status.json":
                 return _json([row.to_json() for row in rows])
             return _html(webview.status_page(rows, include_retired=retired))
+        if path in ("/feeds", "/feeds.json"):
+            feeds = self._read(feed_health)
+            if path == "/feeds.json":
+                return _json([row.to_json() for row in feeds])
+            return _html(webview.feeds_page(feeds))
         if path.startswith("/rumours/"):
             return self._rumour(path.removeprefix("/rumours/"))
-        raise NotFoundError(f"nothing at {path}: the rumours are at /")
+        raise NotFoundError(f"nothing at {path}: the rumours are at /, the feeds at /feeds")
 
     def _rumour(self, name: str) -> Response:
         # /rumours/ID is the page, /rumours/ID.json the JSON, /rumours/ID/ the page of an
@@ -280,7 +287,8 @@ def _html(text: str, status: HTTPStatus = HTTPStatus.OK) -> Response:
 
 
 def _json(data: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
-    # byte for byte what `status --json` / `history ID --json` print, newline included
+    # byte for byte what `status --json` / `history ID --json` / `feeds --json` print, newline
+    # included
     return Response(status, (json_text(data) + "\n").encode(), JSON)
 
 

@@ -100,6 +100,8 @@ class FeedHealth:
     last_error: str | None
     next_check_at: datetime | None
     entries: int  # entries recorded for this feed (each links to one article)
+    credibility: float
+    interval_seconds: float
 
     def to_json(self) -> dict[str, Any]:
         def iso(moment: datetime | None) -> str | None:
@@ -116,6 +118,8 @@ class FeedHealth:
             "last_error": self.last_error,
             "next_check_at": iso(self.next_check_at),
             "entries": self.entries,
+            "credibility": round(self.credibility, 4),
+            "interval_seconds": self.interval_seconds,
         }
 
 
@@ -135,6 +139,8 @@ def feed_health(session: Session) -> list[FeedHealth]:
             last_error=f.last_error,
             next_check_at=f.next_check_at,
             entries=counts.get(f.id, 0),
+            credibility=f.credibility,
+            interval_seconds=f.interval_seconds,
         )
         for f in session.scalars(select(Feed).order_by(Feed.name))
     ]

@@ -1,4 +1,5 @@
-"""The read-only web view: HTML pages from the same read models `status` and `history` print.
+"""The read-only web view: HTML pages from the same read models `status`, `history` and `feeds`
+print.
 
 Pure functions from plain data to HTML strings; the status listener (monitor/health.py) routes
 requests and reads the database. Claims, sentences, titles and URLs come from the web, so every
@@ -15,19 +16,23 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from monitor.display import when
+from monitor.display import duration, when
 from monitor.queries import StatusRow
+from monitor.subscriptions import FeedHealth
 
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;padding:0 1rem;
+body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;
 color:#1b1b1b;background:#fff}
 h1{font-size:1.4rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;
 padding:.35rem .5rem;border-bottom:1px solid #ddd}th{background:#f3f3f3;font-weight:600}
-td.num{text-align:right;white-space:nowrap}td.when{white-space:nowrap}
+td.num{text-align:right;white-space:nowrap}td.when,td.id{white-space:nowrap}
+td.wrap{overflow-wrap:anywhere}td.wide{min-width:9rem}
 .state{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85rem;
 background:#e8e8e8}.s-confirmed{background:#d7e9ff}.s-formalized{background:#d3f2d8}
 .s-denied{background:#ffd9d6}.s-abandoned{background:#f1dcc1}
+.f-ok{background:#d3f2d8}.f-failing{background:#ffd9d6}.f-new{background:#d7e9ff}
+tr.failing td{background:#fff5f4}tr.disabled td{color:#666}
 .muted,nav,footer{color:#666}.bad{color:#b00020;font-weight:600}
 blockquote{margin:.3rem 0 .8rem;padding-left:.8rem;border-left:3px solid #ccc}
 a{color:#0645ad}footer{margin-top:2rem;font-size:.85rem}
@@ -36,6 +41,10 @@ a{color:#0645ad}footer{margin-top:2rem;font-size:.85rem}
 TITLE = "rumour-monitor"
 RETIRED = "(retired: no longer in the seeds)"
 NO_RUMOURS = "No rumours tracked yet: add seeds and run <code>rumour-monitor init</code>."
+NO_FEEDS = (
+    "No feeds yet: add a <code>[[feeds]]</code> table (<code>name</code>, <code>url</code>) to"
+    " <code>config.toml</code> and run <code>rumour-monitor init</code>."
+)
 
 
 def page(title: str, body: str) -> str:
@@ -44,7 +53,8 @@ def page(title: str, body: str) -> str:
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
-        '<footer><a href="/">rumours</a> · <a href="/status.json">status.json</a> · '
+        '<footer><a href="/">rumours</a> · <a href="/feeds">feeds</a> · '
+        '<a href="/status.json">status.json</a> · <a href="/feeds.json">feeds.json</a> · '
         '<a href="/healthz">healthz</a> · <a href="/metrics">metrics</a></footer>\n'
         "</body></html>\n"
     )
@@ -74,9 +84,12 @@ def external_link(url: str | None, text: str | None) -> str:
     return f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(label)}</a>'
 
 
+_NONE = '<span class="muted">-</span>'
+
+
 def _time(moment: datetime | str | None) -> str:
     if moment is None:
-        return '<span class="muted">-</span>'
+        return _NONE
     parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return f'<time datetime="{escape(parsed.isoformat())}">{escape(when(parsed))}</time>'
 
@@ -108,7 +121,8 @@ def _status_row(row: StatusRow) -> str:
         ident += ' <span class="muted">(retired)</span>'
     failed = f'<span class="bad">{row.alerts_failed}</span>' if row.alerts_failed else "0"
     return (
-        f"<tr><td>{ident}</td><td>{escape(row.claim)}</td><td>{_state(row.state)}</td>"
+        f'<tr><td class="id">{ident}</td><td>{escape(row.claim)}</td>'
+        f"<td>{_state(row.state)}</td>"
         f'<td class="num">{row.confidence:.2f}</td><td class="num">{row.evidence_count}</td>'
         f'<td class="when">{_time(row.last_evidence_at)}</td>'
         f'<td class="when">{_time(row.updated_at)}</td>'
@@ -188,3 +202,57 @@ def message_page(title: str, message: str) -> str:
         '<p><a href="/">Back to all rumours</a></p>'
     )
     return page(title, body)
+
+
+def feeds_page(rows: Sequence[FeedHealth]) -> str:
+    """`/feeds`: each feed's health, as `feeds` prints it, failing and disabled ones marked."""
+    counts = [f"{len(rows)} feed{'' if len(rows) == 1 else 's'}"]
+    for status in ("failing", "disabled"):
+        n = sum(1 for row in rows if feed_status(row) == status)
+        if n:
+            counts.append(
+                f'<span class="{"bad" if status == "failing" else "muted"}">{n} {status}</span>'
+            )
+    nav = f'<nav>{" · ".join(counts)} · <a href="/feeds.json">JSON</a></nav>'
+    if not rows:
+        return page(f"feeds · {TITLE}", f"<h1>Feeds</h1>\n{nav}\n<p>{NO_FEEDS}</p>")
+    head = (
+        "<tr><th>Feed</th><th>Status</th><th>URL</th><th>Credibility</th><th>Interval</th>"
+        "<th>Last success</th><th>Errors</th><th>Next check</th><th>Entries</th>"
+        "<th>Last error</th></tr>"
+    )
+    table = _table(head, [_feed_row(row) for row in rows])
+    return page(f"feeds · {TITLE}", f"<h1>Feeds</h1>\n{nav}\n{table}")
+
+
+def feed_status(row: FeedHealth) -> str:
+    """disabled, failing (errors since its last success), new (never checked) or ok: the
+    statuses of the `rumour_monitor_feeds` metric, plus `new` so an unpolled feed is not "ok"."""
+    if not row.enabled:
+        return "disabled"
+    if row.error_count:
+        return "failing"
+    return "new" if row.last_checked_at is None else "ok"
+
+
+def _feed_row(row: FeedHealth) -> str:
+    status = feed_status(row)
+    badge = f'<span class="state f-{status}">{status}</span>'
+    reason = ""
+    if status == "disabled":  # no reason: paused with `enabled = false` in config.toml
+        reason = row.disabled_reason or "enabled = false in config"
+        badge += f' <span class="muted">{escape(reason)}</span>'
+    errors = f'<span class="bad">{row.error_count}</span>' if row.error_count else "0"
+    # a disabled feed keeps its last next_check_at, but nothing will check it then
+    upcoming = '<span class="muted">not checked</span>' if not row.enabled else None
+    return (
+        f'<tr class="{status}"><td>{escape(row.name)}</td>'
+        f'<td class="wrap{" wide" if reason else ""}">{badge}</td>'
+        f'<td class="wrap wide">{external_link(row.url, row.url)}</td>'
+        f'<td class="num">{row.credibility:.2f}</td>'
+        f'<td class="num">{escape(duration(row.interval_seconds))}</td>'
+        f'<td class="when">{_time(row.last_success_at)}</td><td class="num">{errors}</td>'
+        f'<td class="when">{upcoming or _time(row.next_check_at)}</td>'
+        f'<td class="num">{row.entries}</td>'
+        f'<td class="wrap wide">{escape(row.last_error) if row.last_error else _NONE}</td></tr>'
+    )

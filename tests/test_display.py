@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.display import table
+from monitor.display import duration, table
 
 
 def test_a_multi_line_cell_keeps_its_row_on_one_line() -> None:
@@ -12,3 +12,15 @@ def test_a_multi_line_cell_keeps_its_row_on_one_line() -> None:
     assert len(lines) == 4
     assert lines[2].startswith("1   550 5.1.1 no such user 550 try later")
     assert lines[3] == "2   -"
+
+
+def test_durations_read_as_config_writes_them() -> None:
+    assert [duration(s) for s in (1800, 900, 3600, 5400, 86400, 45, 0.5)] == [
+        "30m",
+        "15m",
+        "1h",
+        "90m",
+        "1d",
+        "45s",
+        "0.5s",
+    ]

@@ -26,7 +26,7 @@ EVIL_URL = "javascript:alert(document.cookie)"
 EVIL_TITLE = '<img src=x onerror="alert(1)">'
 
 
-def _cli(config: Path, *args: str) -> str:
+def cli_stdout(config: Path, *args: str) -> str:
     result = CliRunner().invoke(cli, ["--config", str(config), *args])
     assert result.exit_code == 0, result.stderr
     return result.stdout
@@ -100,7 +100,7 @@ def _seed(db: Database) -> None:
 
 
 @contextmanager
-def _serve(database: Database, page_deadline: float = 10.0) -> Iterator[httpx.Client]:
+def serve(database: Database, page_deadline: float = 10.0) -> Iterator[httpx.Client]:
     health = HealthCheck(database, scheduler_running=lambda: True)
     server = StatusServer("127.0.0.1:0", health, Metrics(), page_deadline=page_deadline).start()
     try:
@@ -114,16 +114,16 @@ def _serve(database: Database, page_deadline: float = 10.0) -> Iterator[httpx.Cl
 def site(write_config: Callable[..., Path], db_url: str) -> Iterator[tuple[httpx.Client, Path]]:
     """The real listener over an `init`-ed database (SQLite and PostgreSQL), and its config."""
     config = write_config(db_url=db_url)
-    _cli(config, "init")
+    cli_stdout(config, "init")
     database = Database(db_url)
     _seed(database)
-    with _serve(database) as client:
+    with serve(database) as client:
         yield client, config
     database.dispose()
 
 
 def _row(html: str, rumour_id: str) -> str:
-    start = html.index(f'<tr><td><a href="/rumours/{rumour_id}">')
+    start = html.index(f'<tr><td class="id"><a href="/rumours/{rumour_id}">')
     return html[start : html.index("</tr>", start)]
 
 
@@ -223,12 +223,12 @@ def test_read_only_get_and_head_answer_other_methods_405(
 
 def test_json_endpoints_equal_the_cli_output(site: tuple[httpx.Client, Path]) -> None:
     client, config = site
-    assert client.get("/status.json").text == _cli(config, "status", "--json")
-    assert client.get("/status.json?all=1").text == _cli(config, "status", "--all", "--json")
+    assert client.get("/status.json").text == cli_stdout(config, "status", "--json")
+    assert client.get("/status.json?all=1").text == cli_stdout(config, "status", "--all", "--json")
     for rid in ("acme-widgets", "evil", "gone"):
         web = client.get(f"/rumours/{rid}.json")
         assert web.headers["content-type"] == "application/json"
-        assert web.text == _cli(config, "history", rid, "--json")
+        assert web.text == cli_stdout(config, "history", rid, "--json")
     assert [r["id"] for r in client.get("/status.json").json()] == [
         "acme-widgets",
         "evil",
@@ -254,7 +254,7 @@ def test_every_answer_carries_the_security_headers(site: tuple[httpx.Client, Pat
 def test_an_id_ending_in_json_keeps_its_page(sqlite_db: Database) -> None:
     with sqlite_db.transaction() as s:
         s.add(Rumour(id="odd.json", claim="Odd Corp will list on Nasdaq"))
-    with _serve(sqlite_db) as client:
+    with serve(sqlite_db) as client:
         index = client.get("/").text
         assert f'href="{rumour_path("odd.json")}"' in index and rumour_path("odd.json").endswith(
             "/"
@@ -264,7 +264,7 @@ def test_an_id_ending_in_json_keeps_its_page(sqlite_db: Database) -> None:
 
 
 def test_an_empty_database_says_what_to_do(sqlite_db: Database) -> None:
-    with _serve(sqlite_db) as client:
+    with serve(sqlite_db) as client:
         response = client.get("/")
     assert response.status_code == 200 and "rumour-monitor init" in response.text
     assert "<table>" not in response.text
@@ -272,7 +272,7 @@ def test_an_empty_database_says_what_to_do(sqlite_db: Database) -> None:
 
 def test_a_database_failure_is_a_503_page_naming_it() -> None:
     dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    with _serve(dead) as client:
+    with serve(dead) as client:
         page = client.get("/rumours/acme")
         data = client.get("/status.json")
     dead.dispose()
@@ -287,7 +287,7 @@ def test_a_silent_database_cannot_hold_a_page_past_its_deadline() -> None:
         listener.listen(8)
         port = listener.getsockname()[1]
         silent = Database(f"postgresql+psycopg://monitor@127.0.0.1:{port}/rumours")
-        with _serve(silent, page_deadline=0.5) as client:
+        with serve(silent, page_deadline=0.5) as client:
             started = time.monotonic()
             response = client.get("/")
             took = time.monotonic() - started
