@@ -212,13 +212,18 @@ def _since(value: Any, where: str) -> datetime | None:
     example = "e.g. 2021-03-30 or 2021-03-30T19:45:00+08:00"
     moment = _moment(value)
     if moment is None:
-        raise SeedError(f"{where}: since {value!r} is not an ISO 8601 date or time ({example})")
+        # A string quoted, a TOML time of day as written ("19:45:00", not datetime.time(...)).
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise SeedError(f"{where}: since {shown} is not an ISO 8601 date or time ({example})")
     if moment.tzinfo is None:
         raise SeedError(
             f"{where}: since {value!s} has no timezone (add one, e.g. Z or +08:00, "
             "or give a bare date for midnight UTC)"
         )
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise SeedError(f"{where}: since {value!s} is out of range ({example})") from None
     if moment > utcnow():
         raise SeedError(
             f"{where}: since {moment.isoformat()} is in the future; it says since when the "

@@ -60,7 +60,10 @@ def test_since_is_read_as_a_utc_time(tmp_path: Path, line: str, expected: dateti
         ("since = 20210330\n", "is not an ISO 8601 date or time"),
         ("since = 2021-03-30T19:45:00\n", "has no timezone"),
         ('since = "2021-03-30 19:45"\n', "has no timezone"),
-        ("since = 19:45:00\n", "is not an ISO 8601 date or time"),
+        ("since = 19:45:00\n", "since 19:45:00 is not an ISO 8601 date or time"),
+        # Valid ISO 8601, but UTC of it falls outside the calendar Python can hold.
+        ("since = 0001-01-01T05:00:00+08:00\n", "is out of range"),
+        ('since = "9999-12-31T23:00:00-05:00"\n', "is out of range"),
     ],
 )
 def test_a_bad_since_is_a_seed_error_naming_file_and_rumour(
