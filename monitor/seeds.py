@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db.models import STATES, Rumour, utcnow
 from monitor.errors import SeedError
+from monitor.match import names_something
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 _KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases", "since"}
@@ -182,6 +183,12 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
     entities = _strings(item, "entities", where) or derive_entities(claim)
     if not entities:
         raise SeedError(f"{where}: no entities given and none found in the claim; add entities")
+    for entity in entities:
+        if not names_something(entity):
+            raise SeedError(
+                f'{where}: entity {entity!r} names nothing (give a name, "|" between aliases,'
+                ' e.g. "Great Wall Motors|GWM")'
+            )
     return SeedRumour(
         id=rid,
         claim=claim.strip(),

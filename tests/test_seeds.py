@@ -83,6 +83,16 @@ def test_missing_entities_are_derived_and_defaults_applied(tmp_path: Path) -> No
         ('[[rumour]]\nid = "A b"\nclaim = "Acme buys Globex"\n', "id must be a lower-case slug"),
         ('[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\ncolour = 1\n', "unknown key 'colour'"),
         ('[[rumour]]\nid = "a"\nclaim = "acme buys globex"\n', "no entities"),
+        # Kept, an entity of punctuation alone would be dropped by the gate, which would then
+        # pass articles that name no one in its place.
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nentities = ["Acme", "|"]\n',
+            "rumour 'a': entity '|' names nothing",
+        ),
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nentities = ["Acme", " - | . "]\n',
+            "entity '- | .' names nothing",
+        ),
         ("[[rumour]\n", "TOML syntax error"),
     ],
 )
