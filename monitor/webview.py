@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.display import when
-from monitor.queries import StatusRow
+from monitor.queries import StatusRow, seeded_state
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;padding:0 1rem;
@@ -122,7 +122,8 @@ def rumour_page(data: Mapping[str, Any]) -> str:
     rid = str(data["id"])
     notes = ""
     if data.get("state_since"):  # a seeded state: articles published before it cannot move it
-        notes += f' <span class="muted">seeded state since</span> {_time(data["state_since"])}'
+        seeded = f"seeded {_state(seeded_state(data))} since"
+        notes += f' <span class="muted">{seeded}</span> {_time(data["state_since"])}'
     if not data["active"]:
         notes += f' <span class="muted">{RETIRED}</span>'
     head = (

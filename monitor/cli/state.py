@@ -10,7 +10,7 @@ from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
 from monitor.lock import setup_lock
-from monitor.queries import history, status_rows
+from monitor.queries import history, seeded_state, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import sync_feeds
 
@@ -130,7 +130,9 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
         return
     click.echo(f"{data['id']}: {data['claim']}")
     retired = "" if data["active"] else " (retired: no longer in the seeds)"
-    since = f", seed since {data['state_since']}" if data["state_since"] else ""
+    since = ""
+    if data["state_since"]:  # dates the seeded state, which the news may have moved since
+        since = f", seeded {seeded_state(data)} since {data['state_since']}"
     click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}{since}{retired}\n")
     click.echo("Transitions:")
     if not data["transitions"]:
