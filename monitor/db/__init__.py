@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -14,6 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -108,7 +111,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def _scripts() -> Any:
+def _scripts() -> ScriptDirectory:
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
 
@@ -159,7 +162,7 @@ def require_schema(engine: Engine) -> None:
             f"database {engine.url!r} has no monitor schema yet: run `rumour-monitor init` first"
         )
     head = head_revision()
-    if revision is not None and not _known(revision):
+    if revision != head and revision is not None and not _known(revision):
         raise DatabaseError(_newer_schema(engine, revision))
     if revision != head:
         # Older: this version added tables or columns since.
