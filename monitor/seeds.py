@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.db.models import STATES, Rumour, utcnow
+from monitor.db.models import STATES, Rumour, Transition, utcnow
 from monitor.errors import SeedError
 from monitor.match import names_something
 
@@ -279,28 +279,54 @@ def load_seeds(paths: Iterable[Path]) -> list[SeedRumour]:
 
 
 @dataclass(frozen=True)
+class KeptState:
+    """A seed whose `state` was edited after its rumour was added: not applied."""
+
+    id: str
+    seed_state: str  # what the seed file says now
+    added_as: str  # the state the rumour was added with, which its `since` dates
+    state: str  # its state now
+
+
+@dataclass(frozen=True)
 class SyncReport:
     added: tuple[str, ...]
     updated: tuple[str, ...]
     retired: tuple[str, ...]
+    kept_states: tuple[KeptState, ...] = ()
 
 
 def sync_rumours(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
     """Add new rumours, update changed claims, retire rumours gone from the seeds."""
     existing = {r.id: r for r in session.scalars(select(Rumour))}
+    added_as = _added_as(session)
     added: list[str] = []
     updated: list[str] = []
+    kept: list[KeptState] = []
     for seed in seeds:
         row = existing.pop(seed.id, None)
         if row is None:
             session.add(_new_row(seed))
             added.append(seed.id)
-        elif _apply(row, seed):
+            continue
+        if _apply(row, seed):
             updated.append(seed.id)
+        first = added_as.get(row.id, row.state)
+        if seed.state != first:  # edited in the seed: say so rather than ignore it silently
+            kept.append(KeptState(row.id, seed.state, first, row.state))
     retired = [r.id for r in existing.values() if r.active]
     for rid in retired:
         existing[rid].active = False
-    return SyncReport(tuple(added), tuple(updated), tuple(retired))
+    return SyncReport(tuple(added), tuple(updated), tuple(retired), tuple(kept))
+
+
+def _added_as(session: Session) -> dict[str, str]:
+    """Each moved rumour's state before its first transition: the one it was added with."""
+    moves = select(Transition.rumour_id, Transition.from_state).order_by(
+        Transition.at.desc(), Transition.id.desc()
+    )
+    # The earliest is written last and wins.
+    return {rid: state for rid, state in session.execute(moves)}
 
 
 def _new_row(seed: SeedRumour) -> Rumour:

@@ -48,6 +48,14 @@ def init(app: App) -> None:
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
     )
+    for kept in rumours.kept_states:
+        click.echo(
+            f"warning: rumour {kept.id!r}: state {kept.seed_state} in the seed is not applied:"
+            f" a seed's state only starts a new rumour, and this one was added as"
+            f" {kept.added_as} ({kept.state} now); to start it afresh as {kept.seed_state},"
+            " give it a new id",
+            err=True,
+        )
     click.echo(
         f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
         f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"
