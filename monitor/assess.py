@@ -18,7 +18,7 @@ import numpy as np
 from monitor import tracker
 from monitor.config import MatchingConfig
 from monitor.embed import Embedder, Vectors
-from monitor.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.match import ClaimIndex, ClaimSpec, Match, match_article, names_something
 from monitor.seeds import derive_entities
 from monitor.stance import Lexicon, judge, load_lexicon
 from monitor.text import article_sentences
@@ -72,9 +72,10 @@ def parse_pair(line: str, number: int) -> Pair:
             raise PairError(f"line {number}: {key!r} must be a non-empty string")
     entities = data.get("entities")
     if entities is not None and not (
-        isinstance(entities, list) and all(isinstance(e, str) and e.strip() for e in entities)
+        isinstance(entities, list)
+        and all(isinstance(e, str) and names_something(e) for e in entities)
     ):
-        raise PairError(f"line {number}: 'entities' must be a list of strings")
+        raise PairError(f"line {number}: 'entities' must be a list of names ('|' between aliases)")
     return Pair(data.get("id", number), data["claim"], data["text"], _tuple(entities))
 
 

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text, tuple_, update
+from sqlalchemy import and_, delete, or_, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config
@@ -67,8 +67,10 @@ def prune_embeddings(
     transaction, oldest first; the number deleted."""
     cutoff = (now or utcnow()) - timedelta(days=cache_days)
     # Also in the DELETE itself, not just the pick: a worker that used the row since (PostgreSQL
-    # re-checks a row it waited for) keeps it.
-    unused = SentenceEmbedding.last_used_at < cutoff
+    # re-checks a row it waited for) keeps it. A row without a last use was written by a
+    # version before the column (one still running beside this one, say): its creation counts.
+    used = SentenceEmbedding.last_used_at
+    unused = or_(used < cutoff, and_(used.is_(None), SentenceEmbedding.created_at < cutoff))
     oldest = (
         select(SentenceEmbedding.sentence_hash, SentenceEmbedding.model)
         .where(unused)

@@ -115,6 +115,15 @@ def alias_groups(entities: Iterable[str]) -> tuple[tuple[Alias, ...], ...]:
     return tuple(groups)
 
 
+def names_something(entity: str) -> bool:
+    """Whether an entity has an alias with a letter or digit in it ("|" or "--" has none).
+
+    `alias_groups` drops an entity without one, and the gate would then pass articles that
+    name nobody in its place: callers refuse such an entity instead.
+    """
+    return any(tokens(alias) for alias in entity.split("|"))
+
+
 def _present(group: tuple[Alias, ...], seen: Grams) -> bool:
     return any(alias in seen for alias in group)
 

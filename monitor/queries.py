@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,6 +137,16 @@ def history(session: Session, rumour_id: str) -> dict[str, Any]:
         "transitions": [_transition_json(t) for t in transitions],
         "evidence": [_evidence_json(e) for e in evidence],
     }
+
+
+def seeded_state(data: Mapping[str, Any]) -> str:
+    """The state the seed gave a rumour, from its `history` dict: what its `state_since` dates.
+
+    Once the news has moved the rumour, its state is another, held since its last transition;
+    the first transition starts from the seeded one.
+    """
+    transitions = data["transitions"]
+    return str(transitions[0]["from"] if transitions else data["state"])
 
 
 def _transition_json(t: Transition) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.db.models import STATES, Rumour, utcnow
+from monitor.db.models import STATES, Rumour, Transition, utcnow
 from monitor.errors import SeedError
+from monitor.match import names_something
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 _KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases", "since"}
@@ -182,6 +183,12 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
     entities = _strings(item, "entities", where) or derive_entities(claim)
     if not entities:
         raise SeedError(f"{where}: no entities given and none found in the claim; add entities")
+    for entity in entities:
+        if not names_something(entity):
+            raise SeedError(
+                f'{where}: entity {entity!r} names nothing (give a name, "|" between aliases,'
+                ' e.g. "Great Wall Motors|GWM")'
+            )
     return SeedRumour(
         id=rid,
         claim=claim.strip(),
@@ -212,13 +219,18 @@ def _since(value: Any, where: str) -> datetime | None:
     example = "e.g. 2021-03-30 or 2021-03-30T19:45:00+08:00"
     moment = _moment(value)
     if moment is None:
-        raise SeedError(f"{where}: since {value!r} is not an ISO 8601 date or time ({example})")
+        # A string quoted, a TOML time of day as written ("19:45:00", not datetime.time(...)).
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise SeedError(f"{where}: since {shown} is not an ISO 8601 date or time ({example})")
     if moment.tzinfo is None:
         raise SeedError(
             f"{where}: since {value!s} has no timezone (add one, e.g. Z or +08:00, "
             "or give a bare date for midnight UTC)"
         )
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise SeedError(f"{where}: since {value!s} is out of range ({example})") from None
     if moment > utcnow():
         raise SeedError(
             f"{where}: since {moment.isoformat()} is in the future; it says since when the "
@@ -267,28 +279,54 @@ def load_seeds(paths: Iterable[Path]) -> list[SeedRumour]:
 
 
 @dataclass(frozen=True)
+class KeptState:
+    """A seed whose `state` was edited after its rumour was added: not applied."""
+
+    id: str
+    seed_state: str  # what the seed file says now
+    added_as: str  # the state the rumour was added with, which its `since` dates
+    state: str  # its state now
+
+
+@dataclass(frozen=True)
 class SyncReport:
     added: tuple[str, ...]
     updated: tuple[str, ...]
     retired: tuple[str, ...]
+    kept_states: tuple[KeptState, ...] = ()
 
 
 def sync_rumours(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
     """Add new rumours, update changed claims, retire rumours gone from the seeds."""
     existing = {r.id: r for r in session.scalars(select(Rumour))}
+    added_as = _added_as(session)
     added: list[str] = []
     updated: list[str] = []
+    kept: list[KeptState] = []
     for seed in seeds:
         row = existing.pop(seed.id, None)
         if row is None:
             session.add(_new_row(seed))
             added.append(seed.id)
-        elif _apply(row, seed):
+            continue
+        if _apply(row, seed):
             updated.append(seed.id)
+        first = added_as.get(row.id, row.state)
+        if seed.state != first:  # edited in the seed: say so rather than ignore it silently
+            kept.append(KeptState(row.id, seed.state, first, row.state))
     retired = [r.id for r in existing.values() if r.active]
     for rid in retired:
         existing[rid].active = False
-    return SyncReport(tuple(added), tuple(updated), tuple(retired))
+    return SyncReport(tuple(added), tuple(updated), tuple(retired), tuple(kept))
+
+
+def _added_as(session: Session) -> dict[str, str]:
+    """Each moved rumour's state before its first transition: the one it was added with."""
+    moves = select(Transition.rumour_id, Transition.from_state).order_by(
+        Transition.at.desc(), Transition.id.desc()
+    )
+    # The earliest is written last and wins.
+    return {rid: state for rid, state in session.execute(moves)}
 
 
 def _new_row(seed: SeedRumour) -> Rumour:

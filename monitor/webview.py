@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.display import duration, when
-from monitor.queries import StatusRow
+from monitor.queries import StatusRow, seeded_state
 from monitor.subscriptions import FeedHealth
 
 STYLE = """
@@ -136,7 +136,8 @@ def rumour_page(data: Mapping[str, Any]) -> str:
     rid = str(data["id"])
     notes = ""
     if data.get("state_since"):  # a seeded state: articles published before it cannot move it
-        notes += f' <span class="muted">seeded state since</span> {_time(data["state_since"])}'
+        seeded = f"seeded {_state(seeded_state(data))} since"
+        notes += f' <span class="muted">{seeded}</span> {_time(data["state_since"])}'
     if not data["active"]:
         notes += f' <span class="muted">{RETIRED}</span>'
     head = (

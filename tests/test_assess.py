@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
+from monitor.assess import PairError, parse_pair
 from monitor.cli import cli
 
 CLAIM = "Nimbus Mobile will build its electric cars in a Ferro Motors factory"
@@ -103,6 +104,15 @@ def test_assess_pairs(write_config: Callable[..., Path], tmp_path: Path, encoder
     assert "line 3: not JSON" in err and "line 4: 'claim'" in err
 
 
+@pytest.mark.parametrize("entities", [["Acme", "|"], ["Acme", "..."], ["Acme", " "], "Acme"])
+def test_a_pair_whose_entity_names_nothing_is_refused(entities: object) -> None:
+    line = json.dumps({"claim": "Acme buys Globex", "text": "Acme buys.", "entities": entities})
+    with pytest.raises(PairError, match="line 7: 'entities' must be a list of names"):
+        parse_pair(line, 7)
+    fine = json.dumps({"claim": "Acme buys Globex", "text": "x", "entities": ["Acme|", "Globex"]})
+    assert parse_pair(fine, 7).entities == ("Acme|", "Globex")
+
+
 def test_assess_usage_errors(write_config: Callable[..., Path]) -> None:
     config = write_config()
     assert run(config, "--claim", CLAIM)[0] == 2
@@ -164,6 +174,7 @@ def test_loading_the_model_leaves_stderr_to_the_logs(write_config: Callable[...,
         (["--claim", "  ", "--text", "Nimbus Mobile builds cars."], "the claim is empty"),
         (["--claim", CLAIM, "--text", "  \n"], "no text to judge"),
         (["--claim", CLAIM, "--text", "Nimbus Mobile builds cars.", "--entity", ""], "entity"),
+        (["--claim", CLAIM, "--text", "Nimbus builds cars.", "--entity", "--"], "names nothing"),
         (["--claim", CLAIM, "--url", "ftp://files.example/story"], "not an http"),
         (["--claim", CLAIM, "--url", "example.org/story"], "not an http"),
     ],

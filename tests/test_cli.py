@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from monitor.cli import cli
 from monitor.db import Database
@@ -247,6 +248,30 @@ def test_an_older_schema_asks_for_init_then_works(
     assert "rumour-monitor init" in err
     assert _run(config, "init")[0] == 0
     assert _run(config, "status")[0] == 0
+
+
+def test_a_newer_schema_is_named_by_init_and_status_not_a_traceback(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    # As left by a later version, after a rollback to this one: init must not try (and fail
+    # deep in the migration library) to upgrade it, nor status ask for that init.
+    from monitor.db import head_revision
+
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    db = Database(db_url)
+    with db.transaction() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    db.dispose()
+    for command in ("init", "status"):
+        code, _, err = _run(config, command)
+        assert code == 1, err
+        assert "Traceback" not in err and "rumour-monitor init" not in err
+        assert (
+            f"schema revision 9999, newer than this version knows (its newest is {head_revision()})"
+            in err
+        )
+        assert "a later version of the monitor upgraded it" in err
 
 
 def test_python_dash_m_entry_point(write_config: Callable[..., Path]) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from monitor.config import load_config
 from monitor.db import Database
@@ -108,6 +108,21 @@ def test_embedding_cache_keeps_recently_used_rows_and_drops_unused_ones(
     done = next(r for r in caplog.records if r.getMessage() == "maintenance done")
     assert (done.pruned_embeddings, done.embedding_cache_days) == (3, 10)  # type: ignore[attr-defined]
     assert run_maintenance(db, config, now=NOW).pruned_embeddings == 0
+
+
+def test_cached_rows_without_a_last_use_are_pruned_by_their_age(
+    db: Database, write_config: Callable[..., Path]
+) -> None:
+    # Written by a version before last_used_at (still running beside the upgraded one).
+    old, new = _cached("old", 0), _cached("new", 0)
+    new.created_at = NOW - timedelta(days=1)
+    with db.transaction() as s:
+        s.add_all([old, new])
+        s.flush()
+        s.execute(update(SentenceEmbedding).values(last_used_at=None))
+    config = load_config(write_config("[service]\nembedding_cache_days = 10\n"))
+    assert run_maintenance(db, config, now=NOW).pruned_embeddings == 1
+    assert _cached_keys(db) == {("new", "m")}
 
 
 def test_embedding_prune_works_through_a_backlog_in_batches(db: Database) -> None:

@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from monitor.cli import cli
 from monitor.db import Database
-from monitor.db.models import Rumour
+from monitor.db.models import Rumour, Transition
 from monitor.errors import SeedError
-from monitor.seeds import derive_entities, load_seeds, parse_seed_file, sync_rumours
+from monitor.seeds import (
+    KeptState,
+    derive_entities,
+    load_seeds,
+    parse_seed_file,
+    sync_rumours,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,6 +93,16 @@ def test_missing_entities_are_derived_and_defaults_applied(tmp_path: Path) -> No
         ('[[rumour]]\nid = "A b"\nclaim = "Acme buys Globex"\n', "id must be a lower-case slug"),
         ('[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\ncolour = 1\n', "unknown key 'colour'"),
         ('[[rumour]]\nid = "a"\nclaim = "acme buys globex"\n', "no entities"),
+        # Kept, an entity of punctuation alone would be dropped by the gate, which would then
+        # pass articles that name no one in its place.
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nentities = ["Acme", "|"]\n',
+            "rumour 'a': entity '|' names nothing",
+        ),
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nentities = ["Acme", " - | . "]\n',
+            "entity '- | .' names nothing",
+        ),
         ("[[rumour]\n", "TOML syntax error"),
     ],
 )
@@ -137,6 +157,72 @@ def test_resync_updates_claims_but_keeps_state(tmp_path: Path, db: Database) -> 
             "confirmed",
             0.83,
         )
+
+
+def _move(db: Database, rid: str, moves: list[tuple[str, str, int]]) -> None:
+    """Transitions as the tracker writes them: (from, to, day of March 2024)."""
+    with db.transaction() as s:
+        for old, new, day in moves:
+            s.add(
+                Transition(
+                    rumour_id=rid,
+                    from_state=old,
+                    to_state=new,
+                    signal="confirm",
+                    confidence_before=0.5,
+                    confidence_after=0.7,
+                    at=datetime(2024, 3, day, tzinfo=UTC),
+                )
+            )
+        s.get_one(Rumour, rid).state = moves[-1][1]
+
+
+def test_a_state_edited_in_the_seed_is_reported_not_silently_ignored(
+    tmp_path: Path, db: Database
+) -> None:
+    body = '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n'
+    path = _write(tmp_path, "s.toml", body + '[[rumour]]\nid = "b"\nclaim = "Initech buys Hooli"\n')
+    with db.transaction() as s:
+        sync_rumours(s, load_seeds([path]))
+    _move(db, "a", [("unconfirmed", "denied", 2), ("denied", "confirmed", 9)])
+    with db.transaction() as s:  # the news moved "a": the seed still says what it was added as
+        assert sync_rumours(s, load_seeds([path])).kept_states == ()
+    path.write_text(
+        body.replace('"\n', '"\nstate = "formalized"\nsince = 2024-03-20\n', 1)
+        + '[[rumour]]\nid = "b"\nclaim = "Initech buys Hooli"\nstate = "denied"\n',
+        encoding="utf-8",
+    )
+    with db.transaction() as s:
+        report = sync_rumours(s, load_seeds([path]))
+    assert report.kept_states == (
+        KeptState("a", "formalized", "unconfirmed", "confirmed"),
+        KeptState("b", "denied", "unconfirmed", "unconfirmed"),
+    )
+    with db.sessions() as s:  # still not applied: the tracker owns the state
+        assert [r.state for r in s.scalars(select(Rumour).order_by(Rumour.id))] == [
+            "confirmed",
+            "unconfirmed",
+        ]
+
+
+def test_init_warns_about_a_seed_state_it_does_not_apply(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    config = write_config(seeds='[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\n', db_url=db_url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(config), "init"]).exit_code == 0
+    seeds = config.parent / "seeds" / "test.toml"
+    seeds.write_text(
+        '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nstate = "denied"\n', encoding="utf-8"
+    )
+    result = runner.invoke(cli, ["--config", str(config), "init"])
+    assert result.exit_code == 0
+    assert "rumours: 1 tracked (0 added, 0 updated, 0 retired)" in result.stdout
+    assert (
+        "warning: rumour 'a': state denied in the seed is not applied: a seed's state only starts"
+        " a new rumour, and this one was added as unconfirmed (unconfirmed now); to start it"
+        " afresh as denied, give it a new id"
+    ) in result.stderr
 
 
 def test_rumours_gone_from_seeds_are_retired_not_deleted(tmp_path: Path, db: Database) -> None:

@@ -60,7 +60,10 @@ def test_since_is_read_as_a_utc_time(tmp_path: Path, line: str, expected: dateti
         ("since = 20210330\n", "is not an ISO 8601 date or time"),
         ("since = 2021-03-30T19:45:00\n", "has no timezone"),
         ('since = "2021-03-30 19:45"\n', "has no timezone"),
-        ("since = 19:45:00\n", "is not an ISO 8601 date or time"),
+        ("since = 19:45:00\n", "since 19:45:00 is not an ISO 8601 date or time"),
+        # Valid ISO 8601, but UTC of it falls outside the calendar Python can hold.
+        ("since = 0001-01-01T05:00:00+08:00\n", "is out of range"),
+        ('since = "9999-12-31T23:00:00-05:00"\n', "is out of range"),
     ],
 )
 def test_a_bad_since_is_a_seed_error_naming_file_and_rumour(
@@ -97,7 +100,10 @@ def test_init_sets_updates_and_clears_since(write_config: Callable[..., Path], d
     assert row["state_since"] == "2021-03-30T00:00:00+00:00"
     assert _json(config, "history", "acme", "--json")["state_since"] == row["state_since"]
     text = runner.invoke(cli, ["--config", str(config), "history", "acme"]).stdout
-    assert "state formalized, confidence 0.95, seed since 2021-03-30T00:00:00+00:00" in text
+    assert (
+        "state formalized, confidence 0.95, seeded formalized since 2021-03-30T00:00:00+00:00"
+        in text
+    )
 
     seeds = config.parent / "seeds" / "test.toml"
     seeds.write_text(BASE + 'since = "2021-04-01T08:00:00+08:00"\n', encoding="utf-8")
@@ -140,7 +146,8 @@ TERMINATED = TIMELINE[7]  # "Nimbus Mobile has terminated its ... agreement", 20
 
 
 def _formalized(db: Database, write_config: Callable[..., Path], since: str) -> Config:
-    config = load_config(write_config(seeds=FORMALIZED.replace("{since}", since)))
+    seeds = FORMALIZED.replace("{since}", since)
+    config = load_config(write_config(seeds=seeds, db_url=db.url))
     with db.transaction() as session:
         sync_rumours(session, load_seeds(config.seeds.paths))
     return config
@@ -171,6 +178,10 @@ def test_a_call_off_published_before_since_moves_confidence_not_the_state(
     )
     assert [(r.from_state, r.to_state) for r in reports] == [("formalized", "abandoned")]
     assert _ferro(db)[0] == "abandoned"
+    # `history` says which state the since dates: not the abandoned one the news brought.
+    text = CliRunner().invoke(cli, ["--config", str(config.path), "history", "nimbus-ferro"])
+    assert "state abandoned, confidence " in text.stdout
+    assert ", seeded formalized since 2024-10-01T00:00:00+00:00" in text.stdout
 
 
 def test_without_since_the_same_old_call_off_abandons_the_seeded_state(

@@ -308,7 +308,37 @@ def test_a_seeded_state_shows_since_when_it_holds() -> None:
         "transitions": [],
         "evidence": [],
     }
-    assert 'seeded state since</span> <time datetime="2021-03-30T00:00:00+00:00">' in (
-        webview.rumour_page(data)
-    )
-    assert "seeded state since" not in webview.rumour_page(data | {"state_since": None})
+    page = webview.rumour_page(data)
+    assert '>formalized</span> since</span> <time datetime="2021-03-30T00:00:00+00:00">' in page
+    assert "seeded" not in webview.rumour_page(data | {"state_since": None})
+
+
+def test_since_names_the_seeded_state_once_the_news_moved_it() -> None:
+    # "abandoned ... seeded state since March" read as if abandoned held since March.
+    moved = {
+        "id": "acme",
+        "claim": "Acme will buy Globex",
+        "state": "abandoned",
+        "confidence": 0.15,
+        "active": True,
+        "state_since": "2021-03-30T00:00:00+00:00",
+        "transitions": [
+            {
+                "from": "formalized",
+                "to": "abandoned",
+                "at": "2021-05-20T09:00:00+00:00",
+                "url": "https://news.example/acme-calls-off",
+                "title": "Acme calls off Globex deal",
+                "sentence": "Acme said it has terminated the agreement to buy Globex.",
+                "signal": "abandon",
+                "confidence_before": 0.9,
+                "confidence_after": 0.15,
+            }
+        ],
+        "evidence": [],
+    }
+    page = webview.rumour_page(moved)
+    head = page[page.index("<h1>") : page.index("<h2>")]
+    seeded = '<span class="muted">seeded <span class="state s-formalized">formalized</span> since'
+    assert seeded in head
+    assert head.index("abandoned") < head.index(seeded)

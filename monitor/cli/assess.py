@@ -20,6 +20,7 @@ from monitor.cli.app import App, cli, handle_errors
 from monitor.config import Config
 from monitor.embed import Embedder
 from monitor.errors import MonitorError
+from monitor.match import names_something
 from monitor.progress import Progress
 
 
@@ -93,9 +94,9 @@ def _check_inputs(claim: str, entities: tuple[str, ...], url: str | None) -> Non
     """
     if not claim.strip():
         raise click.BadParameter("the claim is empty", param_hint="--claim")
-    if any(not name.strip(" |") for name in entities):
+    if not all(names_something(name) for name in entities):
         raise click.BadParameter(
-            "an entity is empty (give a name, e.g. 'Acme|Acme Corp')", param_hint="--entity"
+            "an entity names nothing (give a name, e.g. 'Acme|Acme Corp')", param_hint="--entity"
         )
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="--url")

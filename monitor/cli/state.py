@@ -10,7 +10,7 @@ from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
 from monitor.lock import setup_lock
-from monitor.queries import history, status_rows
+from monitor.queries import history, seeded_state, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.subscriptions import sync_feeds
 
@@ -48,6 +48,14 @@ def init(app: App) -> None:
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
     )
+    for kept in rumours.kept_states:
+        click.echo(
+            f"warning: rumour {kept.id!r}: state {kept.seed_state} in the seed is not applied:"
+            f" a seed's state only starts a new rumour, and this one was added as"
+            f" {kept.added_as} ({kept.state} now); to start it afresh as {kept.seed_state},"
+            " give it a new id",
+            err=True,
+        )
     click.echo(
         f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
         f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"
@@ -130,7 +138,9 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
         return
     click.echo(f"{data['id']}: {data['claim']}")
     retired = "" if data["active"] else " (retired: no longer in the seeds)"
-    since = f", seed since {data['state_since']}" if data["state_since"] else ""
+    since = ""
+    if data["state_since"]:  # dates the seeded state, which the news may have moved since
+        since = f", seeded {seeded_state(data)} since {data['state_since']}"
     click.echo(f"state {data['state']}, confidence {data['confidence']:.2f}{since}{retired}\n")
     click.echo("Transitions:")
     if not data["transitions"]:

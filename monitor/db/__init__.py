@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -14,6 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -93,6 +96,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
     try:
         before = current_revision(engine)
+        if before is not None and not _known(before):
+            raise DatabaseError(_newer_schema(engine, before))
         command.upgrade(_alembic_config(engine), "head")
         return before, current_revision(engine)
     except SQLAlchemyError as exc:
@@ -106,16 +111,35 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision() -> str:
-    """The newest migration this version of the monitor ships."""
+def _scripts() -> ScriptDirectory:
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None
+    return ScriptDirectory.from_config(cfg)
+
+
+def head_revision() -> str:
+    """The newest migration this version of the monitor ships."""
+    head = _scripts().get_current_head()
+    assert isinstance(head, str)
     return head
+
+
+def _known(revision: str) -> bool:
+    """Whether this version ships the migration `revision` (a later version's is unknown)."""
+    return any(script.revision == revision for script in _scripts().walk_revisions())
+
+
+def _newer_schema(engine: Engine, revision: str) -> str:
+    # Installing an older release over a newer one (a rollback) leaves this: migrating down
+    # needs the newer code, which alone knows what its revisions did.
+    return (
+        f"database {engine.url!r} has schema revision {revision}, newer than this version knows"
+        f" (its newest is {head_revision()}): a later version of the monitor upgraded it; run"
+        " that version, or this one on a backup taken before the upgrade"
+    )
 
 
 def require_schema(engine: Engine) -> None:
@@ -138,13 +162,13 @@ def require_schema(engine: Engine) -> None:
             f"database {engine.url!r} has no monitor schema yet: run `rumour-monitor init` first"
         )
     head = head_revision()
+    if revision != head and revision is not None and not _known(revision):
+        raise DatabaseError(_newer_schema(engine, revision))
     if revision != head:
-        # Older: this version added tables or columns. Newer (unknown to us): a later version
-        # of the monitor upgraded it, and this one may misread it.
+        # Older: this version added tables or columns since.
         raise DatabaseError(
             f"database {engine.url!r} has schema revision {revision}, this version needs "
-            f"{head}: run `rumour-monitor init` to upgrade it (or run the newer version that "
-            "upgraded it)"
+            f"{head}: run `rumour-monitor init` to upgrade it"
         )
 
 
