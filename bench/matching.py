@@ -96,7 +96,7 @@ def article_pairs(
 ) -> list[Pair]:
     sentences = article_sentences(article.title, article.text, limit=400)
     whole = f"{article.title}\n{article.text}"
-    gated = index.gated(grams(f"{article.title}\n{whole}", index.longest))
+    gated = index.gated(grams(f"{article.title}\n{whole}", index.lengths))
     if not gated or not sentences:
         return []
     vectors = embedder.encode(sentences)

@@ -97,12 +97,11 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(plain))
 
 
-def grams(text: str, longest: int) -> Grams:
-    """Every run of 1..longest consecutive tokens: alias lookups become set membership."""
+def grams(text: str, lengths: Iterable[int]) -> Grams:
+    """Every run of consecutive tokens of the given lengths: alias lookups become set
+    membership. Only the lengths some alias has are worth building (`ClaimIndex.lengths`)."""
     toks = tokens(text)
-    return frozenset(
-        toks[i : i + n] for n in range(1, longest + 1) for i in range(len(toks) - n + 1)
-    )
+    return frozenset(toks[i : i + n] for n in lengths for i in range(len(toks) - n + 1))
 
 
 def alias_groups(entities: Iterable[str]) -> tuple[tuple[Alias, ...], ...]:
@@ -139,9 +138,10 @@ class ClaimIndex:
         self.names = tuple(name_stems(s.entities) for s in self.specs)
         self.terms = tuple(claim_terms(s.texts, s.entities, self.lexicon) for s in self.specs)
         self.groups = tuple(alias_groups(s.entities) for s in self.specs)
-        # Grams per article grow with this: an unspaced alias counts its characters (a few for
-        # Chinese or Japanese names), which keeps the gate to set look-ups compiled once here.
-        self.longest = max((len(a) for g in self.groups for e in g for a in e), default=1)
+        # Every look-up is of a whole alias, so an article needs only grams of the lengths the
+        # aliases have. An unspaced alias counts its characters: building every length up to the
+        # longest would make one long Chinese name cost each article seconds.
+        self.lengths = tuple(sorted({len(a) for g in self.groups for e in g for a in e})) or (1,)
         counts = [len(s.texts) for s in self.specs]
         self.starts = np.cumsum([0, *counts[:-1]]).astype(np.intp)
         self.owner = np.repeat(np.arange(len(self.specs)), counts).astype(np.intp)
@@ -250,7 +250,7 @@ def match_article(
     previous sentence may name the parties a sentence refers to only by role.
     """
     whole = article_text if article_text is not None else "\n".join(sentences)
-    rumours = index.gated(grams(f"{title}\n{whole}", index.longest))
+    rumours = index.gated(grams(f"{title}\n{whole}", index.lengths))
     if not rumours or not sentences:
         return []
     scores = index.similarities(vectors, rumours)
@@ -259,10 +259,10 @@ def match_article(
 
     def gram_of(i: int) -> Grams:
         if i not in cache:
-            cache[i] = grams(sentences[i], index.longest) if i >= 0 else frozenset()
+            cache[i] = grams(sentences[i], index.lengths) if i >= 0 else frozenset()
         return cache[i]
 
-    title_grams = grams(title, index.longest)
+    title_grams = grams(title, index.lengths)
     found: list[Match] = []
     for s, r in hits.tolist():
         rumour = rumours[r]

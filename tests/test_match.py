@@ -31,7 +31,7 @@ PLEDGE = ClaimSpec(
 
 def gate(spec: ClaimSpec, text: str) -> bool:
     index = ClaimIndex([spec], np.zeros((len(spec.texts), 4), dtype=np.float32))
-    return index.gated(grams(text, index.longest)) == [0]
+    return index.gated(grams(text, index.lengths)) == [0]
 
 
 @pytest.mark.parametrize(
@@ -83,9 +83,22 @@ def test_entity_gate_in_scripts_without_spaces(text: str, passes: bool) -> None:
 
 def test_an_unspaced_alias_anchors_a_sentence_of_running_text() -> None:
     index = ClaimIndex([XIAOMI_GWM], np.zeros((1, 4), dtype=np.float32))
-    sentence = grams("小米正與長城汽車洽談代工合作。", index.longest)
+    sentence = grams("小米正與長城汽車洽談代工合作。", index.lengths)
     assert index.anchored(0, sentence, frozenset())
-    assert not index.anchored(0, grams("雙方尚未回應。", index.longest), sentence)
+    assert not index.anchored(0, grams("雙方尚未回應。", index.lengths), sentence)
+
+
+def test_a_long_unspaced_name_costs_grams_of_its_own_length_only() -> None:
+    # A full legal name in Chinese runs to a dozen characters or more; every article used to
+    # build every gram length up to it, which made one such seed slow down every article.
+    legal = "長城汽車股份有限公司保定分公司"
+    spec = ClaimSpec("gwm", "Xiaomi will build cars with Great Wall", ("Xiaomi|小米", legal))
+    index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
+    assert index.lengths == (1, 2, len(legal))
+    assert index.gated(grams(f"小米與{legal}簽約。", index.lengths)) == [0]
+    assert index.gated(grams("小米與長城汽車簽約。", index.lengths)) == []
+    article = grams("小米與長城汽車簽約。" * 200, index.lengths)
+    assert {len(g) for g in article} <= {1, 2, len(legal)}
 
 
 @pytest.mark.parametrize(
