@@ -19,6 +19,7 @@ from typing import TextIO
 
 from monitor.config import AlertsConfig, Config, load_config
 from monitor.db import Database, upgrade
+from monitor.display import counted
 from monitor.errors import DemoFolderError, ReplayFileError
 from monitor.feedserver import FeedServer
 from monitor.pipeline import TransitionReport
@@ -171,8 +172,8 @@ def _run(
             changes = process_pending(db, config, embedder)
             span = f"{batch[0].published_at:%Y-%m-%d} .. {batch[-1].published_at:%Y-%m-%d}"
             out.write(
-                f"\n== poll {number}/{len(polls)}: stories of {span}: {new} new articles, "
-                f"{len(changes)} state changes\n"
+                f"\n== poll {number}/{len(polls)}: stories of {span}: "
+                f"{counted(new, 'new article')}, {counted(len(changes), 'state change')}\n"
             )
             for error in errors:
                 out.write(f"   feed error: {error}\n")

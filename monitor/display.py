@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 feed", "3 feeds": a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def table(
     headers: Sequence[str], rows: Sequence[Sequence[object]], *, wrap_last: bool = True
 ) -> str:

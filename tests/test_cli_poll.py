@@ -142,8 +142,8 @@ def test_poll_text_reads_feeds_then_state_changes_then_the_alerts_sent(
     def first(prefix: str) -> int:
         return next(i for i, line in enumerate(lines) if line.startswith(prefix))
 
-    feed, polled = first("Wire: 1 new of 1 entries"), first("polled 1 feeds")
+    feed, polled = first("Wire: 1 new of 1 entry"), first("polled 1 feed:")
     change = first("acme-widgets: unconfirmed -> formalized (formalize")
     alert = first("[rumour] acme-widgets: unconfirmed -> formalized")
     assert feed < polled < change < alert
-    assert lines[-1] == "1 state changes; alerts: 1 sent, 0 to retry, 0 failed"
+    assert lines[-1] == "1 state change; alerts: 1 sent, 0 to retry, 0 failed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.display import duration, table
+from monitor.display import counted, duration, table
 
 
 def test_a_multi_line_cell_keeps_its_row_on_one_line() -> None:
@@ -24,3 +24,9 @@ def test_durations_read_as_config_writes_them() -> None:
         "45s",
         "0.5s",
     ]
+
+
+def test_counts_take_the_noun_in_the_right_number() -> None:
+    assert [counted(n, "feed") for n in (0, 1, 2)] == ["0 feeds", "1 feed", "2 feeds"]
+    assert counted(1, "entry", "entries") == "1 entry"
+    assert counted(3, "entry", "entries") == "3 entries"

@@ -291,7 +291,7 @@ def test_some_files_skipped_still_exits_0_and_ends_with_the_count_skipped(
     assert CliRunner().invoke(cli, ["--config", str(config), "init"]).exit_code == 0
     result = CliRunner().invoke(cli, ["--config", str(config), "replay", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "replayed 1 new articles (0 already stored, 1 skipped)" in result.stdout
+    assert "replayed 1 new article (0 already stored, 1 skipped)" in result.stdout
     lines = result.stderr.strip().splitlines()
     assert "skipped: " in lines[0] and "b-undated.txt" in lines[0]
     assert lines[-1].startswith("1 of 2 files skipped (named above): each needs a header")

@@ -370,7 +370,7 @@ def test_poll_command_for_timers_processes_and_alerts_once(
     config = _config(write_config, site, ["/acme.xml"], _free_port())
     first = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert first.exit_code == 0, first.output
-    assert "1 state changes; alerts: 1 sent" in first.stdout
+    assert "1 state change; alerts: 1 sent" in first.stdout
     assert "acme-widgets: unconfirmed -> " in first.stdout  # each change is printed, with why
     assert '"Acme' in first.stdout
     second = CliRunner().invoke(cli, ["--config", str(config), "poll"])

@@ -191,7 +191,7 @@ def test_bad_files_are_reported_by_name_and_skipped(
     assert result.exit_code == 0
     assert "undated.txt: no publication date" in result.output
     assert "broken.txt: header line 1" in result.output
-    assert "replayed 1 new articles (1 already stored, 2 skipped)" in result.output
+    assert "replayed 1 new article (1 already stored, 2 skipped)" in result.output
     assert result.stderr.strip().splitlines()[-1].startswith("2 of 4 files skipped (named above)")
     with db.sessions() as s:
         assert s.scalar(select(Article.title).where(Article.url == "https://a.example/g")) == "G"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
-from monitor.display import table, when
+from monitor.display import counted, table, when
 from monitor.lock import setup_lock
 from monitor.progress import Progress
 from monitor.subscriptions import feed_health, sync_feeds
@@ -77,7 +77,7 @@ def poll(app: App, due: bool, as_json: bool) -> None:
         )
         return
     click.echo(
-        f"{len(changes)} state changes; alerts: {alerts.get('sent', 0)} sent, "
+        f"{counted(len(changes), 'state change')}; alerts: {alerts.get('sent', 0)} sent, "
         f"{alerts.get('retrying', 0)} to retry, {alerts.get('failed', 0)} failed"
     )
 
@@ -88,7 +88,7 @@ def _echo_feeds(reports: Sequence[FeedReport]) -> None:
     failed = sum(r.outcome == "error" for r in reports)
     new = sum(r.new_articles for r in reports)
     polled = sum(r.outcome != "skipped" for r in reports)
-    click.echo(f"polled {polled} feeds: {new} new articles, {failed} failed")
+    click.echo(f"polled {counted(polled, 'feed')}: {counted(new, 'new article')}, {failed} failed")
 
 
 @contextmanager
@@ -132,7 +132,7 @@ def _poll_line(r: FeedReport) -> str:
     if r.outcome == "not-modified":
         line = "not modified"
     else:
-        line = f"{r.new_articles} new of {r.entries} entries"
+        line = f"{r.new_articles} new of {counted(r.entries, 'entry', 'entries')}"
     if r.updated_article_ids:
         line += f", {len(r.updated_article_ids)} page(s) re-read"
     return line + (f" (malformed feed: {r.warning})" if r.warning else "")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.display import counted
 from monitor.errors import MonitorError
 from monitor.progress import Progress
 
@@ -129,9 +130,10 @@ def _echo_changes(result: ReplayResult) -> None:
         )
         click.echo(f'    "{t.sentence}"')
         click.echo(f"    {t.url}")
+    added, changes = counted(len(result.added), "new article"), len(result.transitions)
     click.echo(
-        f"replayed {len(result.added)} new articles ({result.already_stored} already stored, "
-        f"{len(result.problems)} skipped): {len(result.transitions)} state changes"
+        f"replayed {added} ({result.already_stored} already stored, "
+        f"{len(result.problems)} skipped): {counted(changes, 'state change')}"
     )
 
 
