@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -99,6 +99,23 @@ def test_unknown_model_is_a_clear_error(tmp_path: object) -> None:
         SentenceTransformerEncoder(f"{tmp_path}/no-such-model")
 
 
+def _worker(
+    db: Database, embedder: Embedder, sentences: list[str]
+) -> tuple[Callable[[], None], list[BaseException]]:
+    """A second worker caching `sentences` in a transaction of its own, run on a thread by
+    the test; what it raised is collected for the test's thread to report."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with db.transaction() as session:
+                embedder.embed(session, sentences)
+        except BaseException as exc:
+            errors.append(exc)
+
+    return run, errors
+
+
 def test_two_writers_caching_the_same_sentences_in_other_orders_do_not_deadlock(
     pg_url: str,
 ) -> None:
@@ -109,14 +126,7 @@ def test_two_writers_caching_the_same_sentences_in_other_orders_do_not_deadlock(
     upgrade(db.engine)
     low, high = sorted(["Acme buys Widget Works.", "The deal closes in May."], key=sentence_hash)
     first, second = Embedder(CountingEncoder(), "m", 8), Embedder(CountingEncoder(), "m", 8)
-    errors: list[BaseException] = []
-
-    def other_worker() -> None:
-        try:
-            with db.transaction() as session:
-                second.embed(session, [high, low])
-        except BaseException as exc:  # reported below, on the test's thread
-            errors.append(exc)
+    other_worker, errors = _worker(db, second, [high, low])
 
     try:
         with db.transaction() as session:
@@ -196,14 +206,7 @@ def test_a_refresh_does_not_wait_for_rows_another_worker_holds(pg_url: str) -> N
     upgrade(db.engine)
     low, high = sorted(["Acme buys Widget Works.", "The deal closes in May."], key=sentence_hash)
     first, second = Embedder(CountingEncoder(), "m", 8), Embedder(CountingEncoder(), "m", 8)
-    errors: list[BaseException] = []
-
-    def other_worker() -> None:
-        try:
-            with db.transaction() as session:
-                second.embed(session, [high, low])
-        except BaseException as exc:  # reported below, on the test's thread
-            errors.append(exc)
+    other_worker, errors = _worker(db, second, [high, low])
 
     try:
         with db.transaction() as session:
