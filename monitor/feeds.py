@@ -18,6 +18,7 @@ from typing import Any
 
 import feedparser
 
+from monitor.discovery import html_page_error
 from monitor.errors import FeedError
 from monitor.feeditems import FeedItem as FeedItem
 from monitor.feeditems import ParsedFeed as ParsedFeed
@@ -46,7 +47,8 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     entries = tuple(item for raw in parsed.entries if (item := _item(raw, url)) is not None)
     if not entries and (problem or not parsed.get("version")):
         reason = problem or "no RSS, Atom or JSON Feed found"
-        raise FeedError(f"{url}: not a readable feed: {reason}")
+        page = html_page_error(body, content_type, url)  # a home page configured by mistake
+        raise FeedError(page or f"{url}: not a readable feed: {reason}")
     if problem:
         log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
     return ParsedFeed(

@@ -394,7 +394,7 @@ def test_one_broken_feed_never_stops_the_others(
     assert reports["Sloppy"].outcome == "new" and reports["Sloppy"].new_articles >= 2
     assert reports["Sloppy"].warning is not None
     assert reports["Cafe"].new_articles == 1
-    assert reports["Html"].outcome == "error" and "not a readable feed" in (
+    assert reports["Html"].outcome == "error" and "an HTML page, not a feed" in (
         reports["Html"].error or ""
     )
     assert reports["Big"].outcome == "error" and "exceeds" in (reports["Big"].error or "")
@@ -409,6 +409,34 @@ def test_one_broken_feed_never_stops_the_others(
     for name in ("Html", "Big", "Slow"):
         feed = _feed(db, name)
         assert feed.error_count == 1 and feed.last_error
+
+
+def test_a_home_page_configured_as_a_feed_names_the_feed_to_use_instead(
+    sqlite_db: Database,
+    threaded_server: HTTPServer,
+    fetcher: Fetcher,
+    setup: Setup,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    home = (
+        "<!DOCTYPE html><html><head><title>Harbour Ledger</title>"
+        '<link rel="alternate" type="application/rss+xml" title="Autos" href="/autos/feed.xml">'
+        "</head><body><h1>Harbour Ledger</h1><p>Today's stories.</p></body></html>"
+    )
+    threaded_server.expect_request("/").respond_with_data(home, content_type=HTML)
+    config = setup(sqlite_db, {"Ledger": f"{base}/"})
+    with caplog.at_level(logging.WARNING, logger="monitor.poller"):
+        (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
+    expected = (
+        f"{base}/: an HTML page, not a feed; it names its feed at {base}/autos/feed.xml: "
+        "put that URL in config.toml"
+    )
+    assert report.outcome == "error" and report.error == expected
+    feed = _feed(sqlite_db, "Ledger")
+    assert feed.last_error == expected and feed.url == f"{base}/"  # not followed: config's
+    assert any(expected in r.getMessage() for r in caplog.records)
+    assert [r.path for r, _ in threaded_server.log] == ["/"]  # the named feed was not fetched
 
 
 def test_article_links_follow_the_feeds_network(
