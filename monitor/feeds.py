@@ -1,4 +1,5 @@
-"""Feed documents to typed entries: RSS 0.9x/1.0/2.0 and Atom through feedparser.
+"""Feed documents to typed entries: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed
+through monitor.jsonfeed.
 
 Pure: bytes and response headers in, `ParsedFeed` out. feedparser picks the charset from the
 headers, the XML declaration and the bytes themselves (a wrong declaration is overridden and
@@ -9,43 +10,22 @@ from __future__ import annotations
 
 import calendar
 import email.utils
-import hashlib
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
-import lxml.html
-from lxml.etree import ParserError
 
+from monitor.discovery import html_page_error
 from monitor.errors import FeedError
+from monitor.feeditems import FeedItem as FeedItem
+from monitor.feeditems import ParsedFeed as ParsedFeed
+from monitor.feeditems import absolute_link, item_guid, plain_text
+from monitor.jsonfeed import is_json_feed, parse_json_feed
 
 log = logging.getLogger(__name__)
-
-_BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
-
-
-@dataclass(frozen=True)
-class FeedItem:
-    guid: str  # the entry's id, else its link, else a hash of its title and text
-    link: str | None  # absolute
-    title: str
-    summary: str  # plain text: the longer of the entry's content and summary
-    published: datetime | None  # aware UTC
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    title: str
-    version: str  # feedparser's name for the format: rss20, rss10, atom10, ...
-    entries: tuple[FeedItem, ...]
-    encoding: str
-    problem: str | None  # why feedparser called it malformed (bozo), when it did
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
@@ -54,6 +34,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     A malformed feed keeps every entry parsed before the fault and says why in `problem`.
     """
     response_headers = {k.lower(): v for k, v in headers.items()}
+    content_type = response_headers.get("content-type", "")
+    if is_json_feed(body, content_type):
+        return parse_json_feed(body, content_type, url=url)
     # No content-location: feedparser would then "resolve" relative GUIDs ("item-7") into
     # URLs, and a GUID must not change when the feed moves. Links are joined in _item.
     response_headers.pop("content-location", None)
@@ -63,12 +46,13 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
     problem = _problem(parsed)
     entries = tuple(item for raw in parsed.entries if (item := _item(raw, url)) is not None)
     if not entries and (problem or not parsed.get("version")):
-        reason = problem or "no RSS or Atom elements found"
-        raise FeedError(f"{url}: not a readable feed: {reason}")
+        reason = problem or "no RSS, Atom or JSON Feed found"
+        page = html_page_error(body, content_type, url)  # a home page configured by mistake
+        raise FeedError(page or f"{url}: not a readable feed: {reason}")
     if problem:
         log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
     return ParsedFeed(
-        title=_plain_text(parsed.feed.get("title", "")),
+        title=plain_text(parsed.feed.get("title", "")),
         version=parsed.get("version") or "",
         entries=entries,
         encoding=parsed.get("encoding", "") or "",
@@ -84,35 +68,19 @@ def _problem(parsed: Any) -> str | None:
 
 
 def _item(raw: Any, base: str) -> FeedItem | None:
-    link = _absolute(raw.get("link"), base)
-    title = _plain_text(raw.get("title", ""))
+    link = absolute_link(raw.get("link"), base)
+    title = plain_text(raw.get("title", ""))
     summary = _best_text(raw)
-    guid = (raw.get("id") or "").strip() or link
-    if not guid:
-        if not (title or summary):
-            return None  # nothing to identify or read
-        guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+    guid = item_guid(raw.get("id"), link, title, summary)
+    if guid is None:
+        return None
     return FeedItem(guid=guid, link=link, title=title, summary=summary, published=_date(raw))
-
-
-def _absolute(link: str | None, base: str) -> str | None:
-    """The entry's link made absolute; None when it is no URL at all, so that a typo in one
-    entry ("http://[host/", port 99999) costs that entry rather than failing the whole feed."""
-    if not link:
-        return None
-    try:
-        joined = urljoin(base, link.strip())
-        _ = urlsplit(joined).port  # raises on a malformed host or port
-    except ValueError as exc:
-        log.info("%s: entry link %r is not a URL (%s), ignored", base, link, exc)
-        return None
-    return joined
 
 
 def _best_text(raw: Any) -> str:
     candidates = [c.get("value", "") for c in raw.get("content", []) or []]
     candidates.append(raw.get("summary", ""))
-    texts = [_plain_text(c) for c in candidates if c]
+    texts = [plain_text(c) for c in candidates if c]
     return max(texts, key=len, default="")
 
 
@@ -202,18 +170,3 @@ def _date(raw: Any) -> datetime | None:
             except (ValueError, OverflowError, OSError):
                 continue  # "0000-00-00 00:00:00" parses to year -1: no usable date
     return None
-
-
-def _plain_text(value: str) -> str:
-    """Text of an HTML fragment with paragraph breaks kept as newlines."""
-    if "<" in value:
-        try:
-            root = lxml.html.fragment_fromstring(value, create_parent="div")
-        except (ParserError, ValueError):
-            root = None
-        if root is not None:
-            for element in root.iter(*_BLOCKS):
-                element.tail = "\n" + (element.tail or "")
-            value = root.text_content()
-    lines = (_SPACE.sub(" ", line).strip() for line in value.splitlines())
-    return "\n".join(line for line in lines if line)

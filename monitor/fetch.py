@@ -34,7 +34,10 @@ MAX_REDIRECTS = 5
 PERMANENT = frozenset({301, 308})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRY_AFTER_SECONDS = 10 * 365 * 86400
-ACCEPT_FEED = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+ACCEPT_FEED = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, application/json;q=0.9, */*;q=0.5"
+)
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 Resolver = Callable[[str, int], list[str]]

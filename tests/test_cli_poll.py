@@ -10,6 +10,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor.cli import cli
 from monitor.cli.polling import _poll_line
+from monitor.db import Database
 from monitor.poller import FeedReport
 from tests.helpers import fixture_text
 
@@ -75,6 +76,23 @@ def test_feeds_shows_health(config: Path) -> None:
     assert rows["Broken"]["error_count"] == 2 and rows["Broken"]["last_success_at"] is None
     assert rows["Litware"]["error_count"] == 0 and rows["Litware"]["last_success_at"]
     assert rows["Litware"]["entries"] == 2 and rows["Litware"]["enabled"] is True
+
+
+def test_a_home_page_for_a_feed_shows_the_feed_it_names_in_poll_and_feeds(
+    write_config: Callable[..., Path], sqlite_db: Database, threaded_server: HTTPServer
+) -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    home = '<html><head><link rel="alternate" type="application/atom+xml" href="atom"></head>'
+    threaded_server.expect_request("/news/").respond_with_data(home, content_type="text/html")
+    body = f'[polling]\nhost_delay = "0s"\n\n[[feeds]]\nname = "Home"\nurl = "{base}/news/"\n'
+    path = write_config(body, db_url=sqlite_db.url)
+    assert _run(path, "init")[0] == 0
+    named = f"it names its feed at {base}/news/atom: put that URL in config.toml"
+    code, out, _ = _run(path, "poll")
+    assert code == 0 and f"Home: error: {base}/news/: an HTML page, not a feed; {named}" in out
+    code, out, _ = _run(path, "feeds", "--json")
+    (row,) = json.loads(out)
+    assert row["last_error"].endswith(named)
 
 
 def test_poll_before_init_says_what_to_do(

@@ -130,6 +130,48 @@ def test_first_poll_stores_each_article_and_a_repoll_costs_one_request(
     assert len(_articles(db)) == 3
 
 
+def test_a_json_feed_is_polled_and_stored_like_an_rss_feed(
+    db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
+) -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    threaded_server.expect_request("/feed.json").respond_with_data(
+        fixture_text("feeds/jsonfeed11.json", base),
+        content_type="application/feed+json",
+        headers={"ETag": '"j1"'},
+    )
+    _serve_page(threaded_server, "/autos/northwind-contoso", "article_chrome.html")
+    _serve_page(threaded_server, "/business/fabrikam-cfo", "fabrikam_cfo.html")
+    threaded_server.expect_request("/travel/tailspin-jets").respond_with_data("", status=404)
+    config = setup(db, {"Json": threaded_server.url_for("/feed.json")})
+
+    (report,) = poll_feeds(db, config, fetcher, due_only=False, now=NOW)
+    assert report.outcome == "new" and report.error is None and report.warning is None
+    assert report.entries == 3 and report.new_articles == 3
+    feed_request = threaded_server.log[0][0]
+    assert "application/feed+json" in feed_request.headers["Accept"]
+    arts = _articles(db)
+    northwind = arts["Northwind Motors weighs battery tie-up with Contoso Cells"]
+    assert northwind.canonical_url == f"{base}/autos/northwind-contoso"  # relative, no utm_*
+    assert northwind.extraction == "page" and "port city of Lindqvist" in (northwind.text or "")
+    assert northwind.published_at == datetime(2024, 5, 14, 6, 30, tzinfo=UTC)
+    # untitled in the feed: titled from its text, so the page title does not replace it
+    (fabrikam,) = [a for a in arts.values() if a.title.startswith("Fabrikam Robotics appointed")]
+    assert "appointed Inés Okafor" in (fabrikam.text or "")
+    assert fabrikam.published_at == datetime(2024, 5, 13, 7, 0, tzinfo=UTC)
+    tailspin = arts["Tailspin Air orders twelve regional jets"]
+    # dated 2999 in the feed: a placeholder, treated as no date as for RSS
+    assert tailspin.extraction == "summary" and tailspin.published_at == NOW
+    assert tailspin.text == (
+        "Tailspin Air said the order would replace its oldest turboprops by 2027."
+    )
+    assert _feed(db, "Json").etag == '"j1"'
+
+    requests = fetcher.requests
+    (again,) = poll_feeds(db, config, fetcher, due_only=False, now=NOW + timedelta(hours=1))
+    assert again.outcome == "new" and again.new_articles == 0  # known by id: no page fetched
+    assert fetcher.requests == requests + 1 and len(_articles(db)) == 3
+
+
 def test_repoll_without_validators_never_reprocesses_an_entry(
     sqlite_db: Database, threaded_server: HTTPServer, fetcher: Fetcher, setup: Setup
 ) -> None:
@@ -352,7 +394,7 @@ def test_one_broken_feed_never_stops_the_others(
     assert reports["Sloppy"].outcome == "new" and reports["Sloppy"].new_articles >= 2
     assert reports["Sloppy"].warning is not None
     assert reports["Cafe"].new_articles == 1
-    assert reports["Html"].outcome == "error" and "not a readable feed" in (
+    assert reports["Html"].outcome == "error" and "an HTML page, not a feed" in (
         reports["Html"].error or ""
     )
     assert reports["Big"].outcome == "error" and "exceeds" in (reports["Big"].error or "")
@@ -367,6 +409,34 @@ def test_one_broken_feed_never_stops_the_others(
     for name in ("Html", "Big", "Slow"):
         feed = _feed(db, name)
         assert feed.error_count == 1 and feed.last_error
+
+
+def test_a_home_page_configured_as_a_feed_names_the_feed_to_use_instead(
+    sqlite_db: Database,
+    threaded_server: HTTPServer,
+    fetcher: Fetcher,
+    setup: Setup,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    base = threaded_server.url_for("").rstrip("/")
+    home = (
+        "<!DOCTYPE html><html><head><title>Harbour Ledger</title>"
+        '<link rel="alternate" type="application/rss+xml" title="Autos" href="/autos/feed.xml">'
+        "</head><body><h1>Harbour Ledger</h1><p>Today's stories.</p></body></html>"
+    )
+    threaded_server.expect_request("/").respond_with_data(home, content_type=HTML)
+    config = setup(sqlite_db, {"Ledger": f"{base}/"})
+    with caplog.at_level(logging.WARNING, logger="monitor.poller"):
+        (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
+    expected = (
+        f"{base}/: an HTML page, not a feed; it names its feed at {base}/autos/feed.xml: "
+        "put that URL in config.toml"
+    )
+    assert report.outcome == "error" and report.error == expected
+    feed = _feed(sqlite_db, "Ledger")
+    assert feed.last_error == expected and feed.url == f"{base}/"  # not followed: config's
+    assert any(expected in r.getMessage() for r in caplog.records)
+    assert [r.path for r, _ in threaded_server.log] == ["/"]  # the named feed was not fetched
 
 
 def test_article_links_follow_the_feeds_network(
