@@ -80,18 +80,18 @@ class _Environment(Mapping[str, str]):
     """The process environment as the config sees it, remembering which variables it read."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = dict(values)
+        self.known = dict(values)
         self.read: dict[str, None] = {}  # ordered set
 
     def __getitem__(self, name: str) -> str:
         self.read[name] = None
-        return self.values[name]
+        return self.known[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self.known)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.known)
 
 
 # A missing secret is stood in for, so the rest of the config still loads and is checked; the
@@ -120,7 +120,7 @@ def load_setup(path: Path, environ: Mapping[str, str]) -> Setup:
             if exc.variable in missing:  # stood in already: cannot happen, but never loop
                 raise
             missing[exc.variable] = exc
-            env.values[exc.variable] = _STAND_INS.get(exc.key.rsplit(".", 1)[-1], "stand-in")
+            env.known[exc.variable] = _STAND_INS.get(exc.key.rsplit(".", 1)[-1], "stand-in")
             continue
         return Setup(config, tuple(env.read), missing)
 
@@ -285,10 +285,13 @@ def _fetch_feed(fetcher: Fetcher, feed: FeedConfig) -> Result:
 
 def check_alerts(setup: Setup, contact: bool) -> list[Result]:
     alerts = setup.config.alerts
-    names = channel_names(alerts)
+    # Apprise channels are named by a hash of their URL: say how many rather than the hashes.
+    names = [name for name in channel_names(alerts) if not name.startswith("apprise:")]
+    if alerts.apprise is not None:
+        names.append(f"apprise ({counted(len(alerts.apprise.urls), 'URL')})")
     results = [
         ok("alerts", ", ".join(names))
-        if alerts.email or alerts.slack or alerts.apprise
+        if names != ["console"]
         else ok("alerts", "console only (no [alerts] channel): alerts go to stdout/the journal")
     ]
     for variable in setup.secrets_read:
