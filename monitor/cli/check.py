@@ -42,6 +42,7 @@ def check(app: App, as_json: bool, no_model: bool, fetch_feeds: bool, contact_al
       rumour-monitor check && sudo systemctl restart rumour-monitor
       rumour-monitor check --feeds --alerts          also try the network
       rumour-monitor check --json | jq -r '.[] | select(.status == "FAIL") | .detail'
+    with the service's config and secrets (the systemd install):
       sudo sh -c 'set -a; . /etc/rumour-monitor/rumour-monitor.env; exec \\
         /opt/rumour-monitor/.venv/bin/rumour-monitor \\
         --config /etc/rumour-monitor/config.toml check'
