@@ -190,7 +190,7 @@ def scheduler_holder(database: Database) -> str | None:
             ).scalar()
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot look for the scheduler lock: {exc}") from exc
-    return None if pid is None else f"server pid {pid}"
+    return None if pid is None else f"its advisory lock held by server process {pid}"
 
 
 SETUP_WAIT = 120.0  # seconds; a holder needs well under one, unless it migrates a big database

@@ -407,3 +407,16 @@ def test_a_missing_apprise_urls_variable_fails_like_any_secret(
         "alerts.apprise.urls_env: environment variable RM_CHECK_NO_URLS is not set"
         in (lines["secret RM_CHECK_NO_URLS"])
     )
+
+
+def test_an_unreachable_database_fails_within_its_connect_timeout(
+    write_config: Callable[..., Path],
+) -> None:
+    port = _free_port()  # nothing listens there
+    body = f'[database]\nurl = "postgresql+psycopg://monitor@127.0.0.1:{port}/rumours"\n'
+    config = write_config(body + 'connect_timeout = "2s"\n', seeds=GIVEN_ENTITIES)
+    code, out, _ = _run(config, "check", "--no-model")
+    assert code == 1
+    database = _lines(out)["database"]
+    assert database.startswith("FAIL cannot open database") and str(port) in database
+    assert _lines(out)["service"].startswith("ok ")
