@@ -178,8 +178,11 @@ def open_database(config: Config) -> tuple[Database | None, Result]:
 
 def check_rumours(db: Database, seeds: list[SeedRumour]) -> list[Result]:
     """The database's rumours against the seeds: what `init` would change, changing nothing."""
-    with db.sessions() as session:
-        plan = plan_sync(session, seeds)
+    try:
+        with db.sessions() as session:
+            plan = plan_sync(session, seeds)
+    except SQLAlchemyError as exc:  # answered the schema check, then failed (a timeout, say)
+        return [fail("rumours", f"cannot read the rumours: {_first_line(exc)}")]
     results: list[Result] = []
     changes = [
         (plan.added, "added"),
@@ -208,6 +211,11 @@ def check_rumours(db: Database, seeds: list[SeedRumour]) -> list[Result]:
     return results
 
 
+def _first_line(exc: SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's link
+    return str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+
+
 def _ids(ids: tuple[str, ...], shown: int = 5) -> str:
     if not ids:
         return ""
@@ -229,8 +237,12 @@ def check_model(config: Config, load: bool) -> Result:
 
 
 def check_model_cache(config: Config, db: Database) -> list[Result]:
-    with db.sessions() as session:
-        others = {m: n for m, n in cached_models(session).items() if m != config.model.name}
+    try:
+        with db.sessions() as session:
+            cached = cached_models(session)
+    except SQLAlchemyError as exc:
+        return [fail("model cache", f"cannot read the embedding cache: {_first_line(exc)}")]
+    others = {m: n for m, n in cached.items() if m != config.model.name}
     if not others:
         return []
     named = ", ".join(f"{counted(n, 'vector')} of {m!r}" for m, n in sorted(others.items()))

@@ -420,3 +420,34 @@ def test_an_unreachable_database_fails_within_its_connect_timeout(
     database = _lines(out)["database"]
     assert database.startswith("FAIL cannot open database") and str(port) in database
     assert _lines(out)["service"].startswith("ok ")
+
+
+def test_a_permanently_moved_feed_says_to_update_its_url(
+    write_config: Callable[..., Path], httpserver: HTTPServer
+) -> None:
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": f"{base}/rdf"}
+    )
+    httpserver.expect_request("/rdf").respond_with_data(
+        fixture_text("feeds/rss10.rdf", base), content_type="application/rdf+xml"
+    )
+    body = f'[[feeds]]\nname = "Moved"\nurl = "{base}/old"\n'
+    config = write_config(body, seeds=GIVEN_ENTITIES)
+    _, out, _ = _run(config, "check", "--no-model", "--feeds")
+    moved = _lines(out)["feed Moved"]
+    assert moved.startswith("ok 2 entries") and f"moved permanently to {base}/rdf" in moved
+
+
+def test_a_dropped_table_after_the_schema_check_fails_that_check_only(
+    ready: Path, db_url: str
+) -> None:
+    db = Database(db_url)
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE sentence_embeddings"))
+    db.dispose()
+    code, out, _ = _run(ready, "check", "--no-model")
+    assert code == 1
+    lines = _lines(out)
+    assert lines["model cache"].startswith("FAIL cannot read the embedding cache")
+    assert lines["service"].startswith("ok ")
