@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -125,6 +125,14 @@ def shared_encoder(name: str) -> Encoder:
         if name not in _ENCODERS:
             _ENCODERS[name] = SentenceTransformerEncoder(name)
         return _ENCODERS[name]
+
+
+def cached_models(session: Session) -> dict[str, int]:
+    """How many vectors the embedding cache holds per model name."""
+    rows = session.execute(
+        select(SentenceEmbedding.model, func.count()).group_by(SentenceEmbedding.model)
+    )
+    return {str(model): int(count) for model, count in rows}
 
 
 def normalise(sentence: str) -> str:

@@ -21,6 +21,15 @@ class ConfigError(MonitorError):
     exit_code = 2
 
 
+class MissingSecretError(ConfigError):
+    """A `*_env` key names an environment variable that is unset or empty."""
+
+    def __init__(self, message: str, *, key: str, variable: str) -> None:
+        super().__init__(message)
+        self.key = key  # dotted, e.g. alerts.email.password_env
+        self.variable = variable
+
+
 class SeedError(MonitorError):
     """A seed file is malformed: bad TOML, a duplicate id, an unknown state, a missing claim."""
 

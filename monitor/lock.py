@@ -159,6 +159,40 @@ def acquire_scheduler_lock(database: Database) -> SchedulerLock:
     return AdvisoryLock(database).acquire()
 
 
+def scheduler_holder(database: Database) -> str | None:
+    """Who holds the scheduler lock (a running `run`), or None; looks without taking it."""
+    if database.engine.dialect.name == "sqlite":
+        path = lock_path(database.url)
+        if path is None or not path.exists():
+            return None
+        with path.open(encoding="utf-8") as handle:
+            # A shared lock conflicts only with the holder's exclusive one, and is dropped at
+            # once: the look leaves nothing behind.
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return f"pid {handle.read().strip() or 'unknown'}"
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+    try:
+        with database.engine.connect() as conn:
+            _, key = _scope_key(conn, "scheduler")
+            # pg_locks shows a bigint advisory key as its high and low halves, unsigned.
+            pid = conn.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid)"
+                    " AND objsubid = 1"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                ),
+                {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF},
+            ).scalar()
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot look for the scheduler lock: {exc}") from exc
+    return None if pid is None else f"its advisory lock held by server process {pid}"
+
+
 SETUP_WAIT = 120.0  # seconds; a holder needs well under one, unless it migrates a big database
 
 

@@ -83,6 +83,7 @@ class SeedRumour:
     paraphrases: tuple[str, ...]
     file: Path
     since: datetime | None = None  # the state holds since then (aware, UTC)
+    derived: bool = False  # no entities given: found in the claim by derive_entities
 
 
 def derive_entities(claim: str) -> tuple[str, ...]:
@@ -180,7 +181,8 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
         raise SeedError(f"{where}: confidence must be a number between 0 and 1")
     if not 0.0 < float(confidence) < 1.0:
         raise SeedError(f"{where}: confidence must be strictly between 0 and 1")
-    entities = _strings(item, "entities", where) or derive_entities(claim)
+    given = _strings(item, "entities", where)
+    entities = given or derive_entities(claim)
     if not entities:
         raise SeedError(f"{where}: no entities given and none found in the claim; add entities")
     for entity in entities:
@@ -198,6 +200,7 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
         paraphrases=_strings(item, "paraphrases", where),
         file=file,
         since=_since(item.get("since"), where),
+        derived=not given,
     )
 
 
@@ -298,6 +301,15 @@ class SyncReport:
 
 def sync_rumours(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
     """Add new rumours, update changed claims, retire rumours gone from the seeds."""
+    return _sync(session, seeds, write=True)
+
+
+def plan_sync(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
+    """What `sync_rumours` would do now, changing nothing (for `check`)."""
+    return _sync(session, seeds, write=False)
+
+
+def _sync(session: Session, seeds: Sequence[SeedRumour], *, write: bool) -> SyncReport:
     existing = {r.id: r for r in session.scalars(select(Rumour))}
     added_as = _added_as(session)
     added: list[str] = []
@@ -306,17 +318,21 @@ def sync_rumours(session: Session, seeds: Sequence[SeedRumour]) -> SyncReport:
     for seed in seeds:
         row = existing.pop(seed.id, None)
         if row is None:
-            session.add(_new_row(seed))
+            if write:
+                session.add(_new_row(seed))
             added.append(seed.id)
             continue
-        if _apply(row, seed):
+        if _changed(row, seed):
             updated.append(seed.id)
+        if write:
+            _apply(row, seed)
         first = added_as.get(row.id, row.state)
         if seed.state != first:  # edited in the seed: say so rather than ignore it silently
             kept.append(KeptState(row.id, seed.state, first, row.state))
     retired = [r.id for r in existing.values() if r.active]
-    for rid in retired:
-        existing[rid].active = False
+    if write:
+        for rid in retired:
+            existing[rid].active = False
     return SyncReport(tuple(added), tuple(updated), tuple(retired), tuple(kept))
 
 
@@ -346,20 +362,24 @@ def _new_row(seed: SeedRumour) -> Rumour:
     )
 
 
-def _apply(row: Rumour, seed: SeedRumour) -> bool:
-    """Update the descriptive fields; state and confidence belong to the tracker now.
-
-    `since` is updated too (and cleared when the key is gone): it only says which evidence
-    may move the state, and changes neither the state nor the confidence.
-    """
-    changed = (
+def _changed(row: Rumour, seed: SeedRumour) -> bool:
+    """Whether the seed describes the rumour otherwise than its row (or revives it)."""
+    return (
         row.claim != seed.claim
         or list(row.entities) != list(seed.entities)
         or list(row.paraphrases) != list(seed.paraphrases)
         or row.state_since != seed.since
         or not row.active
     )
-    if changed:
+
+
+def _apply(row: Rumour, seed: SeedRumour) -> None:
+    """Update the descriptive fields; state and confidence belong to the tracker now.
+
+    `since` is updated too (and cleared when the key is gone): it only says which evidence
+    may move the state, and changes neither the state nor the confidence.
+    """
+    if _changed(row, seed):
         row.claim = seed.claim
         row.entities = list(seed.entities)
         row.paraphrases = list(seed.paraphrases)
@@ -367,4 +387,3 @@ def _apply(row: Rumour, seed: SeedRumour) -> bool:
         row.active = True
         row.updated_at = utcnow()
     row.seed_file = str(seed.file)
-    return changed

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config, parse_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MissingSecretError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -158,3 +158,21 @@ def test_a_local_model_folder_resolves_against_the_config_folder(
         '[model]\nname = "sentence-transformers/all-MiniLM-L6-v2"\n', encoding="utf-8"
     )
     assert load_config(site / "config.toml").model.name == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_env_secrets_come_from_the_environment_given(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RM_TEST_HOOK", raising=False)
+    path = write_config("[alerts.slack]\nwebhook_url_env = 'RM_TEST_HOOK'\n")
+    config = load_config(path, environ={"RM_TEST_HOOK": "https://hooks.example.org/x"})
+    assert config.alerts.slack is not None
+    assert config.alerts.slack.webhook_url == "https://hooks.example.org/x"
+    with pytest.raises(MissingSecretError) as info:
+        load_config(path, environ={"RM_TEST_HOOK": ""})  # empty counts as unset
+    assert info.value.variable == "RM_TEST_HOOK"
+    assert info.value.key == "alerts.slack.webhook_url_env"
+    assert info.value.exit_code == 2
+    assert str(info.value).endswith(
+        "alerts.slack.webhook_url_env: environment variable RM_TEST_HOOK is not set"
+    )

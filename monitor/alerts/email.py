@@ -64,6 +64,25 @@ class EmailChannel:
             # Accepted for some recipients: a retry would double their copy, so report only.
             log.warning("email %s: some recipients refused: %s", message.message_id, refused)
 
+    def probe(self) -> str:
+        """Connect, greet (EHLO), secure the connection as configured, and QUIT: no login and
+        no message. What the server said, or DeliveryError saying why it could not be reached."""
+        try:
+            smtp = self._connect()
+            try:
+                self._secure(smtp)
+            finally:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+        except smtplib.SMTPResponseException as exc:
+            raise self._error(f"server answered {_reply(exc)}") from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, timeout, TLS failure
+            raise self._error(f"{type(exc).__name__}: {exc}") from exc
+        secured = {"starttls": ", STARTTLS ok", "ssl": ", TLS ok"}.get(self.cfg.security, "")
+        return f"{self.where} answered EHLO{secured}"
+
     def _transmit(self, mail: EmailMessage) -> dict[str, tuple[int, bytes]]:
         smtp = self._connect()
         try:
@@ -86,8 +105,13 @@ class EmailChannel:
         return smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
 
     def _secure_and_login(self, smtp: smtplib.SMTP) -> None:
+        self._secure(smtp)
+        if self.cfg.username:
+            smtp.login(self.cfg.username, self.cfg.password or "")
+
+    def _secure(self, smtp: smtplib.SMTP) -> None:
+        smtp.ehlo()
         if self.cfg.security == "starttls":
-            smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise smtplib.SMTPNotSupportedError(
                     'server does not offer STARTTLS (set security = "none" only for a '
@@ -95,8 +119,6 @@ class EmailChannel:
                 )
             smtp.starttls(context=self._context())
             smtp.ehlo()
-        if self.cfg.username:
-            smtp.login(self.cfg.username, self.cfg.password or "")
 
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()

@@ -4,10 +4,10 @@ The group and what commands share live in `app`; each module beside it holds the
 one area and registers them on import.
 """
 
-from monitor.cli import alerts, assess, polling, service, state, timeline
+from monitor.cli import alerts, assess, check, polling, service, state, timeline
 from monitor.cli.app import cli
 
-__all__ = ["alerts", "assess", "cli", "main", "polling", "service", "state", "timeline"]
+__all__ = ["alerts", "assess", "check", "cli", "main", "polling", "service", "state", "timeline"]
 
 
 def main() -> None:

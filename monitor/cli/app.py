@@ -129,6 +129,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str, log_format
     Quick start:
       rumour-monitor demo          see it work offline on the Xiaomi EV story (2014-2021)
       rumour-monitor init          create the database and load the seeds
+      rumour-monitor check         is everything ready? (after editing config)
       rumour-monitor poll          poll the feeds once, process, alert
       rumour-monitor run           the service: poll on schedule until stopped
       rumour-monitor status        one row per tracked rumour

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -68,8 +68,12 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or "config.toml")
 
 
-def load_config(path: Path | str) -> Config:
-    """Read and validate the config file; raise ConfigError naming the file and key."""
+def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file; raise ConfigError naming the file and key.
+
+    `*_env` secrets are read from `environ`, by default the process environment; one that is
+    unset raises MissingSecretError, a ConfigError naming the variable.
+    """
     file = Path(path).expanduser().resolve()
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -81,7 +85,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{file}: cannot read config file: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: TOML syntax error: {exc}") from exc
-    return _build(Table(raw, "", file), file)
+    return _build(Table(raw, "", file, environ), file)
 
 
 def default_config(path: Path | str) -> Config:
@@ -198,7 +202,7 @@ def _feeds(root: Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
         raise root.error("feeds", "must be an array of tables ([[feeds]])")
     feeds: list[FeedConfig] = []
     for index, item in enumerate(raw):
-        t = Table(item, f"feeds[{index}]", root.file)
+        t = Table(item, f"feeds[{index}]", root.file, root.environ)
         feed = FeedConfig(
             name=str(t.text("name")),
             url=str(t.text("url")),
@@ -329,7 +333,7 @@ def _apprise_urls(t: Table) -> tuple[tuple[str, ...], str]:
         if inline is None:
             raise t.error("urls", "is required (or urls_env naming a variable)")
         return tuple(url.strip() for url in inline), "urls"
-    value = os.environ.get(env_name, "")
+    value = t.environ.get(env_name, "")
     if not value.strip():
-        raise t.error("urls_env", f"environment variable {env_name} is not set")
+        raise t.missing_secret("urls_env", env_name)
     return tuple(_URL_SEPARATORS.split(value.strip())), "urls_env"

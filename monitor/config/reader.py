@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MissingSecretError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -30,17 +30,30 @@ REQUIRED: Any = object()
 class Table:
     """One TOML table being read: typed getters that name the key on error, then unknown keys."""
 
-    def __init__(self, data: Any, where: str, file: Path) -> None:
+    def __init__(
+        self, data: Any, where: str, file: Path, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.file = file
         self.where = where
+        # Where `*_env` secrets are looked up: the process environment unless a caller (`check`)
+        # passes its own, to see which variables were read.
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         if not isinstance(data, Mapping):
             raise self.error("", "must be a table")
         self.data: Mapping[str, Any] = data
         self.seen: set[str] = set()
 
     def error(self, key: str, problem: str) -> ConfigError:
-        name = f"{self.where}.{key}" if self.where and key else (key or self.where)
-        return ConfigError(f"{self.file}: {name}: {problem}")
+        return ConfigError(f"{self.file}: {self.name(key)}: {problem}")
+
+    def name(self, key: str) -> str:
+        """The dotted name of `key` in this table, as messages give it."""
+        return f"{self.where}.{key}" if self.where and key else (key or self.where)
+
+    def missing_secret(self, key: str, variable: str) -> MissingSecretError:
+        """The error for a `key` (ending in _env) whose environment variable is unset or empty."""
+        message = f"{self.file}: {self.name(key)}: environment variable {variable} is not set"
+        return MissingSecretError(message, key=self.name(key), variable=variable)
 
     def _get(self, key: str, kind: type[T] | tuple[type, ...], default: Any, label: str) -> Any:
         self.seen.add(key)
@@ -101,9 +114,9 @@ class Table:
             raise self.error(key, f"give either {key} or {key}_env, not both")
         if env_name is None:
             return inline  # type: ignore[no-any-return]
-        value = os.environ.get(env_name)
+        value = self.environ.get(env_name)
         if not value:
-            raise self.error(f"{key}_env", f"environment variable {env_name} is not set")
+            raise self.missing_secret(f"{key}_env", env_name)
         return value
 
     def sub(self, key: str, required: bool = False) -> Table | None:
@@ -113,7 +126,7 @@ class Table:
                 raise self.error(key, "table is required")
             return None
         where = f"{self.where}.{key}" if self.where else key
-        return Table(self.data[key], where, self.file)
+        return Table(self.data[key], where, self.file, self.environ)
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.seen)
