@@ -71,6 +71,13 @@ class EmailChannel:
             smtp = self._connect()
             try:
                 self._secure(smtp)
+                if self.cfg.username and not smtp.has_extn("auth"):
+                    # login() would refuse every alert with SMTPNotSupportedError
+                    raise self._error(
+                        f"server offers no AUTH, so the login as {self.cfg.username!r} would"
+                        " fail: remove `username` if this relay needs none, or check host,"
+                        " port and security"
+                    )
             finally:
                 try:
                     smtp.quit()

@@ -60,3 +60,26 @@ def test_probe_upgrades_to_starttls_with_a_verified_certificate(
     with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
         EmailChannel(cfg).probe()  # the system store does not know the test certificate
     assert server.messages == []
+
+
+def test_check_alerts_fails_when_the_server_offers_no_login_for_the_username(
+    write_config: Callable[..., Path], smtp_server: Callable[..., SmtpServer]
+) -> None:
+    server = smtp_server("none", auth=False)  # a relay that takes mail without AUTH
+    config = write_config(email_toml(server.port))  # ... configured with a username
+    code, out = _check(config, "--alerts")
+    assert code == 1
+    line = _email_line(out)
+    assert line.startswith(f"FAIL  email: email via 127.0.0.1:{server.port} (none): server")
+    assert "offers no AUTH" in line and "remove `username`" in line
+    assert server.messages == []
+
+
+def test_probe_finds_the_login_offered_only_after_starttls(
+    smtp_server: Callable[..., SmtpServer], alert_config: Callable[..., Config], tls_cert: Cert
+) -> None:
+    server = smtp_server("starttls")  # AUTH is advertised only on the secured connection
+    cfg = alert_config(email_toml(server.port, "starttls")).alerts.email
+    assert cfg is not None and cfg.username
+    said = EmailChannel(cfg, ssl_context=tls_cert.client_context()).probe()
+    assert said.endswith("answered EHLO, STARTTLS ok")
