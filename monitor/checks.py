@@ -10,6 +10,7 @@ whenever they still mean something: a broken seed file does not hide a missing s
 from __future__ import annotations
 
 import errno
+import http.client
 import socketserver
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,7 @@ from monitor.errors import (
     MissingSecretError,
     SeedError,
 )
+from monitor.health import SERVER_NAME
 from monitor.lock import scheduler_holder
 from monitor.seeds import SeedRumour, load_seeds, plan_sync
 
@@ -50,11 +52,25 @@ class Result:
     status: Status
     detail: str
 
+    def __post_init__(self) -> None:
+        # One line per check, also in --json: drivers and libraries add hints on lines of
+        # their own, which would read as a result line of their own (or none) in the text.
+        object.__setattr__(self, "detail", one_line(self.detail))
+
     def to_json(self) -> dict[str, str]:
         return {"check": self.check, "status": self.status, "detail": self.detail}
 
     def line(self) -> str:
         return f"{self.status:<4}  {self.check}: {self.detail}"
+
+
+def one_line(text: str) -> str:
+    """Text on one line: its lines joined, with "; " where a line ends without punctuation."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    joined = lines[0] if lines else ""
+    for line in lines[1:]:
+        joined += (" " if joined.endswith((".", ":", ";", ",", "!", "?")) else "; ") + line
+    return joined
 
 
 def ok(check: str, detail: str) -> Result:
@@ -357,13 +373,48 @@ def _port_taken(listen: str, db: Database | None) -> Result:
             holder = scheduler_holder(db)
         except (DatabaseError, SQLAlchemyError, OSError):
             holder = None
-    if holder is not None:
+    ours = _answers_as_monitor(listen)
+    # The running `run` may listen elsewhere (the config's port was changed since it started):
+    # only a listener that answers as ours is the one a restart frees.
+    if holder is not None and ours:
         return ok("service", f"listen {listen}: in use by the running `run` ({holder})")
+    if ours:
+        whose = (
+            "not this database's running `run`"
+            if db is not None
+            else "the failed database check cannot tell whose"
+        )
+        taker = f"a rumour-monitor listener ({whose})"
+    elif holder is not None:
+        taker = f"another process, not the running `run` ({holder}), which listens elsewhere"
+    else:
+        taker = "another process"
     return warn(
         "service",
-        f"listen {listen}: in use by another process; `run` cannot start while it is"
+        f"listen {listen}: in use by {taker}; `run` cannot start while it is"
         " (stop that process, or choose another port in [service] listen)",
     )
+
+
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+PROBE_TIMEOUT = 2.0
+
+
+def _answers_as_monitor(listen: str) -> bool:
+    """Whether the listener on `listen` answers /healthz as `run`'s status listener does."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    connection = http.client.HTTPConnection(
+        _WILDCARDS.get(host, host), int(port), timeout=PROBE_TIMEOUT
+    )
+    try:
+        connection.request("GET", "/healthz")
+        server = connection.getresponse().getheader("Server") or ""
+    except (OSError, http.client.HTTPException):
+        return False  # not HTTP, or too slow to be ours
+    finally:
+        connection.close()
+    return server.startswith(SERVER_NAME)
 
 
 def run_checks(path: Path, options: CheckOptions, environ: Mapping[str, str]) -> Iterator[Result]:

@@ -127,6 +127,9 @@ def database_problem(exc: SQLAlchemyError) -> str:
     return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+SERVER_NAME = "rumour-monitor"  # the Server header: `check` tells our listener by it
+
+
 class StatusServer:
     """Serves /healthz, /metrics and the read-only web view on HOST:PORT until stop();
     port 0 picks a free port. `page_deadline` bounds each page's wait for the database."""
@@ -190,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
     health: HealthCheck
     metrics: Metrics
     page_deadline: float
-    server_version = "rumour-monitor"
+    server_version = SERVER_NAME
 
     def do_GET(self) -> None:
         self._respond(self._route(), with_body=True)

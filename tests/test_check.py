@@ -12,10 +12,13 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from sqlalchemy import inspect, select, text
 
+from monitor.checks import one_line
 from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Feed, SentenceEmbedding, utcnow
+from monitor.health import HealthCheck, StatusServer
 from monitor.lock import acquire_scheduler_lock, scheduler_holder
+from monitor.metrics import Metrics
 from tests.conftest import SEED
 from tests.helpers import fixture_text
 
@@ -364,17 +367,75 @@ def test_a_taken_port_warns_unless_the_running_service_holds_it(
         assert _run(config, "init")[0] == 0
         code, out, _ = _run(config, "check", "--no-model")
         assert code == 0
-        assert _lines(out)["service"].startswith(f"warn listen 127.0.0.1:{port}: in use by")
-        db = Database(db_url)
+        assert _lines(out)["service"].startswith(
+            f"warn listen 127.0.0.1:{port}: in use by another process; `run` cannot start"
+        )
+    db = Database(db_url)
+    server = StatusServer(f"127.0.0.1:{port}", HealthCheck(db, lambda: True), Metrics()).start()
+    try:
+        code, out, _ = _run(config, "check", "--no-model")
+        assert _lines(out)["service"].startswith(
+            f"warn listen 127.0.0.1:{port}: in use by a rumour-monitor listener"
+            " (not this database's running `run`)"
+        )
         lock = acquire_scheduler_lock(db)
         try:
-            assert scheduler_holder(db) is not None
             code, out, _ = _run(config, "check", "--no-model")
             assert "in use by the running `run`" in _lines(out)["service"]
         finally:
             lock.release()
-        assert scheduler_holder(db) is None
+    finally:
+        server.stop()
         db.dispose()
+
+
+def test_a_port_taken_while_the_running_service_listens_elsewhere_warns(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    """The config's port was changed since `run` started: a restart would not free it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(
+            f'[service]\nlisten = "127.0.0.1:{port}"\n', seeds=GIVEN_ENTITIES, db_url=db_url
+        )
+        assert _run(config, "init")[0] == 0
+        db = Database(db_url)
+        lock = acquire_scheduler_lock(db)
+        try:
+            holder = scheduler_holder(db)
+            code, out, _ = _run(config, "check", "--no-model")
+        finally:
+            lock.release()
+            db.dispose()
+    assert code == 0
+    assert _lines(out)["service"] == (
+        f"warn listen 127.0.0.1:{port}: in use by another process, not the running `run`"
+        f" ({holder}), which listens elsewhere; `run` cannot start while it is (stop that"
+        " process, or choose another port in [service] listen)"
+    )
+
+
+def test_a_detail_of_several_lines_reads_as_one_line_in_text_and_json(
+    write_config: Callable[..., Path],
+) -> None:
+    port = _free_port()  # nothing listens: libpq adds a hint on a line of its own
+    body = f'[database]\nurl = "postgresql+psycopg://monitor@127.0.0.1:{port}/rumours"\n'
+    config = write_config(body, seeds=GIVEN_ENTITIES)
+    _, out, _ = _run(config, "check", "--no-model")
+    assert all(line[:4] in ("ok  ", "warn", "FAIL", "", "not ") for line in out.splitlines())
+    database = _lines(out)["database"]
+    assert "Connection refused; Is the server running" in database
+    _, out, _ = _run(config, "check", "--no-model", "--json")
+    detail = next(r["detail"] for r in json.loads(out) if r["check"] == "database")
+    assert database == f"FAIL {detail}"
+
+
+def test_one_line_joins_lines_with_their_punctuation() -> None:
+    assert one_line("a\n\tb") == "a; b"
+    assert one_line("failed: refused.\n  Is it running?\n\n") == "failed: refused. Is it running?"
+    assert one_line("") == "" and one_line("one") == "one"
 
 
 def test_a_listen_address_that_cannot_be_bound_fails(
