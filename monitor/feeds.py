@@ -19,6 +19,7 @@ from typing import Any
 import feedparser
 
 from monitor.discovery import html_page_error
+from monitor.display import counted
 from monitor.errors import FeedError
 from monitor.feeditems import FeedItem as FeedItem
 from monitor.feeditems import ParsedFeed as ParsedFeed
@@ -50,7 +51,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
         page = html_page_error(body, content_type, url)  # a home page configured by mistake
         raise FeedError(page or f"{url}: not a readable feed: {reason}")
     if problem:
-        log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
+        log.warning(
+            "%s: malformed feed, kept %s: %s",
+            url,
+            counted(len(entries), "entry", "entries"),
+            problem,
+        )
     return ParsedFeed(
         title=plain_text(parsed.feed.get("title", "")),
         version=parsed.get("version") or "",

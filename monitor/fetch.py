@@ -276,6 +276,11 @@ class Fetcher:
                 raise FetchError(f"{url}: {type(exc).__name__}: {exc}", url=url) from exc
         return response, body
 
+    @staticmethod
+    def _over(cap: int) -> str:
+        # Names the setting: a feed that legitimately grew past it needs only that raised.
+        return f"exceeds {cap} bytes (polling.max_bytes)"
+
     def _read(self, url: str, response: httpx.Response, deadline: float) -> bytes:
         """The body, decompressed, refused beyond max_bytes or past the deadline."""
         if response.status_code >= 300:
@@ -283,13 +288,13 @@ class Fetcher:
         cap = self.config.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"{url}: body of {declared} bytes exceeds {cap} bytes", url=url)
+            raise FetchError(f"{url}: body of {declared} bytes {self._over(cap)}", url=url)
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():  # decoded, so a gzip bomb is capped too
             size += len(chunk)
             if size > cap:
-                raise FetchError(f"{url}: body exceeds {cap} bytes", url=url)
+                raise FetchError(f"{url}: body {self._over(cap)}", url=url)
             if time.monotonic() > deadline:
                 raise FetchError(f"{url}: timed out after {self.config.timeout:g}s", url=url)
             chunks.append(chunk)

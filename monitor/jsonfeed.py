@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.display import counted
 from monitor.errors import FeedError
 from monitor.feeditems import (
     FeedItem,
@@ -91,7 +92,12 @@ def parse_json_feed(body: bytes, content_type: str, *, url: str) -> ParsedFeed:
     if not entries and items and problem:
         raise FeedError(f"{url}: not a readable JSON Feed: {problem}")
     if problem:
-        log.warning("%s: malformed feed, kept %d entries: %s", url, len(entries), problem)
+        log.warning(
+            "%s: malformed feed, kept %s: %s",
+            url,
+            counted(len(entries), "entry", "entries"),
+            problem,
+        )
     return ParsedFeed(
         title=" ".join(title.split()),
         version=version or "json11",

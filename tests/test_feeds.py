@@ -152,3 +152,13 @@ def test_cjk_dates_are_read_as_the_day_they_name(written: str, meant: datetime |
     body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
     (entry,) = parse_feed(body, RSS, url=f"{BASE}/feed").entries
     assert entry.published == meant
+
+
+def test_the_malformed_feed_warning_counts_one_entry_in_the_singular(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'<rss version="2.0"><channel><item><title>a</title><link>/a</link></item><item><ti'
+    with caplog.at_level("WARNING", logger="monitor.feeds"):
+        feed = parse_feed(body, RSS, url=f"{BASE}/cut")
+    assert len(feed.entries) == 1
+    assert f"{BASE}/cut: malformed feed, kept 1 entry: " in caplog.text

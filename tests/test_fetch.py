@@ -180,7 +180,10 @@ def test_trickling_body_hits_the_total_deadline(threaded_server: HTTPServer) -> 
 
 def test_declared_oversized_body_is_refused(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
-    with Fetcher(polling(max_bytes=4096)) as f, pytest.raises(FetchError, match="exceeds 4096"):
+    with (
+        Fetcher(polling(max_bytes=4096)) as f,
+        pytest.raises(FetchError, match=r"exceeds 4096 bytes \(polling\.max_bytes\)$"),
+    ):
         f.fetch(httpserver.url_for("/big"), allow_private=True)
 
 
@@ -194,7 +197,7 @@ def test_streamed_oversized_body_and_gzip_bomb_are_refused(threaded_server: HTTP
         bomb, headers={"Content-Encoding": "gzip"}
     )
     with Fetcher(polling(max_bytes=64 * 1024)) as f:
-        with pytest.raises(FetchError, match="exceeds 65536"):
+        with pytest.raises(FetchError, match=r"exceeds 65536 bytes \(polling\.max_bytes\)$"):
             f.fetch(threaded_server.url_for("/stream"), allow_private=True)
         with pytest.raises(FetchError, match="exceeds 65536"):
             f.fetch(threaded_server.url_for("/bomb"), allow_private=True)
