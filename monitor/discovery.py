@@ -21,8 +21,10 @@ from monitor.feeditems import absolute_link
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 # Early JSON Feeds were announced as plain application/json; so are WordPress's REST API links
-# on every page, which are no feed. It counts only on a page that names no feed of the above.
+# on every page, which are no feed. It counts only on a page that names no feed of the above,
+# and never when it is WordPress's API (a theme may have removed the RSS links beside it).
 _PLAIN_JSON = "application/json"
+_WORDPRESS_API = re.compile(r"/wp-json(?:/|$)|[?&]rest_route=", re.IGNORECASE)
 MAX_SHOWN = 3
 _SNIFF = 4096
 # What browsers take for HTML at the start of a document, after a BOM, an XML declaration
@@ -66,7 +68,12 @@ def feed_links(body: bytes, content_type: str, url: str) -> list[str]:
             continue
         if urlsplit(href).scheme.lower() not in ("http", "https"):
             continue
-        found = dedicated if kind in FEED_TYPES else plain if kind == _PLAIN_JSON else None
+        if kind in FEED_TYPES:
+            found: list[str] | None = dedicated
+        elif kind == _PLAIN_JSON and not _WORDPRESS_API.search(href):
+            found = plain
+        else:
+            found = None
         if found is not None and href not in found:
             found.append(href)
     return dedicated or plain

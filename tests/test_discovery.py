@@ -75,6 +75,16 @@ def test_plain_json_counts_only_on_a_page_naming_no_other_feed() -> None:
     assert feed_links(_page(early_json_feed), HTML, PAGE) == ["https://site.example/feed.json"]
 
 
+@pytest.mark.parametrize(
+    "href", ["/wp-json/wp/v2/pages/2", "/WP-JSON/", "/?rest_route=/wp/v2/posts/7", "/wp-json"]
+)
+def test_wordpress_api_links_are_no_feed_even_alone(href: str) -> None:
+    # a theme that removed WordPress's RSS links still names its REST API on every page
+    head = _alternate("application/json", href)
+    assert feed_links(_page(head), HTML, PAGE) == []
+    assert "it names no feed" in (html_page_error(_page(head), HTML, PAGE) or "")
+
+
 def test_relative_hrefs_follow_the_pages_base_and_keep_their_characters() -> None:
     head = '<base href="/新闻/">' + _alternate("application/atom+xml", "订阅.xml")
     # UTF-8 without a <meta charset>: read as UTF-8, not as Latin-1
