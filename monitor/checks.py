@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +27,7 @@ from monitor.alerts.email import EmailChannel
 from monitor.alerts.outbox import channel_names
 from monitor.config import Config, FeedConfig, load_config
 from monitor.db import Database, head_revision, require_schema
+from monitor.db.models import Feed
 from monitor.display import counted
 from monitor.embed import ModelError, cached_models, shared_encoder
 from monitor.errors import (
@@ -289,6 +291,29 @@ def check_feeds(config: Config, fetch: bool) -> Iterator[Result]:
         yield from pool.map(lambda feed: _fetch_feed(fetcher, feed), enabled)
 
 
+def check_disabled_feeds(config: Config, db: Database) -> list[Result]:
+    """Feeds the config enables but the monitor itself disabled (a 410 Gone): never polled
+    again until their url in config changes, which the config alone does not show."""
+    urls = {feed.name: feed.url for feed in config.feeds if feed.enabled}
+    try:
+        with db.sessions() as session:
+            rows = session.scalars(select(Feed).where(Feed.name.in_(list(urls)))).all()
+    except SQLAlchemyError as exc:
+        return [fail("feeds", f"cannot read the feeds' state: {_first_line(exc)}")]
+    return [
+        warn(
+            f"feed {row.name}",
+            f"disabled by the monitor ({row.disabled_reason}): not polled again until its url"
+            " in config changes (then run `rumour-monitor init`)",
+        )
+        for row in sorted(rows, key=lambda row: list(urls).index(row.name))
+        # A changed url, or a reason `sync_feeds` lifts by itself, re-enables it at next sync.
+        if not row.enabled
+        and row.disabled_reason not in (None, "removed from config")
+        and row.config_url == urls[row.name]
+    ]
+
+
 def _fetch_feed(fetcher: Fetcher, feed: FeedConfig) -> Result:
     from monitor.feeds import parse_feed
     from monitor.fetch import ACCEPT_FEED
@@ -435,6 +460,8 @@ def run_checks(path: Path, options: CheckOptions, environ: Mapping[str, str]) ->
         if db is not None:
             yield from check_model_cache(config, db)
         yield from check_feeds(config, options.feeds)
+        if db is not None:
+            yield from check_disabled_feeds(config, db)
         yield from check_alerts(setup, options.alerts)
         yield check_service(config, db)
     finally:

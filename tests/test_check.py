@@ -512,3 +512,25 @@ def test_a_dropped_table_after_the_schema_check_fails_that_check_only(
     lines = _lines(out)
     assert lines["model cache"].startswith("FAIL cannot read the embedding cache")
     assert lines["service"].startswith("ok ")
+
+
+def test_a_feed_its_server_gave_up_warns_until_its_url_changes(
+    write_config: Callable[..., Path], db_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    feeds = '[[feeds]]\nname = "Gone"\nurl = "{url}"\n[[feeds]]\nname = "Other"\nurl = "{other}"\n'
+    gone, other = httpserver.url_for("/gone"), httpserver.url_for("/other")
+    config = write_config(feeds.format(url=gone, other=other), seeds=GIVEN_ENTITIES, db_url=db_url)
+    assert _run(config, "init")[0] == 0
+    assert _lines(_run(config, "check", "--no-model")[1]).get("feed Gone") is None
+    assert "feed disabled" in _run(config, "poll")[1]  # the 410 disables it
+    code, out, _ = _run(config, "check", "--no-model")
+    assert code == 0
+    assert _lines(out)["feed Gone"] == (
+        f"warn disabled by the monitor (410 Gone at {gone} on {utcnow():%Y-%m-%d}): not polled"
+        " again until its url in config changes (then run `rumour-monitor init`)"
+    )
+    assert "feed Other" not in _lines(out)  # failing, not disabled: `feeds` shows it
+    moved = httpserver.url_for("/new")
+    config.write_text(config.read_text().replace(f'"{gone}"', f'"{moved}"'))
+    assert "feed Gone" not in _lines(_run(config, "check", "--no-model")[1])

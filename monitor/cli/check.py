@@ -26,10 +26,11 @@ def check(app: App, as_json: bool, no_model: bool, fetch_feeds: bool, contact_al
     In order: the config loads; the seeds load (warns about entities derived
     from a claim); the database answers and its schema is current (else: run
     `init`), and its rumours match the seeds (warns when seeds changed since
-    `init`); the model loads offline (--no-model skips it); the feeds (fetched
-    once with --feeds); the alert channels, each `*_env` secret set, the SMTP
-    server answering (with --alerts: EHLO and STARTTLS, no login, no mail);
-    the [service] listen port is free or held by the running `run`.
+    `init`); the model loads offline (--no-model skips it); the feeds (warns
+    about one disabled by a 410 Gone; fetched once with --feeds); the alert
+    channels, each `*_env` secret set, the SMTP server answering (with
+    --alerts: EHLO and STARTTLS, AUTH offered for a username, no login, no
+    mail); the [service] listen port is free or held by the running `run`.
 
     \b
     One line per check: ok, warn or FAIL, what, and why. Nothing is written:
