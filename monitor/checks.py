@@ -1,4 +1,5 @@
-"""`check`: is this installation ready to run? Each check is a small function returning results.
+"""`check`: is this installation ready to run? Each check is a small function returning results
+(monitor.check_result); the listen port has its own module (monitor.check_service).
 
 The checks read and never write: the config and seed files, the database (its schema, the
 rumours it holds against the seeds, the embedding cache's model names), the model, and with
@@ -9,15 +10,12 @@ whenever they still mean something: a broken seed file does not hide a missing s
 
 from __future__ import annotations
 
-import errno
-import http.client
-import socketserver
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -25,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts.email import EmailChannel
 from monitor.alerts.outbox import channel_names
+from monitor.check_result import Result, fail, ok, warn
+from monitor.check_service import check_service
 from monitor.config import Config, FeedConfig, load_config
 from monitor.db import Database, head_revision, require_schema
 from monitor.db.models import Feed
@@ -38,53 +38,10 @@ from monitor.errors import (
     MissingSecretError,
     SeedError,
 )
-from monitor.health import SERVER_NAME
-from monitor.lock import scheduler_holder
 from monitor.seeds import SeedRumour, load_seeds, plan_sync
 
 if TYPE_CHECKING:
     from monitor.fetch import Fetcher
-
-Status = Literal["ok", "warn", "FAIL"]
-
-
-@dataclass(frozen=True)
-class Result:
-    check: str  # what was checked: "config", "seeds", "feed CnEVPost", "secret SLACK_URL"...
-    status: Status
-    detail: str
-
-    def __post_init__(self) -> None:
-        # One line per check, also in --json: drivers and libraries add hints on lines of
-        # their own, which would read as a result line of their own (or none) in the text.
-        object.__setattr__(self, "detail", one_line(self.detail))
-
-    def to_json(self) -> dict[str, str]:
-        return {"check": self.check, "status": self.status, "detail": self.detail}
-
-    def line(self) -> str:
-        return f"{self.status:<4}  {self.check}: {self.detail}"
-
-
-def one_line(text: str) -> str:
-    """Text on one line: its lines joined, with "; " where a line ends without punctuation."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    joined = lines[0] if lines else ""
-    for line in lines[1:]:
-        joined += (" " if joined.endswith((".", ":", ";", ",", "!", "?")) else "; ") + line
-    return joined
-
-
-def ok(check: str, detail: str) -> Result:
-    return Result(check, "ok", detail)
-
-
-def warn(check: str, detail: str) -> Result:
-    return Result(check, "warn", detail)
-
-
-def fail(check: str, detail: str) -> Result:
-    return Result(check, "FAIL", detail)
 
 
 @dataclass(frozen=True)
@@ -369,77 +326,6 @@ def check_alerts(setup: Setup, contact: bool) -> list[Result]:
             except Exception as exc:  # DeliveryError, and a probe bug is this check's failure
                 results.append(fail("email", str(exc)))
     return results
-
-
-class _BindProbe(socketserver.TCPServer):
-    allow_reuse_address = True  # as run's listener (http.server) binds
-
-
-def check_service(config: Config, db: Database | None) -> Result:
-    listen = config.service.listen
-    if listen is None:
-        return ok("service", "no [service] listen: no /healthz, /metrics or web view")
-    host, _, port = listen.rpartition(":")
-    if int(port) == 0:
-        return ok("service", f"listen {listen}: `run` picks a free port")
-    try:
-        _BindProbe((host.strip("[]"), int(port)), socketserver.BaseRequestHandler).server_close()
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            return fail("service", f"service.listen: cannot listen on {listen}: {exc}")
-        return _port_taken(listen, db)
-    return ok("service", f"listen {listen}: free")
-
-
-def _port_taken(listen: str, db: Database | None) -> Result:
-    holder = None
-    if db is not None:
-        try:
-            holder = scheduler_holder(db)
-        except (DatabaseError, SQLAlchemyError, OSError):
-            holder = None
-    ours = _answers_as_monitor(listen)
-    # The running `run` may listen elsewhere (the config's port was changed since it started):
-    # only a listener that answers as ours is the one a restart frees.
-    if holder is not None and ours:
-        return ok("service", f"listen {listen}: in use by the running `run` ({holder})")
-    if ours:
-        whose = (
-            "not this database's running `run`"
-            if db is not None
-            else "the failed database check cannot tell whose"
-        )
-        taker = f"a rumour-monitor listener ({whose})"
-    elif holder is not None:
-        taker = f"another process, not the running `run` ({holder}), which listens elsewhere"
-    else:
-        taker = "another process"
-    return warn(
-        "service",
-        f"listen {listen}: in use by {taker}; `run` cannot start while it is"
-        " (stop that process, or choose another port in [service] listen)",
-    )
-
-
-_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
-PROBE_TIMEOUT = 2.0
-
-
-def _answers_as_monitor(listen: str) -> bool:
-    """Whether the listener on `listen` answers /healthz as `run`'s status listener does."""
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]")
-    connection = http.client.HTTPConnection(
-        _WILDCARDS.get(host, host), int(port), timeout=PROBE_TIMEOUT
-    )
-    try:
-        connection.request("GET", "/healthz")
-        server = connection.getresponse().getheader("Server") or ""
-    except (OSError, http.client.HTTPException):
-        return False  # not HTTP, or too slow to be ours
-    finally:
-        connection.close()
-    return server.startswith(SERVER_NAME)
 
 
 def run_checks(path: Path, options: CheckOptions, environ: Mapping[str, str]) -> Iterator[Result]:

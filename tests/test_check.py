@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from sqlalchemy import inspect, select, text
 
-from monitor.checks import one_line
+from monitor.check_result import one_line
 from monitor.cli import cli
 from monitor.db import Database
 from monitor.db.models import Feed, SentenceEmbedding, utcnow
