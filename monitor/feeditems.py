@@ -7,6 +7,7 @@ poller cannot tell one format from another and an item reads the same whichever 
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from lxml.etree import ParserError
 log = logging.getLogger(__name__)
 
 _BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 # Their text is code or markup, never the story: feedparser drops them from RSS and Atom, and
 # JSON Feed HTML comes to us unsanitised.
@@ -80,6 +82,10 @@ def plain_text(value: str) -> str:
             for element in root.iter(*_BLOCKS):
                 element.tail = "\n" + (element.tail or "")
             value = root.text_content()
+    elif "&" in value:
+        # HTML with no tag still escapes its text ("Tom &amp; Jerry"), which lxml would have
+        # decoded had there been one. Only complete references: "AT&T" and "&copy" stay.
+        value = _ENTITY.sub(lambda found: html.unescape(found.group()), value)
     return tidy_lines(value)
 
 

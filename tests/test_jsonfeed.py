@@ -206,3 +206,18 @@ def test_the_malformed_feed_warning_counts_one_entry_in_the_singular(
     with caplog.at_level("WARNING", logger="monitor.jsonfeed"):
         _parse(_doc([{"id": "good", "url": "/a", "content_text": "Fine."}, "junk"]))
     assert "malformed feed, kept 1 entry: item 2 skipped" in caplog.text
+
+
+def test_html_without_a_tag_has_its_entities_decoded_as_rss_gives_them() -> None:
+    escaped = "Northwind &amp; Contoso agreed &#8220;a deal&#8221; &mdash; AT&T R&D"
+    plain = "Northwind & Contoso agreed \u201ca deal\u201d \u2014 AT&T R&D"
+    feed = _parse(_doc([{"id": "1", "url": "/a", "content_html": escaped}]))
+    assert feed.entries[0].summary == plain and feed.entries[0].title == plain
+    rss = (
+        '<rss version="2.0"><channel><item><title>Northwind &amp;amp; Contoso</title>'
+        f"<link>{BASE}/a</link><description>{escaped.replace('&', '&amp;')}</description>"
+        "</item></channel></rss>"
+    )
+    item = parse_feed(rss.encode(), {"content-type": "application/rss+xml"}, url=FEED_URL)
+    assert item.entries[0].summary == plain
+    assert item.entries[0].title == "Northwind & Contoso"  # escaped twice, as feeds often do
