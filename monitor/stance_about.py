@@ -30,8 +30,14 @@ def about_claim(words: Sequence[str], r: Reading, lex: Lexicon) -> bool:
     if not content:
         return True
     # Same-meaning words count as the claim's ("vehicle" for "car"), as in ``monitor.content``.
-    shared = len(content & {lex.concepts.get(w, w) for w in r.claim.stems})
-    return shared >= lex.overlap_words or shared >= lex.overlap_share * len(content)
+    claim = {lex.concepts.get(w, w) for w in r.claim.stems}
+    shared = len(content & claim)
+    if shared >= lex.overlap_words or shared >= lex.overlap_share * len(content):
+        return True
+    # The claim's own object, then details it never gave: "agreed to sell its snacks division
+    # to a buyout firm for $2 billion" still sells the snacks division.
+    head = {lex.concepts.get(w, w) for w in content_words(_phrase(words, lex), lex)}
+    return bool(head) and head <= claim
 
 
 def _phrase(words: Sequence[str], lex: Lexicon) -> list[str]:
