@@ -151,9 +151,16 @@ def other_topics(r: Reading, lex: Lexicon, start: int = 0, end: int | None = Non
     return found
 
 
+def _inside(hit: Hit, r: Reading) -> tuple[str, ...]:
+    """The words a cue spans after its verb: "ended their ai partnership" -> their, ai,
+    partnership. A cue that took its object along leaves only details after it."""
+    words = [t.text for t in r.text.tokens if hit.start <= t.start < hit.end]
+    return tuple(words[1:])
+
+
 def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:
     after = words_after(r.text.tokens, hit.end, lex.complement_window, lex.complement_stops)
-    if not about_claim(after, r, lex):
+    if not about_claim(after, r, lex) and not about_claim(_inside(hit, r) + after, r, lex):
         return False
     if other_topics(r, lex, hit.end, hit.end + len(" ".join(after)) + 1):
         return False  # "confirmed talks with Y over a chip supply deal"
