@@ -13,8 +13,8 @@ from monitor.stance_model import StanceModel, load_model, model_from_mapping
 FIXTURE = Path(__file__).parent / "fixtures" / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.996, signal 1.000 (249 sentences), with and without
-# the learned layer (bench/stance.py prints both).
+# Measured on the labelled set: stance 0.982, signal 0.985 (329 sentences, some kept although
+# still misread), with and without the learned layer (bench/stance.py prints both).
 STANCE_ACCURACY = 0.95
 SIGNAL_ACCURACY = 0.95
 
