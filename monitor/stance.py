@@ -246,6 +246,9 @@ def _on_record(r: Reading, lex: Lexicon) -> Judgement | None:
     others = other_topics(r, lex)
     if kind == "party" and others:  # "said talks with Y about selling phones were early"
         return _judgement("unrelated", "none", "unrelated", lex, [*cues, f"topic:{others[0].text}"])
+    if kind == "party" and other_object([t.text for t in r.text.tokens], r, lex):
+        # "X will supply displays to Y, the companies said" confirms no chip supply deal
+        return _judgement("unrelated", "none", "unrelated", lex, [*cues, "other-object"])
     if kind == "second-hand":
         return _judgement("reports", "none", "speculation", lex, cues)
     if kind != "party":

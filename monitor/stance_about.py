@@ -155,7 +155,9 @@ def _inside(hit: Hit, r: Reading) -> tuple[str, ...]:
     """The words a cue spans after its verb: "ended their ai partnership" -> their, ai,
     partnership. A cue that took its object along leaves only details after it."""
     words = [t.text for t in r.text.tokens if hit.start <= t.start < hit.end]
-    return tuple(words[1:])
+    # Only a cue with a gap ("ended .. partnership") took words of the sentence along; a fixed
+    # phrase ("agreed to sell") would count its own verb as the claim's content.
+    return tuple(words[1:]) if len(words) > 3 else ()
 
 
 def on_claim(hit: Hit, r: Reading, lex: Lexicon) -> bool:

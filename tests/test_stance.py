@@ -13,8 +13,9 @@ from monitor.stance_model import StanceModel, load_model, model_from_mapping
 FIXTURE = Path(__file__).parent / "fixtures" / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.982, signal 0.985 (329 sentences, some kept although
-# still misread), with and without the learned layer (bench/stance.py prints both).
+# Measured on the labelled set: stance 0.956, signal 0.968 (344 sentences, the hard negatives and
+# the sentences still misread kept in), with and without the learned layer (bench/stance.py
+# prints both). The judge alone reads them, without the matching layer's content filter.
 STANCE_ACCURACY = 0.95
 SIGNAL_ACCURACY = 0.95
 
