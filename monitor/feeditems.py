@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml.etree import ParserError
 
+from monitor.display import counted
+
 log = logging.getLogger(__name__)
 
 _BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
@@ -93,3 +95,8 @@ def tidy_lines(value: str) -> str:
     """Plain text with runs of spaces collapsed and blank lines dropped."""
     lines = (_SPACE.sub(" ", line).strip() for line in value.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def warn_malformed(url: str, kept: int, problem: str) -> None:
+    """One log line for a feed read in part: what was kept and why the rest was not."""
+    log.warning("%s: malformed feed, kept %s: %s", url, counted(kept, "entry", "entries"), problem)

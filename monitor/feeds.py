@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import email.utils
-import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,14 +18,11 @@ from typing import Any
 import feedparser
 
 from monitor.discovery import html_page_error
-from monitor.display import counted
 from monitor.errors import FeedError
 from monitor.feeditems import FeedItem as FeedItem
 from monitor.feeditems import ParsedFeed as ParsedFeed
-from monitor.feeditems import absolute_link, item_guid, plain_text
+from monitor.feeditems import absolute_link, item_guid, plain_text, warn_malformed
 from monitor.jsonfeed import is_json_feed, parse_json_feed
-
-log = logging.getLogger(__name__)
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
@@ -51,12 +47,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFe
         page = html_page_error(body, content_type, url)  # a home page configured by mistake
         raise FeedError(page or f"{url}: not a readable feed: {reason}")
     if problem:
-        log.warning(
-            "%s: malformed feed, kept %s: %s",
-            url,
-            counted(len(entries), "entry", "entries"),
-            problem,
-        )
+        warn_malformed(url, len(entries), problem)
     return ParsedFeed(
         title=plain_text(parsed.feed.get("title", "")),
         version=parsed.get("version") or "",

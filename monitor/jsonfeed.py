@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.display import counted
 from monitor.errors import FeedError
 from monitor.feeditems import (
     FeedItem,
@@ -23,9 +21,8 @@ from monitor.feeditems import (
     item_guid,
     plain_text,
     tidy_lines,
+    warn_malformed,
 )
-
-log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/feed+json", "application/json")
 _VERSIONS = {
@@ -92,12 +89,7 @@ def parse_json_feed(body: bytes, content_type: str, *, url: str) -> ParsedFeed:
     if not entries and items and problem:
         raise FeedError(f"{url}: not a readable JSON Feed: {problem}")
     if problem:
-        log.warning(
-            "%s: malformed feed, kept %s: %s",
-            url,
-            counted(len(entries), "entry", "entries"),
-            problem,
-        )
+        warn_malformed(url, len(entries), problem)
     return ParsedFeed(
         title=" ".join(title.split()),
         version=version or "json11",

@@ -158,7 +158,7 @@ def test_the_malformed_feed_warning_counts_one_entry_in_the_singular(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     body = b'<rss version="2.0"><channel><item><title>a</title><link>/a</link></item><item><ti'
-    with caplog.at_level("WARNING", logger="monitor.feeds"):
+    with caplog.at_level("WARNING", logger="monitor.feeditems"):
         feed = parse_feed(body, RSS, url=f"{BASE}/cut")
     assert len(feed.entries) == 1
     assert f"{BASE}/cut: malformed feed, kept 1 entry: " in caplog.text

@@ -203,7 +203,7 @@ def test_an_unreadable_json_feed_is_an_error_naming_the_url(
 def test_the_malformed_feed_warning_counts_one_entry_in_the_singular(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level("WARNING", logger="monitor.jsonfeed"):
+    with caplog.at_level("WARNING", logger="monitor.feeditems"):
         _parse(_doc([{"id": "good", "url": "/a", "content_text": "Fine."}, "junk"]))
     assert "malformed feed, kept 1 entry: item 2 skipped" in caplog.text
 
