@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from monitor.db.models import Article, FeedEntry
 from monitor.errors import ExtractError, FetchError, UnsafeURLError
 from monitor.extract import decode_html, extract_article, is_html
-from monitor.feeds import FeedItem
+from monitor.feeditems import FeedItem
 from monitor.fetch import ACCEPT_PAGE, Fetcher
 from monitor.urls import canonical_url
 

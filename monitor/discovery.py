@@ -11,13 +11,13 @@ Pure: bytes, a Content-Type and the page's URL in, a message out.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import lxml.html
 from lxml.etree import ParserError
 
 from monitor.extract import HTML_TYPES, decode_html
 from monitor.feeditems import absolute_link
+from monitor.urls import is_web_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 # Early JSON Feeds were announced as plain application/json; so are WordPress's REST API links
@@ -66,7 +66,7 @@ def feed_links(body: bytes, content_type: str, url: str) -> list[str]:
         href = absolute_link(link.get("href"), base)
         if "alternate" not in rel or href is None:
             continue
-        if urlsplit(href).scheme.lower() not in ("http", "https"):
+        if not is_web_url(href):
             continue
         if kind in FEED_TYPES:
             found: list[str] | None = dedicated

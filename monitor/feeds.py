@@ -19,9 +19,14 @@ import feedparser
 
 from monitor.discovery import html_page_error
 from monitor.errors import FeedError
-from monitor.feeditems import FeedItem as FeedItem
-from monitor.feeditems import ParsedFeed as ParsedFeed
-from monitor.feeditems import absolute_link, item_guid, plain_text, warn_malformed
+from monitor.feeditems import (
+    FeedItem,
+    ParsedFeed,
+    absolute_link,
+    item_guid,
+    plain_text,
+    warn_malformed,
+)
 from monitor.jsonfeed import is_json_feed, parse_json_feed
 
 

@@ -35,7 +35,8 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import Article, Feed, FeedEntry
 from monitor.errors import FeedError, FetchError, MonitorError
-from monitor.feeds import FeedItem, parse_feed
+from monitor.feeditems import FeedItem
+from monitor.feeds import parse_feed
 from monitor.fetch import ACCEPT_FEED, Fetcher, FetchResult
 from monitor.urls import canonical_url
 

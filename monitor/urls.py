@@ -61,6 +61,20 @@ def _idna(host: str) -> str:
         return host  # left as is: the fetch will fail and name it
 
 
+def is_web_url(url: str | None) -> bool:
+    """Whether a URL that came from the web may be offered as a link or a feed: http(s) with a
+    host, well formed. Anything else (javascript:, data:, "http://[::1") is shown, never followed.
+    """
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed host or port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(parts.hostname)
+
+
 def check_scheme(url: str) -> str:
     """The URL's host name, after refusing anything but http and https."""
     parts = urlsplit(url)

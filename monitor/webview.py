@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from monitor.display import duration, when
+from monitor.display import counted, duration, when
 from monitor.queries import StatusRow, seeded_state
 from monitor.subscriptions import FeedHealth
+from monitor.urls import is_web_url
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;
@@ -74,11 +75,7 @@ def external_link(url: str | None, text: str | None) -> str:
     label = text or url or ""
     if not url:
         return escape(label)
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a malformed netloc such as "http://[::1"
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_web_url(url):
         shown = escape(label) if label == url else f"{escape(label)} ({escape(url)})"
         return f'<span class="muted">{shown}</span>'
     return f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(label)}</a>'
@@ -103,7 +100,7 @@ def status_page(rows: Sequence[StatusRow], *, include_retired: bool) -> str:
     toggle = (
         '<a href="/">hide retired</a>' if include_retired else '<a href="/?all=1">show retired</a>'
     )
-    nav = f"<nav>{len(rows)} rumour{'' if len(rows) == 1 else 's'} · {toggle}</nav>"
+    nav = f"<nav>{counted(len(rows), 'rumour')} · {toggle}</nav>"
     if not rows:
         return page(TITLE, f"<h1>Rumours</h1>\n{nav}\n<p>{NO_RUMOURS}</p>")
     head = (
@@ -207,7 +204,7 @@ def message_page(title: str, message: str) -> str:
 
 def feeds_page(rows: Sequence[FeedHealth]) -> str:
     """`/feeds`: each feed's health, as `feeds` prints it, failing and disabled ones marked."""
-    counts = [f"{len(rows)} feed{'' if len(rows) == 1 else 's'}"]
+    counts = [counted(len(rows), "feed")]
     for status in ("failing", "disabled"):
         n = sum(1 for row in rows if feed_status(row) == status)
         if n:

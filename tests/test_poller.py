@@ -15,7 +15,7 @@ from monitor.articles import read_article
 from monitor.config import Config, load_config
 from monitor.db import Database
 from monitor.db.models import Article, Feed, FeedEntry
-from monitor.feeds import FeedItem
+from monitor.feeditems import FeedItem
 from monitor.fetch import Fetcher
 from monitor.poller import FeedReport, backoff_seconds, poll_feeds
 from monitor.subscriptions import sync_feeds

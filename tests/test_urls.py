@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import UnsafeURLError
-from monitor.urls import canonical_url, check_scheme, classify_address, refused_address
+from monitor.urls import (
+    canonical_url,
+    check_scheme,
+    classify_address,
+    is_web_url,
+    refused_address,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +91,22 @@ def test_check_scheme_returns_host() -> None:
     assert check_scheme("https://Example.com/x") == "example.com"
     with pytest.raises(UnsafeURLError, match="no host"):
         check_scheme("http:///path-only")
+
+
+@pytest.mark.parametrize(
+    ("url", "web"),
+    [
+        ("https://example.org/a?b=1", True),
+        ("HTTP://Example.org", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,<b>x</b>", False),
+        ("https://", False),  # no host
+        ("http://[::1", False),  # malformed
+        ("http://example.org:99999/", False),  # port out of range
+        ("/relative/path", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_only_well_formed_http_urls_with_a_host_are_web_urls(url: str | None, web: bool) -> None:
+    assert is_web_url(url) is web

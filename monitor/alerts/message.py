@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.db.models import Article, Rumour, Transition
+from monitor.urls import is_web_url
 
 MESSAGE_ID_DOMAIN = "rumour-monitor"
 # Slack rejects section texts over 3000 characters; claims and sentences are cut well below.
@@ -105,9 +106,7 @@ def _time(moment: datetime | None) -> str:
 
 def _web_url(url: str | None) -> str | None:
     """Only http(s) links are rendered as links; anything else (javascript:, data:) is not."""
-    if url and re.match(r"^https?://", url, re.IGNORECASE):
-        return url
-    return None
+    return url if is_web_url(url) else None
 
 
 def email_subject(m: AlertMessage) -> str:
