@@ -3,7 +3,7 @@
     python bench/matching.py [--corpus DIR] [--rumours FILE] [--threshold 0.55]
 
 Reads the dated articles of a replay folder (default: the packaged Xiaomi timeline) with
-`monitor.replay.load_articles` and the tracked rumours of a seed file (default: its
+`monitor.timeline.replay.load_articles` and the tracked rumours of a seed file (default: its
 rumours.toml), splits and embeds the sentences with the bundled model, and takes every pair of a
 sentence and a rumour whose entities the article names (the entity gate). It prints the cosine
 similarity of those pairs (count, min, median, max) in groups:
@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor import tracker
-from monitor.embed import Embedder, shared_encoder
-from monitor.match import ClaimIndex, ClaimSpec, Match, grams, match_article
-from monitor.replay import ReplayArticle, load_articles
+from monitor.names import grams
+from monitor.reading import tracker
+from monitor.reading.embed import Embedder, shared_encoder
+from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.reading.rules.judge import Lexicon, judge, load_lexicon
+from monitor.reading.text import article_sentences
 from monitor.seeds import load_seeds
-from monitor.stance import Lexicon, judge, load_lexicon
-from monitor.text import article_sentences
+from monitor.timeline.replay import ReplayArticle, load_articles
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # publication times do not matter here
 TIMELINE = Path(__file__).parents[1] / "monitor" / "data" / "timeline"

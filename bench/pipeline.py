@@ -29,10 +29,10 @@ from pathlib import Path
 from monitor.config import load_config
 from monitor.db import Database, upgrade
 from monitor.db.models import Article
-from monitor.embed import Embedder, shared_encoder
-from monitor.pipeline import build_index, process_pending
+from monitor.reading.embed import Embedder, shared_encoder
+from monitor.reading.pipeline import build_index, process_pending
+from monitor.reading.text import article_sentences
 from monitor.seeds import load_seeds, sync_rumours
-from monitor.text import article_sentences
 
 SYLLABLES = [
     "nim",

@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 from monitor.config import load_config
 from monitor.db import Database, upgrade
 from monitor.db.models import Article
-from monitor.fetch import Fetcher
-from monitor.poller import poll_feeds
-from monitor.subscriptions import sync_feeds
+from monitor.polling.fetch import Fetcher
+from monitor.polling.poller import poll_feeds
+from monitor.polling.subscriptions import sync_feeds
 
 PARAGRAPH = (
     "Northwind Motors said on {day} that feed {feed} story {entry} covers a battery plant, "

@@ -1,4 +1,4 @@
-"""Measure monitor.stance.judge on an Emergent-format CSV of claim/headline pairs.
+"""Measure monitor.reading.rules.judge.judge on an Emergent-format CSV of claim/headline pairs.
 
     python bench/stance.py PATH
 
@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from monitor.stance import Lexicon, judge, load_lexicon
+from monitor.reading.rules.judge import Lexicon, judge, load_lexicon
 
 LABELLED = Path(__file__).parents[1] / "tests" / "fixtures" / "stance_labelled.jsonl"
 

@@ -1,9 +1,11 @@
 """Fit the stance classifier's learned layer and estimate it honestly on held-out claims.
 
-    python bench/stance_fit.py PATH [--write monitor/data/stance_model.json] [--l2 1.0]
+    python bench/stance_fit.py PATH [--write monitor/reading/rules/data/stance_model.json] [--l2
+    1.0]
 
 PATH is an Emergent-format CSV (claimId, claimHeadline, articleHeadline, articleHeadlineStance),
-read from where it lies and never copied. Only the features of ``monitor.stance.stance_features``
+read from where it lies and never copied. Only the features of
+``monitor.reading.rules.judge.stance_features``
 are used (properties of the lexicon's reading, no word identities): 2 x 30 global weights.
 
 Prints in-sample figures and held-out ones: two halves split by claim (fit on one, score the
@@ -12,7 +14,7 @@ The packaged weights were made, deterministically, with:
 
     python bench/stance_fit.py emergent-dev.csv --balanced \
         --labelled tests/fixtures/stance_labelled.jsonl --labelled-weight 1 \
-        --write monitor/data/stance_model.json
+        --write monitor/reading/rules/data/stance_model.json
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from monitor.stance import stance_features
-from monitor.stance_model import CLASSES, REFERENCE, StanceModel, model_to_mapping
+from monitor.reading.rules.judge import stance_features
+from monitor.reading.rules.layer import CLASSES, REFERENCE, StanceModel, model_to_mapping
 
 FROM_EMERGENT = {"for": "supports", "against": "denies", "observing": REFERENCE}
 Matrix = npt.NDArray[np.float64]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.alerts.channel import Channel, channels_from_config
-from monitor.alerts.delivery import deliver_pending
+from monitor.alerts import Channel, channels_from_config, deliver_pending
 from monitor.service import Runtime
 
 

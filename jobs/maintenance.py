@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.maintenance import run_maintenance
-from monitor.service import Runtime
+from monitor.service import Runtime, run_maintenance
 
 
 def run(runtime: Runtime) -> dict[str, Any]:

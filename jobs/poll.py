@@ -12,13 +12,10 @@ import logging
 from typing import Any
 
 from jobs import deliver
-from monitor.embed import Embedder, shared_encoder
-from monitor.fetch import Fetcher
-from monitor.metrics import TimedEncoder
-from monitor.pipeline import TransitionReport, process_pending
-from monitor.poller import poll_feeds
+from monitor.polling import Fetcher, poll_feeds
 from monitor.queries import pending_count
-from monitor.service import Runtime
+from monitor.reading import Embedder, TransitionReport, process_pending, shared_encoder
+from monitor.service import Runtime, TimedEncoder
 
 log = logging.getLogger(__name__)
 BATCH = 4  # articles between two looks at the stop flag

@@ -31,7 +31,7 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-01-02T03:04:05Z INFO monitor.poller: polled feed=CnEVPost new=3`."""
+    """`2026-01-02T03:04:05Z INFO monitor.polling.poller: polled feed=CnEVPost new=3`."""
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db.models import STATES, Rumour, Transition, utcnow
 from monitor.errors import SeedError
-from monitor.match import names_something
+from monitor.names import names_something
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 _KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases", "since"}

@@ -2,7 +2,7 @@
 
 Everything here is pure: `canonical_url` turns the many spellings of one article address into
 one key, and `classify_address` says what kind of network an IP address belongs to. Name
-resolution happens at the HTTP edge (monitor.fetch), which hands the addresses back here.
+resolution happens at the HTTP edge (monitor.polling.fetch), which hands the addresses back here.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def encoder() -> object:
     """The real bundled all-MiniLM-L6-v2, loaded once for the whole test session."""
-    from monitor.embed import shared_encoder
+    from monitor.reading.embed import shared_encoder
 
     return shared_encoder("bundled")
 
@@ -115,7 +115,7 @@ def encoder() -> object:
 @pytest.fixture
 def embedder(encoder: object) -> object:
     """A fresh Embedder (its own `encoded` count) around the session's real model."""
-    from monitor.embed import Embedder
+    from monitor.reading.embed import Embedder
 
     return Embedder(encoder, "bundled", 64)  # type: ignore[arg-type]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from monitor.config import PollingConfig
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
 
 

@@ -22,16 +22,18 @@ def _restore_logging() -> Iterator[None]:
 def test_json_lines_carry_time_level_logger_message_and_extra_fields() -> None:
     out = io.StringIO()
     setup_logging("info", "json", stream=out)
-    logging.getLogger("monitor.poller").info("polled %s", "feed", extra={"feed": "CnEVPost"})
-    logging.getLogger("monitor.tracker").debug("hidden at info level")
+    logging.getLogger("monitor.polling.poller").info(
+        "polled %s", "feed", extra={"feed": "CnEVPost"}
+    )
+    logging.getLogger("monitor.reading.tracker").debug("hidden at info level")
     try:
         raise ValueError("bad page")
     except ValueError:
-        logging.getLogger("monitor.pipeline").exception("failed", extra={"rumour": "x-ev"})
+        logging.getLogger("monitor.reading.pipeline").exception("failed", extra={"rumour": "x-ev"})
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     first, second = (json.loads(line) for line in lines)
-    assert first["level"] == "info" and first["logger"] == "monitor.poller"
+    assert first["level"] == "info" and first["logger"] == "monitor.polling.poller"
     assert first["message"] == "polled feed" and first["feed"] == "CnEVPost"
     assert first["time"].endswith("+00:00")
     assert second["rumour"] == "x-ev" and "ValueError: bad page" in second["exception"]

@@ -106,7 +106,12 @@ def _parse(path: Path) -> dict[str, dict[str, list[str]]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["rumour-monitor.service", "rumour-monitor-poll.service", "rumour-monitor-poll.timer"]
+    "name",
+    [
+        "rumour-monitor.service",
+        "rumour-monitor-poll.service",
+        "rumour-monitor-poll.timer",
+    ],
 )
 def test_unit_uses_only_known_sections_and_keys(name: str) -> None:
     sections = _parse(UNITS / name)
@@ -186,9 +191,9 @@ def test_stop_timeout_outlasts_the_grace_an_alert_on_the_wire_gets(
     # out again after the restart.
     from monitor.config import load_config
     from monitor.db import Database
-    from monitor.lock import NoLock
-    from monitor.metrics import Metrics
-    from monitor.service import Runtime, Service
+    from monitor.service.lock import NoLock
+    from monitor.service.metrics import Metrics
+    from monitor.service.scheduler import Runtime, Service
 
     config = load_config(
         write_config(

@@ -38,7 +38,7 @@ def alerts_test(app: App) -> None:
       rumour-monitor alerts test
       rumour-monitor --config /etc/rumour-monitor/config.toml alerts test
     """
-    from monitor.alerts.channel import channels_from_config, send_test_alert
+    from monitor.alerts import channels_from_config, send_test_alert
 
     results = send_test_alert(channels_from_config(app.config.alerts))
     for name, error in results.items():
@@ -72,7 +72,7 @@ def alerts_list(app: App, status_filter: str | None, limit: int, as_json: bool) 
       rumour-monitor alerts list
       rumour-monitor alerts list --status failed --json | jq -r '.[] | .last_error'
     """
-    from monitor.alerts.outbox import list_alerts
+    from monitor.alerts import list_alerts
 
     with app.database().sessions() as session:
         rows = list_alerts(session, status=status_filter, limit=limit)
@@ -113,8 +113,7 @@ def alerts_deliver(app: App, as_json: bool) -> None:
       rumour-monitor alerts deliver
       rumour-monitor alerts deliver --json
     """
-    from monitor.alerts.channel import channels_from_config
-    from monitor.alerts.delivery import deliver_pending
+    from monitor.alerts import channels_from_config, deliver_pending
 
     # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
     console = sys.stderr if as_json else sys.stdout
@@ -147,7 +146,7 @@ def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None
       rumour-monitor alerts retry 42 43
       rumour-monitor alerts retry --all-failed
     """
-    from monitor.alerts.outbox import requeue_failed, statuses
+    from monitor.alerts import requeue_failed, statuses
 
     if not alert_ids and not all_failed:
         raise click.UsageError("name alert ids (see `alerts list --status failed`) or --all-failed")

@@ -1,7 +1,7 @@
 """`assess`: judge one article, or a batch of claim/text pairs, against a claim.
 
 No database is needed: the model is loaded once however many pairs are given, and the
-judging itself lives in monitor.assess.
+judging itself lives in monitor.reading.assess.
 """
 
 from __future__ import annotations
@@ -15,13 +15,19 @@ from urllib.parse import urlsplit
 
 import click
 
-from monitor.assess import Assessment, Pair, PairError, assess_pairs, parse_pair
 from monitor.cli.app import App, cli, handle_errors
 from monitor.config import Config
-from monitor.embed import Embedder
 from monitor.errors import MonitorError
-from monitor.match import names_something
+from monitor.names import names_something
 from monitor.progress import Progress
+from monitor.reading import (
+    Assessment,
+    Embedder,
+    Pair,
+    PairError,
+    assess_pairs,
+    parse_pair,
+)
 
 
 @cli.command(name="assess")
@@ -119,7 +125,7 @@ def read_text(config: Config, *, text: str | None, file: Path | None, url: str |
 
 def fetch_text(config: Config, url: str) -> str:
     """The title and main text of the page at `url`, fetched like any article page."""
-    from monitor.fetch import Fetcher
+    from monitor.polling import Fetcher
 
     with Fetcher(config.polling) as fetcher:
         page = fetcher.fetch(url, allow_private=config.polling.allow_private_networks)
@@ -128,7 +134,7 @@ def fetch_text(config: Config, url: str) -> str:
 
 def page_text(body: bytes, content_type: str, url: str) -> str:
     """The title and main text of an HTML page, extracted as the poller extracts pages."""
-    from monitor.extract import decode_html, extract_article
+    from monitor.polling import decode_html, extract_article
 
     extracted = extract_article(decode_html(body, content_type), url)
     return f"{extracted.title}\n{extracted.text}" if extracted.title else extracted.text

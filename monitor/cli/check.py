@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from monitor.check_result import Result
-from monitor.checks import CheckOptions, run_checks
+from monitor.checks import CheckOptions, Result, run_checks
 from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.display import counted
 

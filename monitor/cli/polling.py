@@ -11,12 +11,12 @@ import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.display import counted, table, when
-from monitor.lock import setup_lock
+from monitor.polling import feed_health, sync_feeds
 from monitor.progress import Progress
-from monitor.subscriptions import feed_health, sync_feeds
+from monitor.service import setup_lock
 
 if TYPE_CHECKING:
-    from monitor.poller import FeedReport
+    from monitor.polling import FeedReport
     from monitor.service import Runtime
 
 
@@ -94,9 +94,8 @@ def _echo_feeds(reports: Sequence[FeedReport]) -> None:
 @contextmanager
 def _runtime(app: App, *, console: TextIO) -> Iterator[Runtime]:
     """What `run` uses after each poll to process the stored articles and send their alerts."""
-    from monitor.alerts.channel import channels_from_config
-    from monitor.metrics import Metrics
-    from monitor.service import Runtime
+    from monitor.alerts import channels_from_config
+    from monitor.service import Metrics, Runtime
 
     runtime = Runtime(app.config, app.database(), Metrics())
     # Built here rather than by the deliver job, so that console alerts go to `console`.
@@ -110,8 +109,7 @@ def _runtime(app: App, *, console: TextIO) -> Iterator[Runtime]:
 def poll_step(app: App, *, due_only: bool = False) -> list[FeedReport]:
     """The polling part of `poll`: sync feeds from config, poll them (all, or the due ones)."""
     # Imported here: httpx and trafilatura would slow every other command's start.
-    from monitor.fetch import Fetcher
-    from monitor.poller import poll_feeds
+    from monitor.polling import Fetcher, poll_feeds
 
     config = app.config
     db = app.database()

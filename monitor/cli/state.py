@@ -9,10 +9,10 @@ from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
-from monitor.lock import setup_lock
+from monitor.polling import sync_feeds
 from monitor.queries import history, seeded_state, status_rows
 from monitor.seeds import load_seeds, sync_rumours
-from monitor.subscriptions import sync_feeds
+from monitor.service import setup_lock
 
 
 @cli.command()

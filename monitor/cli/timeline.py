@@ -15,7 +15,7 @@ from monitor.errors import MonitorError
 from monitor.progress import Progress
 
 if TYPE_CHECKING:
-    from monitor.replay import ReplayProblem, ReplayResult
+    from monitor.timeline import ReplayProblem, ReplayResult
 
 
 @cli.command(name="replay")
@@ -79,8 +79,8 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
       rumour-monitor --config backtest.toml replay articles/ --json \\
           | jq -r '.transitions[] | "\\(.at) \\(.id): \\(.from) -> \\(.to)"'
     """
-    from monitor.embed import Embedder
-    from monitor.replay import ReplayResult, load_articles, replay_articles
+    from monitor.reading import Embedder
+    from monitor.timeline import ReplayResult, load_articles, replay_articles
 
     db = app.database()
     articles, problems = load_articles(directory)  # before the model: bad input fails fast
@@ -113,8 +113,7 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
 
 def _deliver(app: App) -> dict[str, int]:
     """Send the pending alerts now; console alerts and the summary go to stderr."""
-    from monitor.alerts.channel import channels_from_config
-    from monitor.alerts.delivery import deliver_pending
+    from monitor.alerts import channels_from_config, deliver_pending
 
     channels = channels_from_config(app.config.alerts, stream=sys.stderr)
     report = deliver_pending(app.database(), app.config, channels)
@@ -195,7 +194,7 @@ def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int) -> None:
       rumour-monitor demo --keep demo-state && sqlite3 demo-state/demo.db \\
           "SELECT * FROM rumour_status"
     """
-    from monitor.demo import run_demo
+    from monitor.timeline import run_demo
 
     alerts = app.config.alerts if use_alerts else None
     if keep is not None:

@@ -179,8 +179,8 @@ def _service(table: Table | None, root: Table) -> ServiceConfig:
         retention_days=t.integer("retention_days", 90, 1, 36500),
         tick=t.duration("tick", "30s", lo=1, hi=3600),
         maintenance_at=_clock(t, "maintenance_at", "04:15"),
-        # At least 2: a hit records its use only to the day (monitor.embed.REFRESH_AFTER), so
-        # 1 could drop a vector used a few hours ago.
+        # At least 2: a hit records its use only to the day (monitor.reading.embed.REFRESH_AFTER),
+        # so 1 could drop a vector used a few hours ago.
         embedding_cache_days=t.integer("embedding_cache_days", 30, 2, 36500),
     )
     t.finish()

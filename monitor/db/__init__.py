@@ -81,7 +81,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine) -> Any:
+    """The migrations' Alembic config bound to an engine, for `alembic.command` (upgrade, or a
+    downgrade when testing how an older schema is met)."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
@@ -98,7 +100,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
         before = current_revision(engine)
         if before is not None and not _known(before):
             raise DatabaseError(_newer_schema(engine, before))
-        command.upgrade(_alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "head")
         return before, current_revision(engine)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {engine.url!r}: migration failed: {exc}") from exc

@@ -136,8 +136,8 @@ class Article(Base):
 class SentenceEmbedding(Base):
     """Embedding cache: a sentence is never encoded twice by the same model.
 
-    `last_used_at` is refreshed at most once a day per row (see monitor.embed), which is enough
-    for maintenance to drop vectors nothing has needed for weeks.
+    `last_used_at` is refreshed at most once a day per row (see monitor.reading.embed), which is
+    enough for maintenance to drop vectors nothing has needed for weeks.
     """
 
     __tablename__ = "sentence_embeddings"

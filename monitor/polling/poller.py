@@ -1,0 +1,401 @@
+"""The polling stage: fetch due feeds, store each new article once, back off failing feeds.
+
+Network work (feed GET, page GETs, extraction) runs in a thread pool bounded by
+`[polling] concurrency`; the per-host limiter inside the Fetcher keeps it polite. Workers only
+read the database; every write happens on the calling thread, one transaction per feed, so
+SQLite never sees two writers and one broken feed can never roll back another's articles.
+New articles are stored with processed_at = NULL: the matching stage picks them up from there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.config import Config
+from monitor.db import Database
+from monitor.db.models import Article, Feed, FeedEntry
+from monitor.errors import FeedError, FetchError, MonitorError
+from monitor.polling.articles import (
+    ArticleDraft,
+    PageRetry,
+    RetryOutcome,
+    apply_retry,
+    link_entry,
+    read_article,
+    retry_page,
+    store_article,
+)
+from monitor.polling.feeditems import FeedItem
+from monitor.polling.feeds import parse_feed
+from monitor.polling.fetch import ACCEPT_FEED, Fetcher, FetchResult
+from monitor.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "not-modified", "error", "skipped"]
+MAX_BACKOFF = 24 * 3600.0
+MAX_RETRY_AFTER = timedelta(days=7)  # a hostile Retry-After must not silence a feed for good
+_CHUNK = 500  # bound parameters per IN (...) query
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    feed: str
+    outcome: Outcome
+    new_articles: int
+    article_ids: tuple[int, ...]
+    error: str | None
+    next_check_at: datetime | None
+    url: str = ""
+    entries: int = 0  # entries in the feed document
+    pages_fetched: int = 0
+    updated_article_ids: tuple[int, ...] = ()  # retried pages that now have their full text
+    warning: str | None = None  # e.g. a malformed feed whose entries were still read
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feed": self.feed,
+            "url": self.url,
+            "outcome": self.outcome,
+            "entries": self.entries,
+            "new_articles": self.new_articles,
+            "article_ids": list(self.article_ids),
+            "updated_article_ids": list(self.updated_article_ids),
+            "pages_fetched": self.pages_fetched,
+            "error": self.error,
+            "warning": self.warning,
+            "next_check_at": self.next_check_at.isoformat() if self.next_check_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A feed as read at the start of the poll: workers never touch ORM objects."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    retries: tuple[PageRetry, ...]
+
+
+@dataclass
+class _Plan:
+    """What a worker found for one feed; written to the database on the calling thread."""
+
+    job: _Job
+    allow_private: bool = False
+    result: FetchResult | None = None
+    error: MonitorError | None = None
+    entries: int = 0
+    warning: str | None = None
+    known_by_url: list[tuple[str, str]] = field(default_factory=list)  # (guid, url key)
+    drafts: list[ArticleDraft] = field(default_factory=list)
+    retried: list[tuple[PageRetry, RetryOutcome]] = field(default_factory=list)
+    pages: int = 0
+
+
+def backoff_seconds(interval: float, error_count: int) -> float:
+    """Time to the next check after `error_count` failures in a row: doubling, capped at 24 h."""
+    return min(interval * float(2 ** min(error_count, 32)), MAX_BACKOFF)
+
+
+def poll_feeds(
+    db: Database,
+    config: Config,
+    fetcher: Fetcher,
+    *,
+    due_only: bool,
+    now: datetime | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> list[FeedReport]:
+    """Poll enabled feeds (only those due, or all), store new articles; one report per feed.
+
+    Disabled feeds get a "skipped" report. Failures are recorded on the feed (backoff) and
+    reported, never raised, so one broken feed never stops the others. `on_feed` hears of
+    each feed as it is stored (for progress on a first poll of many feeds).
+    """
+    now = now or datetime.now(UTC)
+    jobs, skipped = _load_jobs(db, due_only=due_only, now=now)
+    reports = list(skipped)
+    if jobs:
+        workers = max(1, min(config.polling.concurrency, len(jobs)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
+            futures: dict[Future[_Plan], _Job] = {
+                pool.submit(_collect, job, db, fetcher, now): job for job in jobs
+            }
+            for future in as_completed(futures):
+                report = _store(db, _result_of(future, futures[future]), now)
+                reports.append(report)
+                if on_feed is not None:
+                    on_feed(report)
+    return sorted(reports, key=lambda r: r.feed)
+
+
+def _result_of(future: Future[_Plan], job: _Job) -> _Plan:
+    try:
+        return future.result()
+    except Exception as exc:  # a bug must cost one feed, not the whole poll
+        log.exception("feed %s: unexpected failure", job.name)
+        return _Plan(job=job, error=MonitorError(f"{job.url}: unexpected failure: {exc!r}"))
+
+
+def _load_jobs(
+    db: Database, *, due_only: bool, now: datetime
+) -> tuple[list[_Job], list[FeedReport]]:
+    with db.sessions() as session:
+        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+        retries: dict[int, list[PageRetry]] = defaultdict(list)
+        query = select(Article.id, Article.url, Article.fetched_at, Article.feed_id).where(
+            Article.retry_page.is_(True)
+        )
+        for article_id, url, fetched_at, feed_id in session.execute(query):
+            if feed_id is not None:
+                retries[feed_id].append(PageRetry(article_id, url, fetched_at))
+    jobs: list[_Job] = []
+    skipped: list[FeedReport] = []
+    for feed in feeds:
+        if not feed.enabled:
+            reason = f"disabled: {feed.disabled_reason or 'enabled = false in config'}"
+            skipped.append(_report(feed, "skipped", error=reason))
+        elif not due_only or feed.next_check_at is None or feed.next_check_at <= now:
+            retry = tuple(retries.get(feed.id, ()))
+            jobs.append(_Job(feed.id, feed.name, feed.url, feed.etag, feed.last_modified, retry))
+    return jobs, skipped
+
+
+def _collect(job: _Job, db: Database, fetcher: Fetcher, now: datetime) -> _Plan:
+    """The network half for one feed: conditional GET, parse, new entries' pages, retries."""
+    # A feed the operator put on a private address may link to that network too.
+    plan = _Plan(job=job, allow_private=fetcher.serves_privately(job.url))
+    try:
+        plan.result = fetcher.fetch(
+            job.url,
+            allow_private=plan.allow_private,
+            etag=job.etag,
+            last_modified=job.last_modified,
+            accept=ACCEPT_FEED,
+        )
+    except FetchError as exc:
+        plan.error = exc
+        return plan
+    for retry in job.retries:
+        plan.retried.append(
+            (retry, retry_page(retry, fetcher, allow_private=plan.allow_private, now=now))
+        )
+        plan.pages += 1
+    if plan.result.not_modified:
+        return plan  # nothing to parse, nothing to read
+    try:
+        parsed = parse_feed(plan.result.body, plan.result.headers, url=plan.result.final_url)
+    except FeedError as exc:
+        plan.error = exc
+        return plan
+    plan.entries, plan.warning = len(parsed.entries), parsed.problem
+    _read_new_entries(plan, parsed.entries, db, fetcher, now)
+    return plan
+
+
+def _read_new_entries(
+    plan: _Plan, entries: Sequence[FeedItem], db: Database, fetcher: Fetcher, now: datetime
+) -> None:
+    with db.sessions() as session:
+        known = _known_guids(session, plan.job.id, [e.guid for e in entries])
+        fresh = [e for e in entries if e.guid not in known and e.link]
+        keys = {e.guid: canonical_url(e.link) for e in fresh if e.link}
+        stored = _stored_urls(session, list(keys.values()))
+    for entry in entries:
+        if entry.guid not in known and not entry.link:
+            log.info("feed %s: entry %r has no link, skipped", plan.job.name, entry.guid)
+    reading: set[str] = set()
+    for entry in fresh:
+        key = keys[entry.guid]
+        if key in stored or key in reading:
+            plan.known_by_url.append((entry.guid, key))  # same story: no page fetch
+            continue
+        reading.add(key)
+        plan.drafts.append(read_article(entry, fetcher, allow_private=plan.allow_private, now=now))
+        plan.pages += 1
+
+
+def _known_guids(session: Session, feed_id: int, guids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in _chunks(guids):
+        query = select(FeedEntry.guid).where(
+            FeedEntry.feed_id == feed_id, FeedEntry.guid.in_(chunk)
+        )
+        known.update(session.scalars(query))
+    return known
+
+
+def _stored_urls(session: Session, keys: list[str]) -> set[str]:
+    stored: set[str] = set()
+    for chunk in _chunks(keys):
+        stored.update(
+            session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(chunk)))
+        )
+    return stored
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _store(db: Database, plan: _Plan, now: datetime) -> FeedReport:
+    """The database half for one feed, in one transaction of its own."""
+    try:
+        with db.transaction() as session:
+            feed = session.get(Feed, plan.job.id)
+            if feed is None:
+                raise MonitorError(f"feed {plan.job.name!r} vanished during the poll")
+            feed.last_checked_at = now
+            if plan.error is not None or plan.result is None:
+                return _record_failure(feed, plan, now)
+            new_ids, updated_ids = _store_articles(session, feed, plan)
+            _record_success(feed, plan.result, now)
+            outcome: Outcome = "not-modified" if plan.result.not_modified else "new"
+            return _report(
+                feed,
+                outcome,
+                new_ids=new_ids,
+                updated_ids=updated_ids,
+                entries=plan.entries,
+                pages=plan.pages,
+                warning=plan.warning,
+            )
+    except (SQLAlchemyError, MonitorError) as exc:
+        log.error("feed %s: could not store the poll: %s", plan.job.name, exc)
+        failed = _Plan(job=plan.job, error=MonitorError(f"{plan.job.url}: storing failed: {exc}"))
+        return _store_failure_only(db, failed, now)
+
+
+def _store_failure_only(db: Database, plan: _Plan, now: datetime) -> FeedReport:
+    try:
+        with db.transaction() as session:
+            feed = session.get(Feed, plan.job.id)
+            if feed is not None:
+                return _record_failure(feed, plan, now)
+    except SQLAlchemyError as exc:
+        log.error("feed %s: could not record the failure either: %s", plan.job.name, exc)
+    error = str(plan.error)
+    return FeedReport(plan.job.name, "error", 0, (), error, None, url=plan.job.url)
+
+
+def oldest_first(drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
+    """Drafts in the order the news happened, as far as the feed tells it.
+
+    The pipeline matches articles by (published_at, id), and the order decides which state
+    changes happen (a confirmation read after its own retraction changes nothing). Items that
+    share a date (a feed stamping every item with its build time, or items with no date, all
+    dated "now") are told apart by their place in the feed: newest first, as feeds list them,
+    unless the dated items show this feed lists oldest first.
+    """
+    newest_on_top = not drafts or drafts[0].published_at >= drafts[-1].published_at
+    order = sorted(
+        enumerate(drafts),
+        key=lambda pair: (pair[1].published_at, -pair[0] if newest_on_top else pair[0]),
+    )
+    return [draft for _, draft in order]
+
+
+def _store_articles(session: Session, feed: Feed, plan: _Plan) -> tuple[list[int], list[int]]:
+    new_ids: list[int] = []
+    for draft in oldest_first(plan.drafts):
+        article = store_article(
+            session, draft, feed_id=feed.id, source=feed.name, credibility=feed.credibility
+        )
+        if article is not None:
+            new_ids.append(article.id)
+    # After the drafts: an entry may repeat a link that a draft of this same poll stored.
+    for guid, key in plan.known_by_url:
+        if not link_entry(session, feed_id=feed.id, guid=guid, url_key=key):
+            log.info("feed %s: %s vanished before it could be linked", feed.name, key)
+    updated_ids = [r.article_id for r, outcome in plan.retried if apply_retry(session, r, outcome)]
+    return new_ids, updated_ids
+
+
+def _record_success(feed: Feed, result: FetchResult, now: datetime) -> None:
+    if result.permanent_url and result.permanent_url != feed.url:
+        log.warning(
+            "feed %s moved permanently: %s -> %s",
+            feed.name,
+            feed.url,
+            result.permanent_url,
+            extra={"feed": feed.name},
+        )
+        feed.url = result.permanent_url
+    if not result.not_modified or result.etag or result.last_modified:
+        feed.etag, feed.last_modified = result.etag, result.last_modified
+    feed.error_count = 0
+    feed.last_error = None
+    feed.last_success_at = now
+    feed.next_check_at = now + timedelta(seconds=feed.interval_seconds)
+
+
+def _record_failure(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
+    error = plan.error or MonitorError(f"{feed.url}: no response")
+    feed.error_count = (feed.error_count or 0) + 1
+    feed.last_error = str(error)
+    delay = backoff_seconds(feed.interval_seconds, feed.error_count)
+    next_check = now + timedelta(seconds=delay)
+    if isinstance(error, FetchError) and error.retry_after is not None:
+        # Retry-After is on the real clock; `now` may be a replayed one, so carry the wait over.
+        wait = min(error.retry_after - datetime.now(UTC), MAX_RETRY_AFTER)
+        next_check = max(next_check, now + wait)
+    feed.next_check_at = next_check
+    if isinstance(error, FetchError) and error.status == 410:
+        feed.enabled = False
+        feed.disabled_reason = f"410 Gone at {feed.url} on {now:%Y-%m-%d}"
+        log.warning(
+            "feed %s disabled: %s", feed.name, feed.disabled_reason, extra={"feed": feed.name}
+        )
+        # No next try: it stays off until its URL changes in the config (then `init`).
+        disabled = "feed disabled: give it a new url in the config, then run init"
+        return _report(feed, "error", error=str(error), pages=plan.pages, warning=disabled)
+    # the feed as a field too, so `--log-format json` lines can be selected by feed
+    log.warning(
+        "feed %s failed (%d in a row): %s",
+        feed.name,
+        feed.error_count,
+        error,
+        extra={"feed": feed.name},
+    )
+    return _report(feed, "error", error=str(error), pages=plan.pages)
+
+
+def _report(
+    feed: Feed,
+    outcome: Outcome,
+    *,
+    error: str | None = None,
+    new_ids: Sequence[int] = (),
+    updated_ids: Sequence[int] = (),
+    entries: int = 0,
+    pages: int = 0,
+    warning: str | None = None,
+) -> FeedReport:
+    return FeedReport(
+        feed=feed.name,
+        outcome=outcome,
+        new_articles=len(new_ids),
+        article_ids=tuple(new_ids),
+        error=error,
+        next_check_at=feed.next_check_at if feed.enabled else None,
+        url=feed.url,
+        entries=entries,
+        pages_fetched=pages,
+        updated_article_ids=tuple(updated_ids),
+        warning=warning,
+    )

@@ -1,0 +1,42 @@
+"""Reading: stored articles in, evidence, state changes and queued alerts out.
+
+An article is split into sentences, embedded (cached), matched against every tracked claim, and
+each matching sentence is judged for stance and signal; the tracker turns the evidence into a
+rumour's confidence and state, and a state change writes its alert rows in the same transaction.
+`assess` runs the same path on free text, without a database.
+"""
+
+from monitor.reading import tracker
+from monitor.reading.assess import Assessment, Pair, PairError, assess_pairs, parse_pair
+from monitor.reading.embed import Embedder, ModelError, cached_models, shared_encoder
+from monitor.reading.match import (
+    ClaimIndex,
+    ClaimSpec,
+    Match,
+    match_article,
+)
+from monitor.reading.pipeline import TransitionReport, build_index, process_pending
+from monitor.reading.rules import Signal
+from monitor.reading.text import article_sentences
+
+__all__ = [
+    "Assessment",
+    "ClaimIndex",
+    "ClaimSpec",
+    "Embedder",
+    "Match",
+    "ModelError",
+    "Pair",
+    "PairError",
+    "Signal",
+    "TransitionReport",
+    "article_sentences",
+    "assess_pairs",
+    "build_index",
+    "cached_models",
+    "match_article",
+    "parse_pair",
+    "process_pending",
+    "shared_encoder",
+    "tracker",
+]

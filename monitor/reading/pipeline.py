@@ -1,0 +1,381 @@
+"""Stored articles into evidence, state changes and queued alerts.
+
+Each article is processed in ONE transaction: claim it (processed_at), split, embed (cached),
+match against every active rumour, judge the matching sentences, write one Evidence row per
+rumour, move the rumour through the tracker, write Transition rows and queue their alerts. A
+crash rolls the whole article back; a second run, or a second worker, finds it claimed or its
+evidence already written and changes nothing. An article whose text changed (its page fetched
+after its feed summary was matched) is matched again and its new reading replaces the old one,
+unless the old one already moved the rumour's state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from monitor.alerts import channel_names, enqueue
+from monitor.config import Config
+from monitor.db import Database
+from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
+from monitor.errors import MonitorError
+from monitor.queries import MAX_ATTEMPTS, is_pending
+from monitor.reading import tracker
+from monitor.reading.embed import Embedder
+from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.reading.rules.judge import Judgement, Lexicon, judge, load_lexicon
+from monitor.reading.text import article_sentences
+
+log = logging.getLogger(__name__)
+PREFETCH = 128  # articles whose sentences are embedded together: full, length-sorted batches
+
+
+@dataclass(frozen=True)
+class TransitionReport:
+    rumour_id: str
+    from_state: str
+    to_state: str
+    sentence: str
+    url: str
+    at: datetime
+    signal: str
+    confidence: float
+
+    def line(self) -> str:
+        return (
+            f"{self.rumour_id}: {self.from_state} -> {self.to_state} "
+            f"({self.signal}, confidence {self.confidence:.2f}) {self.url}\n"
+            f'    "{self.sentence}"'
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.rumour_id,
+            "from": self.from_state,
+            "to": self.to_state,
+            "at": self.at.isoformat(),
+            "signal": self.signal,
+            "confidence": round(self.confidence, 4),
+            "sentence": self.sentence,
+            "url": self.url,
+        }
+
+
+@dataclass
+class _Run:
+    """What every article of one run shares: the claim index and the classifier's lexicon."""
+
+    config: Config
+    embedder: Embedder
+    index: ClaimIndex
+    lexicon: Lexicon
+    channels: tuple[str, ...]
+
+
+def claim_specs(session: Session) -> list[ClaimSpec]:
+    rows = session.scalars(select(Rumour).where(Rumour.active).order_by(Rumour.id))
+    return [ClaimSpec(r.id, r.claim, tuple(r.entities), tuple(r.paraphrases)) for r in rows]
+
+
+def build_index(session: Session, embedder: Embedder) -> ClaimIndex:
+    """Every active claim and paraphrase embedded (through the cache) into one matrix."""
+    return ClaimIndex.build(claim_specs(session), lambda texts: embedder.embed(session, texts))
+
+
+def _start(db: Database, config: Config, embedder: Embedder) -> _Run:
+    with db.transaction() as session:
+        index = build_index(session, embedder)
+    return _Run(config, embedder, index, load_lexicon(), channel_names(config.alerts))
+
+
+def process_pending(
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    *,
+    limit: int | None = None,
+    on_article: Callable[[int], None] | None = None,
+    failed: set[int] | None = None,
+) -> list[TransitionReport]:
+    """Process unprocessed articles oldest-published first; return the state changes made.
+
+    `on_article` hears each article id once it is done (for progress on long runs). `failed`
+    lets a caller that calls in batches carry failures over: the ids in it are left out, and
+    the ids that fail now are added, so one pass counts one attempt per article.
+    """
+    with db.sessions() as session:
+        query = select(Article.id).where(is_pending())
+        if failed:
+            query = query.where(Article.id.not_in(failed))
+        query = query.order_by(Article.published_at, Article.id).limit(limit)
+        ids = list(session.scalars(query))
+    if not ids:
+        return []
+    run = _start(db, config, embedder)
+    reports: list[TransitionReport] = []
+    for start in range(0, len(ids), PREFETCH):
+        chunk = ids[start : start + PREFETCH]
+        _prefetch(db, run, chunk)
+        for article_id in chunk:
+            try:
+                with db.transaction() as session:
+                    reports.extend(_process(session, run, article_id))
+            except Exception as exc:  # one bad article must cost itself, not the ones behind it
+                _record_failure(db, article_id, exc)
+                if failed is not None:
+                    failed.add(article_id)
+            if on_article is not None:
+                on_article(article_id)
+    return reports
+
+
+def _record_failure(db: Database, article_id: int, exc: Exception) -> None:
+    """Count a failed attempt; the article is retried on the next run until MAX_ATTEMPTS."""
+    if isinstance(exc, MonitorError):
+        log.error("article %s not processed: %s", article_id, exc)
+    else:
+        log.exception("article %s not processed: unexpected failure", article_id)
+    with db.transaction() as session:
+        article = session.get(Article, article_id)
+        if article is None:
+            return
+        article.process_attempts += 1
+        article.process_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if article.process_attempts >= MAX_ATTEMPTS:
+            log.error(
+                "article %s set aside after %d failed attempts (%s): %s",
+                article_id,
+                article.process_attempts,
+                article.url,
+                article.process_error,
+            )
+
+
+def process_article(
+    db: Database, config: Config, embedder: Embedder, article_id: int
+) -> list[TransitionReport]:
+    """Process one stored article (no-op if it is already processed)."""
+    run = _start(db, config, embedder)
+    with db.transaction() as session:
+        return _process(session, run, article_id)
+
+
+def _prefetch(db: Database, run: _Run, article_ids: Sequence[int]) -> None:
+    """Embed the sentences of several articles in one go so the model sees full batches.
+
+    Only the cache is written here, so it may commit apart from the articles' own transactions.
+    """
+    limit = run.config.matching.max_sentences
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Article.title, Article.text).where(Article.id.in_(article_ids))
+        )
+        sentences = [s for title, text in rows for s in article_sentences(title, text, limit=limit)]
+        run.embedder.embed(session, sentences)
+
+
+def _process(session: Session, run: _Run, article_id: int) -> list[TransitionReport]:
+    # Claim the article first: a concurrent worker blocks here, then finds nothing to do.
+    claimed = session.execute(
+        update(Article)
+        .where(Article.id == article_id, Article.processed_at.is_(None))
+        .values(processed_at=utcnow())
+    )
+    if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        return []
+    article = session.get_one(Article, article_id)
+    sentences = article_sentences(
+        article.title, article.text, limit=run.config.matching.max_sentences
+    )
+    vectors = run.embedder.embed(session, sentences)
+    matches = match_article(
+        run.index,
+        sentences,
+        vectors,
+        threshold=run.config.matching.similarity,
+        article_text=f"{article.title}\n{article.text or ''}",
+        title=article.title,
+    )
+    by_rumour: dict[str, list[Match]] = defaultdict(list)
+    for hit in matches:
+        by_rumour[hit.rumour_id].append(hit)
+    reports = []
+    for rumour_id, hits in sorted(by_rumour.items()):
+        report = _record(session, run, article, sentences, rumour_id, hits)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def _context(sentences: Sequence[str], i: int) -> list[str]:
+    """Neighbouring sentences and the title (sentence 0), where attribution often lives."""
+    around = {0, i - 1, i + 1} - {i}
+    return [sentences[j] for j in sorted(around) if 0 <= j < len(sentences)]
+
+
+def _best(
+    run: _Run,
+    article: Article,
+    sentences: Sequence[str],
+    rumour: Rumour,
+    found: Sequence[Match],
+    last_change: datetime | None,
+) -> tuple[Match, Judgement, tracker.Observation] | None:
+    """The sentence the article counts by for this rumour (see `tracker.decisive`)."""
+    threshold = run.config.matching.similarity
+    candidates: list[tuple[Match, Judgement, tracker.Observation]] = []
+    for m in found:
+        verdict = judge(
+            m.sentence,
+            rumour.claim,
+            context=_context(sentences, m.sentence_index),
+            lexicon=run.lexicon,
+        )
+        if verdict.stance == "unrelated":
+            continue
+        obs = tracker.Observation(
+            stance=verdict.stance,
+            signal=verdict.signal,
+            strength=verdict.strength,
+            match=tracker.match_quality(m.similarity, threshold),
+            credibility=article.credibility,
+            published_at=article.published_at,
+        )
+        candidates.append((m, verdict, obs))
+    chosen = tracker.decisive(rumour.state, [c[2] for c in candidates], last_change_at=last_change)
+    return next((c for c in candidates if c[2] is chosen), None)
+
+
+def _record(
+    session: Session,
+    run: _Run,
+    article: Article,
+    sentences: Sequence[str],
+    rumour_id: str,
+    found: Sequence[Match],
+) -> TransitionReport | None:
+    """The article's evidence for one rumour, the tracker's verdict, and any state change."""
+    rumour = session.get(Rumour, rumour_id, with_for_update=True)
+    earlier = session.scalar(
+        select(Evidence).where(Evidence.rumour_id == rumour_id, Evidence.article_id == article.id)
+    )
+    if rumour is None or (earlier is not None and _moved_state(session, earlier)):
+        return None
+    last_change = _last_change(session, rumour)
+    best = _best(run, article, sentences, rumour, found, last_change)
+    if best is None:
+        return None
+    match, verdict, obs = best
+    if earlier is not None:
+        if (earlier.sentence, earlier.signal) == (match.sentence, verdict.signal):
+            return None  # read again unchanged (a re-run): already counted
+        _withdraw(session, rumour, earlier)
+    outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
+    evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
+    log.info(
+        "%s: evidence (%s, signal %s) from %s, confidence %.2f -> %.2f: %s",
+        rumour_id,
+        verdict.stance,
+        verdict.signal,
+        article.url,
+        outcome.confidence_before,
+        outcome.confidence_after,
+        outcome.reason,
+        extra={"rumour": rumour_id, "signal": verdict.signal},
+    )
+    if not outcome.changed:
+        return None
+    _add_transition(session, run, rumour, evidence, outcome)
+    return TransitionReport(
+        rumour_id,
+        outcome.from_state,
+        outcome.to_state,
+        match.sentence,
+        article.url,
+        article.published_at,
+        verdict.signal,
+        outcome.confidence_after,
+    )
+
+
+def _last_change(session: Session, rumour: Rumour) -> datetime | None:
+    """Since when the rumour's state holds: its last transition, or the seed's `since` when
+    that is later (a seeded state has no transition of its own to date it)."""
+    last = session.scalar(select(func.max(Transition.at)).where(Transition.rumour_id == rumour.id))
+    known = [t for t in (last, rumour.state_since) if t is not None]
+    return max(known, default=None)
+
+
+def _moved_state(session: Session, evidence: Evidence) -> bool:
+    """Whether this evidence caused a transition: its alerts are out, so it stands as it is."""
+    found = session.scalar(select(Transition.id).where(Transition.evidence_id == evidence.id))
+    return found is not None
+
+
+def _withdraw(session: Session, rumour: Rumour, evidence: Evidence) -> None:
+    """Take back an article's earlier reading of a rumour, which it now reads differently (its
+    page was fetched after its feed summary had been matched): the article counts once, by what
+    it says now."""
+    rumour.confidence = tracker.withdraw(
+        rumour.confidence, evidence.confidence_before, evidence.confidence_after
+    )
+    session.delete(evidence)
+    session.flush()  # one evidence row per article and rumour: the old one goes first
+
+
+def _add_evidence(
+    session: Session,
+    rumour: Rumour,
+    article: Article,
+    match: Match,
+    verdict: Judgement,
+    outcome: tracker.Outcome,
+) -> Evidence:
+    """Write the evidence row and move the rumour's confidence."""
+    evidence = Evidence(
+        rumour_id=rumour.id,
+        article_id=article.id,
+        sentence=match.sentence,
+        stance=verdict.stance,
+        signal=verdict.signal,
+        similarity=match.similarity,
+        strength=verdict.strength,
+        credibility=article.credibility,
+        confidence_before=outcome.confidence_before,
+        confidence_after=outcome.confidence_after,
+        cues=list(verdict.cues),
+        at=article.published_at,
+    )
+    session.add(evidence)
+    rumour.confidence = outcome.confidence_after
+    rumour.updated_at = utcnow()
+    return evidence
+
+
+def _add_transition(
+    session: Session, run: _Run, rumour: Rumour, evidence: Evidence, outcome: tracker.Outcome
+) -> None:
+    """Move the rumour's state, write the transition row and queue its alerts."""
+    rumour.state = outcome.to_state
+    session.flush()  # the transition points at the evidence row's id
+    transition = Transition(
+        rumour_id=rumour.id,
+        evidence_id=evidence.id,
+        article_id=evidence.article_id,
+        from_state=outcome.from_state,
+        to_state=outcome.to_state,
+        signal=evidence.signal,
+        sentence=evidence.sentence,
+        confidence_before=outcome.confidence_before,
+        confidence_after=outcome.confidence_after,
+        at=evidence.at,
+    )
+    session.add(transition)
+    enqueue(session, transition, run.channels)

@@ -1,0 +1,90 @@
+"""The wheel carries every package and its data: lexicon, learned weights, sentence rules,
+the demo's timeline and the migrations, loadable from an installed copy, not only a checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+PACKAGES = ["polling", "reading", "reading/rules", "alerts", "db", "config", "cli", "service"]
+DATA = [
+    "monitor/py.typed",
+    "monitor/reading/data/text.toml",
+    "monitor/reading/rules/data/stance.toml",
+    "monitor/reading/rules/data/stance_model.json",
+    "monitor/timeline/xiaomi/rumours.toml",
+    "monitor/timeline/xiaomi/2021-09-06-xiaomi-great-wall-agreement.txt",
+    "monitor/db/migrations/env.py",
+    "monitor/db/migrations/versions/0001_initial_schema.py",
+]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        cwd=out,
+        timeout=600,
+    )
+    (built,) = out.glob("rumour_monitor-*.whl")
+    return built
+
+
+def test_the_wheel_holds_every_package_and_its_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in PACKAGES + ["checks", "timeline"]:
+        assert f"monitor/{package}/__init__.py" in names, package
+    for path in DATA:
+        assert path in names, path
+    timeline = [n for n in names if n.startswith("monitor/timeline/xiaomi/") and n.endswith(".txt")]
+    assert len(timeline) == len(list((ROOT / "monitor/timeline/xiaomi").glob("*.txt")))
+    assert not [n for n in names if n.startswith("tests/")]
+
+
+def test_an_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    probe = (
+        "import monitor, monitor.reading.text as t, monitor.timeline.demo as d;"
+        "from monitor.reading.rules import load_lexicon, load_model;"
+        "from monitor.db import MIGRATIONS;"
+        "assert monitor.__file__.startswith(%r), monitor.__file__;"
+        "assert load_lexicon().weights and load_model().features;"
+        "assert t.article_sentences('One. Two here.', 'Title');"
+        "assert (d.TIMELINE / 'rumours.toml').is_file() and (MIGRATIONS / 'env.py').is_file();"
+        "print('ok')" % str(target)
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
