@@ -13,7 +13,18 @@ import pytest
 
 from tests.helpers import ROOT
 
-PACKAGES = ["polling", "reading", "reading/rules", "alerts", "db", "config", "cli", "service"]
+PACKAGES = [
+    "polling",
+    "reading",
+    "reading/rules",
+    "alerts",
+    "db",
+    "config",
+    "cli",
+    "service",
+    "checks",
+    "timeline",
+]
 DATA = [
     "monitor/py.typed",
     "monitor/reading/data/text.toml",
@@ -41,7 +52,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_holds_every_package_and_its_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in PACKAGES + ["checks", "timeline"]:
+    for package in PACKAGES:
         assert f"monitor/{package}/__init__.py" in names, package
     for path in DATA:
         assert path in names, path
@@ -75,8 +86,8 @@ def test_an_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path) -> N
         "assert load_lexicon().weights and load_model().features;"
         "assert t.article_sentences('One. Two here.', 'Title');"
         "assert (d.TIMELINE / 'rumours.toml').is_file() and (MIGRATIONS / 'env.py').is_file();"
-        "print('ok')" % str(target)
-    )
+        "print('ok')"
+    ).replace("%r", repr(str(target)))
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
         [sys.executable, "-c", probe],
