@@ -82,12 +82,12 @@ def test_an_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path) -> N
         "import monitor, monitor.reading.text as t, monitor.timeline.demo as d;"
         "from monitor.reading.rules import load_lexicon, load_model;"
         "from monitor.db import MIGRATIONS;"
-        "assert monitor.__file__.startswith(%r), monitor.__file__;"
+        f"assert monitor.__file__.startswith({str(target)!r}), monitor.__file__;"
         "assert load_lexicon().weights and load_model().features;"
         "assert t.article_sentences('One. Two here.', 'Title');"
         "assert (d.TIMELINE / 'rumours.toml').is_file() and (MIGRATIONS / 'env.py').is_file();"
         "print('ok')"
-    ).replace("%r", repr(str(target)))
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
         [sys.executable, "-c", probe],
