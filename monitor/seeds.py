@@ -351,6 +351,7 @@ def _new_row(seed: SeedRumour) -> Rumour:
         id=seed.id,
         claim=seed.claim,
         entities=list(seed.entities),
+        entities_derived=seed.derived,
         paraphrases=list(seed.paraphrases),
         state=seed.state,
         confidence=seed.confidence,
@@ -367,6 +368,7 @@ def _changed(row: Rumour, seed: SeedRumour) -> bool:
     return (
         row.claim != seed.claim
         or list(row.entities) != list(seed.entities)
+        or row.entities_derived != seed.derived
         or list(row.paraphrases) != list(seed.paraphrases)
         or row.state_since != seed.since
         or not row.active
@@ -382,6 +384,7 @@ def _apply(row: Rumour, seed: SeedRumour) -> None:
     if _changed(row, seed):
         row.claim = seed.claim
         row.entities = list(seed.entities)
+        row.entities_derived = seed.derived
         row.paraphrases = list(seed.paraphrases)
         row.state_since = seed.since
         row.active = True

@@ -27,6 +27,7 @@ from monitor.reading import (
     PairError,
     assess_pairs,
     parse_pair,
+    shared_reader,
 )
 
 
@@ -145,7 +146,7 @@ def run_one(
 ) -> None:
     embedder = Embedder.from_config(config.model)
     pair = Pair(None, claim, text, entities)
-    (result,) = assess_pairs([pair], embedder, config.matching)
+    (result,) = assess_pairs([pair], embedder, config.matching, shared_reader(config.model.reader))
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
@@ -160,6 +161,9 @@ def _readable(a: Assessment) -> str:
         f"similarity  {a.similarity:.2f}",
         f"entities    {', '.join(a.entities) or '(none found in the claim)'}",
     ]
+    if a.related:
+        lines.append(f"probability {a.probability:.2f} ({a.reader})")
+        lines.append(f"on record   {a.on_record}")
     if a.cues:
         lines.append(f"cues        {', '.join(a.cues)}")
     if a.sentence:
@@ -176,7 +180,8 @@ def run_pairs(config: Config, source: TextIO) -> int:
     embedder = Embedder.from_config(config.model)
     bad: list[str] = []
     with Progress("assessed pairs") as bar:
-        for result in assess_pairs(_pairs(source, bad), embedder, config.matching):
+        reader = shared_reader(config.model.reader)
+        for result in assess_pairs(_pairs(source, bad), embedder, config.matching, reader):
             click.echo(json.dumps(result.to_json(), ensure_ascii=False))
             bar.advance()
     for problem in bad:

@@ -227,7 +227,18 @@ def _model(table: Table | None, root: Table, base: Path) -> ModelConfig:
     local = Path(name).expanduser() if name.startswith("~") else base / name
     if name.startswith(("./", "../", "~")) or (name != "bundled" and local.is_dir()):
         name = str(local.resolve())
-    cfg = ModelConfig(name=name, batch_size=t.integer("batch_size", 64, 1, 4096))
+    reader = str(t.text("reader", "rules"))
+    if reader not in ("bundled", "rules"):
+        folder = Path(reader).expanduser()
+        folder = folder if folder.is_absolute() else base / folder
+        if not (folder / "reader.json").is_file():
+            raise t.error(
+                "reader",
+                f"{reader!r} is no trained reader (no reader.json in {folder}); "
+                "use 'bundled', 'rules' or the folder a training run wrote",
+            )
+        reader = str(folder.resolve())
+    cfg = ModelConfig(name=name, batch_size=t.integer("batch_size", 64, 1, 4096), reader=reader)
     t.finish()
     return cfg
 
@@ -237,6 +248,7 @@ def _matching(table: Table | None, root: Table) -> MatchingConfig:
     cfg = MatchingConfig(
         similarity=t.number("similarity", 0.55, 0.0, 1.0),
         max_sentences=t.integer("max_sentences", 400, 1, 100_000),
+        candidates=t.integer("candidates", 4, 1, 100),
     )
     t.finish()
     return cfg

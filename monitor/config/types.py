@@ -58,12 +58,14 @@ class FeedConfig:
 class ModelConfig:
     name: str
     batch_size: int
+    reader: str = "bundled"  # the stance reader: the trained one, "rules", or a trained folder
 
 
 @dataclass(frozen=True)
 class MatchingConfig:
     similarity: float
     max_sentences: int
+    candidates: int = 4  # matching sentences per rumour and article the reader reads
 
 
 @dataclass(frozen=True)

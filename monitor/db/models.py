@@ -24,6 +24,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -159,6 +162,10 @@ class Rumour(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     claim: Mapped[str] = mapped_column(Text)
     entities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Found in the claim (no `entities` in the seed): a sign of relatedness, not a gate.
+    entities_derived: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     paraphrases: Mapped[list[str]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(20), default="unconfirmed")
     confidence: Mapped[float] = mapped_column(Float, default=0.5)
@@ -195,6 +202,11 @@ class Evidence(Base):
     confidence_before: Mapped[float] = mapped_column(Float)
     confidence_after: Mapped[float] = mapped_column(Float)
     cues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Which reader judged it (its version), how sure it was, and who spoke on record; empty
+    # on rows written before the trained reader (migration 0006).
+    probability: Mapped[float | None] = mapped_column(Float)
+    on_record: Mapped[str | None] = mapped_column(Text)
+    reader: Mapped[str | None] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime)  # the article's published time
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -16,6 +16,7 @@ from monitor.reading.match import (
     match_article,
 )
 from monitor.reading.pipeline import TransitionReport, build_index, process_pending
+from monitor.reading.reader import Passage, Reader, ReaderError, Verdict, shared_reader
 from monitor.reading.rules import Signal
 from monitor.reading.text import article_sentences
 
@@ -28,8 +29,12 @@ __all__ = [
     "ModelError",
     "Pair",
     "PairError",
+    "Passage",
+    "Reader",
+    "ReaderError",
     "Signal",
     "TransitionReport",
+    "Verdict",
     "article_sentences",
     "assess_pairs",
     "build_index",
@@ -38,5 +43,6 @@ __all__ = [
     "parse_pair",
     "process_pending",
     "shared_encoder",
+    "shared_reader",
     "tracker",
 ]

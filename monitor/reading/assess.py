@@ -1,8 +1,9 @@
 """`assess`: judge claims against free texts, without a database, many pairs per model load.
 
-The same stages as the pipeline (split, embed, match, stance) with the claim's entities given or
-derived from its proper nouns. Sentences and claims of a whole chunk of pairs are encoded in one
-batched call, so thousands of pairs cost one model load and full batches.
+The pipeline's own path (split, embed, match, read the closest candidates, count by the decisive
+one) with the claim's entities given or derived from its proper nouns (a sign, not a veto).
+Sentences and claims of a whole chunk of pairs are encoded in one batched call, so thousands of
+pairs cost one model load and full batches.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 
 from monitor.config import MatchingConfig
 from monitor.names import names_something
-from monitor.reading import tracker
+from monitor.reading.candidates import counted, read_matches
 from monitor.reading.embed import Embedder, Vectors
-from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
-from monitor.reading.rules.judge import Lexicon, judge, load_lexicon
+from monitor.reading.match import ClaimIndex, ClaimSpec, match_article
+from monitor.reading.reader import Reader
 from monitor.reading.text import article_sentences
 from monitor.seeds import derive_entities
 
@@ -51,10 +52,14 @@ class Assessment:
     strength: float
     cues: tuple[str, ...]
     entities: tuple[str, ...]
+    probability: float = 0.0  # the reader's probability of its stance (of the signal, if any)
+    on_record: str = ""  # who speaks for the sentence (see `reader.Verdict`)
+    reader: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["similarity"] = round(self.similarity, 4)
+        data["probability"] = round(self.probability, 4)
         data["cues"] = list(self.cues)
         data["entities"] = list(self.entities)
         return data
@@ -85,22 +90,21 @@ def _tuple(entities: list[str] | None) -> tuple[str, ...] | None:
 
 
 def assess_pairs(
-    pairs: Iterable[Pair], embedder: Embedder, matching: MatchingConfig
+    pairs: Iterable[Pair], embedder: Embedder, matching: MatchingConfig, reader: Reader
 ) -> Iterator[Assessment]:
     """Assessments in input order, encoding a chunk of pairs at a time."""
-    lexicon = load_lexicon()
     chunk: list[Pair] = []
     for pair in pairs:
         chunk.append(pair)
         if len(chunk) == CHUNK:
-            yield from _assess_chunk(chunk, embedder, matching, lexicon)
+            yield from _assess_chunk(chunk, embedder, matching, reader)
             chunk = []
     if chunk:
-        yield from _assess_chunk(chunk, embedder, matching, lexicon)
+        yield from _assess_chunk(chunk, embedder, matching, reader)
 
 
 def _assess_chunk(
-    pairs: Sequence[Pair], embedder: Embedder, matching: MatchingConfig, lexicon: Lexicon
+    pairs: Sequence[Pair], embedder: Embedder, matching: MatchingConfig, reader: Reader
 ) -> list[Assessment]:
     split = [article_sentences("", p.text, limit=matching.max_sentences) for p in pairs]
     specs = [_spec(p) for p in pairs]
@@ -111,13 +115,14 @@ def _assess_chunk(
     for pair, spec, sentences in zip(pairs, specs, split, strict=True):
         claim_vecs = vectors[[row[t] for t in spec.texts]]
         sent_vecs = vectors[[row[s] for s in sentences]] if sentences else claim_vecs[:0]
-        results.append(_assess_one(pair, spec, sentences, sent_vecs, claim_vecs, matching, lexicon))
+        results.append(_assess_one(pair, spec, sentences, sent_vecs, claim_vecs, matching, reader))
     return results
 
 
 def _spec(pair: Pair) -> ClaimSpec:
-    entities = pair.entities if pair.entities is not None else derive_entities(pair.claim)
-    return ClaimSpec(str(pair.id), pair.claim.strip(), tuple(entities))
+    if pair.entities is not None:
+        return ClaimSpec(str(pair.id), pair.claim.strip(), pair.entities)
+    return ClaimSpec(str(pair.id), pair.claim.strip(), derive_entities(pair.claim), derived=True)
 
 
 def _assess_one(
@@ -127,60 +132,40 @@ def _assess_one(
     sent_vecs: Vectors,
     claim_vecs: Vectors,
     matching: MatchingConfig,
-    lexicon: Lexicon,
+    reader: Reader,
 ) -> Assessment:
-    """The pair's strongest matching sentence judged, or the closest one marked unrelated."""
+    """The sentence the text counts by, as the pipeline would count it for a new rumour, or the
+    closest sentence marked unrelated."""
     index = ClaimIndex([spec], claim_vecs)
     found = match_article(index, sentences, sent_vecs, threshold=matching.similarity)
-    best: tuple[float, Assessment] | None = None
-    for m in found:
-        judged = _judge_match(pair, spec, sentences, m, matching, lexicon)
-        if judged is not None and (best is None or judged[0] > best[0]):
-            best = judged
-    if best is not None:
-        return best[1]
-    return _unrelated(pair, spec, sentences, sent_vecs, claim_vecs)
-
-
-def _neighbours(sentences: Sequence[str], i: int) -> list[str]:
-    """The sentences either side of sentence ``i``: where its attribution often lives."""
-    return [sentences[j] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
-
-
-def _judge_match(
-    pair: Pair,
-    spec: ClaimSpec,
-    sentences: Sequence[str],
-    m: Match,
-    matching: MatchingConfig,
-    lexicon: Lexicon,
-) -> tuple[float, Assessment] | None:
-    """One matching sentence judged, with the weight it would move the rumour by; None when it
-    is about something else."""
-    context = _neighbours(sentences, m.sentence_index)
-    verdict = judge(m.sentence, spec.claim, context=context, lexicon=lexicon)
-    if verdict.stance == "unrelated":
-        return None
-    obs = tracker.Observation(
-        verdict.stance,
-        verdict.signal,
-        verdict.strength,
-        tracker.match_quality(m.similarity, matching.similarity),
-        1.0,
-        _EPOCH,
-    )
-    assessment = Assessment(
+    judged = read_matches(
+        reader,
+        {spec.rumour_id: spec.claim},
+        sentences,
+        found,
+        per_rumour=matching.candidates,
+        threshold=matching.similarity,
+        credibility=1.0,
+        published_at=_EPOCH,
+    ).get(spec.rumour_id, [])
+    chosen = counted("unconfirmed", judged)
+    if chosen is None:
+        return _unrelated(pair, spec, sentences, sent_vecs, claim_vecs)
+    v = chosen.verdict
+    return Assessment(
         pair.id,
         True,
-        verdict.stance,
-        m.similarity,
-        verdict.signal,
-        m.sentence,
-        verdict.strength,
-        verdict.cues,
+        v.stance,
+        chosen.match.similarity,
+        v.signal,
+        chosen.match.sentence,
+        v.strength,
+        v.cues,
         spec.entities,
+        v.probability,
+        v.on_record,
+        v.reader,
     )
-    return abs(tracker.weight(obs)), assessment
 
 
 def _unrelated(

@@ -48,6 +48,10 @@ class ClaimSpec:
     claim: str
     entities: tuple[str, ...]  # one entry per entity, "|" between aliases
     paraphrases: tuple[str, ...] = ()
+    # Entities found in the claim's own words (no `entities` in the seed, `assess` without
+    # --entity): a sign of relatedness, not a veto, since the news may name a party otherwise
+    # ("Islamic State" for "ISIS"); configured entities must all be named.
+    derived: bool = False
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -77,6 +81,7 @@ class ClaimIndex:
         self.names = tuple(name_stems(s.entities) for s in self.specs)
         self.terms = tuple(claim_terms(s.texts, s.entities, self.lexicon) for s in self.specs)
         self.groups = tuple(alias_groups(s.entities) for s in self.specs)
+        self.derived = tuple(s.derived for s in self.specs)
         # Every look-up is of a whole alias, so an article needs only grams of the lengths the
         # aliases have. An unspaced alias counts its characters: building every length up to the
         # longest would make one long Chinese name cost each article seconds.
@@ -112,12 +117,12 @@ class ClaimIndex:
         return cls(specs, vectors, lexicon)
 
     def gated(self, article_grams: Grams) -> list[int]:
-        """Rumours whose every entity the article names."""
+        """Rumours whose every configured entity the article names (derived ones do not gate)."""
         return [
             i
             for i, groups in enumerate(self.groups)
             # no entities at all (an `assess` claim without proper nouns): nothing to gate on
-            if all(_present(g, article_grams) for g in groups)
+            if self.derived[i] or all(_present(g, article_grams) for g in groups)
         ]
 
     def similarities(self, sentence_vectors: Vectors, rumours: Sequence[int]) -> Vectors:
@@ -136,16 +141,20 @@ class ClaimIndex:
         return shares_content(sentence, self.terms[rumour], self.names[rumour], self.lexicon)
 
     def anchored(self, rumour: int, sentence: Grams, nearby: Grams) -> bool:
-        """The sentence names the rumour, and nobody else in place of a party it lacks."""
-        groups = self.groups[rumour]
+        """The sentence names the rumour, and nobody else in place of a party it lacks.
+
+        With derived entities a sentence that names no party, or not all of them, may still
+        speak to the claim; naming another tracked rumour's party in their place still counts
+        against it."""
+        groups, derived = self.groups[rumour], self.derived[rumour]
         if not groups:
             return True
         in_sentence = [_present(g, sentence) for g in groups]
         if not any(in_sentence):
-            return False
+            return derived
         if all(in_sentence):
             return not any(gram in self._rivals[rumour] for gram in sentence)
-        if not all(_present(g, nearby | sentence) for g in groups):
+        if not derived and not all(_present(g, nearby | sentence) for g in groups):
             return False
         own = self._own[rumour]
         return not any(gram in self.known and gram not in own for gram in sentence)

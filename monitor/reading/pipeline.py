@@ -12,7 +12,6 @@ unless the old one already moved the rumour's state.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +27,10 @@ from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
 from monitor.errors import MonitorError
 from monitor.queries import MAX_ATTEMPTS, is_pending
 from monitor.reading import tracker
+from monitor.reading.candidates import Judged, counted, read_matches
 from monitor.reading.embed import Embedder
-from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
-from monitor.reading.rules.judge import Judgement, Lexicon, judge, load_lexicon
+from monitor.reading.match import ClaimIndex, ClaimSpec, match_article
+from monitor.reading.reader import Reader, shared_reader
 from monitor.reading.text import article_sentences
 
 log = logging.getLogger(__name__)
@@ -70,18 +70,21 @@ class TransitionReport:
 
 @dataclass
 class _Run:
-    """What every article of one run shares: the claim index and the classifier's lexicon."""
+    """What every article of one run shares: the claim index and the reader."""
 
     config: Config
     embedder: Embedder
     index: ClaimIndex
-    lexicon: Lexicon
+    reader: Reader
     channels: tuple[str, ...]
 
 
 def claim_specs(session: Session) -> list[ClaimSpec]:
     rows = session.scalars(select(Rumour).where(Rumour.active).order_by(Rumour.id))
-    return [ClaimSpec(r.id, r.claim, tuple(r.entities), tuple(r.paraphrases)) for r in rows]
+    return [
+        ClaimSpec(r.id, r.claim, tuple(r.entities), tuple(r.paraphrases), r.entities_derived)
+        for r in rows
+    ]
 
 
 def build_index(session: Session, embedder: Embedder) -> ClaimIndex:
@@ -92,7 +95,8 @@ def build_index(session: Session, embedder: Embedder) -> ClaimIndex:
 def _start(db: Database, config: Config, embedder: Embedder) -> _Run:
     with db.transaction() as session:
         index = build_index(session, embedder)
-    return _Run(config, embedder, index, load_lexicon(), channel_names(config.alerts))
+    reader = shared_reader(config.model.reader)
+    return _Run(config, embedder, index, reader, channel_names(config.alerts))
 
 
 def process_pending(
@@ -203,63 +207,31 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
         article_text=f"{article.title}\n{article.text or ''}",
         title=article.title,
     )
-    by_rumour: dict[str, list[Match]] = defaultdict(list)
-    for hit in matches:
-        by_rumour[hit.rumour_id].append(hit)
+    claims = {spec.rumour_id: spec.claim for spec in run.index.specs}
+    judged = read_matches(
+        run.reader,
+        claims,
+        sentences,
+        matches,
+        per_rumour=run.config.matching.candidates,
+        threshold=run.config.matching.similarity,
+        credibility=article.credibility,
+        published_at=article.published_at,
+    )
     reports = []
-    for rumour_id, hits in sorted(by_rumour.items()):
-        report = _record(session, run, article, sentences, rumour_id, hits)
+    for rumour_id, found in sorted(judged.items()):
+        report = _record(session, article, rumour_id, found, run.channels)
         if report is not None:
             reports.append(report)
     return reports
 
 
-def _context(sentences: Sequence[str], i: int) -> list[str]:
-    """Neighbouring sentences and the title (sentence 0), where attribution often lives."""
-    around = {0, i - 1, i + 1} - {i}
-    return [sentences[j] for j in sorted(around) if 0 <= j < len(sentences)]
-
-
-def _best(
-    run: _Run,
-    article: Article,
-    sentences: Sequence[str],
-    rumour: Rumour,
-    found: Sequence[Match],
-    last_change: datetime | None,
-) -> tuple[Match, Judgement, tracker.Observation] | None:
-    """The sentence the article counts by for this rumour (see `tracker.decisive`)."""
-    threshold = run.config.matching.similarity
-    candidates: list[tuple[Match, Judgement, tracker.Observation]] = []
-    for m in found:
-        verdict = judge(
-            m.sentence,
-            rumour.claim,
-            context=_context(sentences, m.sentence_index),
-            lexicon=run.lexicon,
-        )
-        if verdict.stance == "unrelated":
-            continue
-        obs = tracker.Observation(
-            stance=verdict.stance,
-            signal=verdict.signal,
-            strength=verdict.strength,
-            match=tracker.match_quality(m.similarity, threshold),
-            credibility=article.credibility,
-            published_at=article.published_at,
-        )
-        candidates.append((m, verdict, obs))
-    chosen = tracker.decisive(rumour.state, [c[2] for c in candidates], last_change_at=last_change)
-    return next((c for c in candidates if c[2] is chosen), None)
-
-
 def _record(
     session: Session,
-    run: _Run,
     article: Article,
-    sentences: Sequence[str],
     rumour_id: str,
-    found: Sequence[Match],
+    found: Sequence[Judged],
+    channels: tuple[str, ...],
 ) -> TransitionReport | None:
     """The article's evidence for one rumour, the tracker's verdict, and any state change."""
     rumour = session.get(Rumour, rumour_id, with_for_update=True)
@@ -269,16 +241,18 @@ def _record(
     if rumour is None or (earlier is not None and _moved_state(session, earlier)):
         return None
     last_change = _last_change(session, rumour)
-    best = _best(run, article, sentences, rumour, found, last_change)
+    best = counted(rumour.state, found, last_change_at=last_change)
     if best is None:
         return None
-    match, verdict, obs = best
+    match, verdict = best.match, best.verdict
     if earlier is not None:
         if (earlier.sentence, earlier.signal) == (match.sentence, verdict.signal):
             return None  # read again unchanged (a re-run): already counted
         _withdraw(session, rumour, earlier)
-    outcome = tracker.assess(rumour.state, rumour.confidence, obs, last_change_at=last_change)
-    evidence = _add_evidence(session, rumour, article, match, verdict, outcome)
+    outcome = tracker.assess(
+        rumour.state, rumour.confidence, best.observation, last_change_at=last_change
+    )
+    evidence = _add_evidence(session, rumour, article, best, outcome)
     log.info(
         "%s: evidence (%s, signal %s) from %s, confidence %.2f -> %.2f: %s",
         rumour_id,
@@ -292,7 +266,7 @@ def _record(
     )
     if not outcome.changed:
         return None
-    _add_transition(session, run, rumour, evidence, outcome)
+    _add_transition(session, channels, rumour, evidence, outcome)
     return TransitionReport(
         rumour_id,
         outcome.from_state,
@@ -331,14 +305,10 @@ def _withdraw(session: Session, rumour: Rumour, evidence: Evidence) -> None:
 
 
 def _add_evidence(
-    session: Session,
-    rumour: Rumour,
-    article: Article,
-    match: Match,
-    verdict: Judgement,
-    outcome: tracker.Outcome,
+    session: Session, rumour: Rumour, article: Article, best: Judged, outcome: tracker.Outcome
 ) -> Evidence:
     """Write the evidence row and move the rumour's confidence."""
+    match, verdict = best.match, best.verdict
     evidence = Evidence(
         rumour_id=rumour.id,
         article_id=article.id,
@@ -351,6 +321,9 @@ def _add_evidence(
         confidence_before=outcome.confidence_before,
         confidence_after=outcome.confidence_after,
         cues=list(verdict.cues),
+        probability=verdict.probability,
+        on_record=verdict.on_record,
+        reader=verdict.reader,
         at=article.published_at,
     )
     session.add(evidence)
@@ -360,7 +333,11 @@ def _add_evidence(
 
 
 def _add_transition(
-    session: Session, run: _Run, rumour: Rumour, evidence: Evidence, outcome: tracker.Outcome
+    session: Session,
+    channels: tuple[str, ...],
+    rumour: Rumour,
+    evidence: Evidence,
+    outcome: tracker.Outcome,
 ) -> None:
     """Move the rumour's state, write the transition row and queue its alerts."""
     rumour.state = outcome.to_state
@@ -378,4 +355,4 @@ def _add_transition(
         at=evidence.at,
     )
     session.add(transition)
-    enqueue(session, transition, run.channels)
+    enqueue(session, transition, channels)

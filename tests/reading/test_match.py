@@ -269,3 +269,34 @@ def test_pronoun_sentence_needs_the_parties_nearby(encoder: Encoder) -> None:
             index, sentences, encoder.encode(sentences, 64), threshold=0.55, title=title
         )
         assert bool(found) is hit, text
+
+
+def test_derived_entities_are_a_sign_not_a_veto() -> None:
+    """Names found in the claim's words may be written otherwise in the news: the article need
+    not name them (the similarity and the reader decide); configured entities still gate."""
+    claim = "ISIS militants will behead a hostage in Syria"
+    derived = ClaimSpec("isis", claim, ("ISIS", "Syria"), derived=True)
+    configured = ClaimSpec("isis", claim, ("ISIS", "Syria"))
+    text = "Islamic State fighters beheaded a captured aid worker, a video showed."
+    assert gate(derived, text) and not gate(configured, text)
+    index = ClaimIndex([derived], np.zeros((1, 4), dtype=np.float32))
+    none, one = (
+        grams("Fighters beheaded an aid worker.", index.lengths),
+        grams("ISIS said so.", index.lengths),
+    )
+    assert index.anchored(0, none, frozenset()) and index.anchored(0, one, frozenset())
+
+
+def test_derived_entities_still_refuse_another_rumours_party() -> None:
+    """With derived names a sentence that names another tracked rumour's party in place of one
+    it lacks is still about that other deal."""
+    gwm = ClaimSpec(
+        "gwm", "Xiaomi will build cars with Great Wall", ("Xiaomi", "Great Wall"), derived=True
+    )
+    chery = ClaimSpec(
+        "chery", "Xiaomi will build cars with Chery", ("Xiaomi", "Chery"), derived=True
+    )
+    index = ClaimIndex([gwm, chery], np.zeros((2, 4), dtype=np.float32))
+    sentence = grams("Xiaomi is in talks with Chery about building cars.", index.lengths)
+    assert not index.anchored(0, sentence, frozenset())
+    assert index.anchored(1, sentence, frozenset())

@@ -336,7 +336,8 @@ def _from_context(context: Sequence[str], claim: ClaimView, lex: Lexicon) -> Jud
     return None
 
 
-def _by_rules(reading: Reading, context: str | Sequence[str], lex: Lexicon) -> Judgement:
+def by_rules(reading: Reading, context: str | Sequence[str], lex: Lexicon) -> Judgement:
+    """The verdict of the rules alone: the first rule that applies, strongest act first."""
     for rule in _RULES:
         found = rule(reading, lex)
         if found is not None:
@@ -391,7 +392,7 @@ def stance_features(
     """The named features the learned layer sees for one pair (for fitting and inspection)."""
     lex = lexicon if lexicon is not None else load_lexicon()
     reading = read_against(read_text(sentence, lex), claim_view(claim, lex), lex)
-    return profile(reading, _by_rules(reading, context, lex), lex)
+    return profile(reading, by_rules(reading, context, lex), lex)
 
 
 def judge(
@@ -413,7 +414,7 @@ def judge(
     """
     lex = lexicon if lexicon is not None else load_lexicon()
     reading = read_against(read_text(sentence, lex), claim_view(claim, lex), lex)
-    rule = _by_rules(reading, context, lex)
+    rule = by_rules(reading, context, lex)
     if not learned or _protected(reading, rule):
         return rule
     values = profile(reading, rule, lex)

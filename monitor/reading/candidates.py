@@ -1,0 +1,84 @@
+"""An article's matching sentences, read: the one path `poll`, `replay` and `assess` share.
+
+For each rumour, its matching sentences (past the entity gate, the threshold, the anchor) are
+ranked by similarity and the closest few go to the reader together, with the headline and the
+sentence before each: the neighbours are where attribution ("the company said") and hedges
+("people familiar with the matter said") often live. The tracker then takes the one the article
+counts by (`tracker.decisive`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.reading import tracker
+from monitor.reading.match import Match
+from monitor.reading.reader import Passage, Reader, Verdict
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One matching sentence with the reader's verdict and what the tracker would weigh."""
+
+    match: Match
+    verdict: Verdict
+    observation: tracker.Observation
+
+
+def context(sentences: Sequence[str], i: int) -> tuple[str, ...]:
+    """The headline (sentence 0) and the sentence before sentence ``i``."""
+    return tuple(sentences[j] for j in sorted({0, i - 1} - {i}) if 0 <= j < len(sentences))
+
+
+def read_matches(
+    reader: Reader,
+    claims: Mapping[str, str],
+    sentences: Sequence[str],
+    matches: Sequence[Match],
+    *,
+    per_rumour: int,
+    threshold: float,
+    credibility: float,
+    published_at: datetime,
+) -> dict[str, list[Judged]]:
+    """Per rumour, its closest ``per_rumour`` matching sentences judged, in one batch for the
+    whole article; sentences judged unrelated are left out."""
+    by_rumour: dict[str, list[Match]] = defaultdict(list)
+    for m in matches:
+        by_rumour[m.rumour_id].append(m)
+    chosen = [
+        m
+        for found in by_rumour.values()
+        for m in sorted(found, key=lambda m: (-m.similarity, m.sentence_index))[:per_rumour]
+    ]
+    passages = [
+        Passage(claims[m.rumour_id], m.sentence, context(sentences, m.sentence_index), m.similarity)
+        for m in chosen
+    ]
+    judged: dict[str, list[Judged]] = {}
+    for m, verdict in zip(chosen, reader.read(passages), strict=True):
+        if verdict.stance == "unrelated":
+            continue
+        obs = tracker.Observation(
+            stance=verdict.stance,
+            signal=verdict.signal,
+            strength=verdict.strength,
+            match=tracker.match_quality(m.similarity, threshold),
+            credibility=credibility,
+            published_at=published_at,
+        )
+        judged.setdefault(m.rumour_id, []).append(Judged(m, verdict, obs))
+    for found in judged.values():
+        found.sort(key=lambda j: j.match.sentence_index)
+    return judged
+
+
+def counted(
+    state: str, judged: Sequence[Judged], *, last_change_at: datetime | None = None
+) -> Judged | None:
+    """The sentence the article counts by for a rumour in ``state`` (see `tracker.decisive`)."""
+    chosen = tracker.decisive(state, [j.observation for j in judged], last_change_at=last_change_at)
+    return next((j for j in judged if j.observation is chosen), None)

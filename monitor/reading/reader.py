@@ -1,0 +1,173 @@
+"""The stance and signal reader: (claim, sentence and its neighbours) in, a verdict out.
+
+The trained model (``monitor.reading.model``) gives the probabilities and decides; the rules
+(``monitor.reading.rules``) give it their reading as features and give people the reasons: the
+cues they found and who is on record. A signal is given only when the model is sure enough of
+it (the threshold the training run chose on held-out stories, in ``reader.json``), because every
+signal may move a rumour's state and alert someone.
+
+`RulesReader` reads by the rules alone: for comparison (``[model] reader = "rules"``) and for
+the figures of the rules on their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from monitor.errors import MonitorError
+from monitor.reading.model import network
+from monitor.reading.rules import Lexicon, Signal, Stance, judge, load_lexicon
+from monitor.reading.rules.findings import Findings, find
+
+BUNDLED = "bundled"
+RULES = "rules"
+PACKAGED = Path(__file__).with_name("model") / "data"
+# Signals of a stance: a signal the stance does not carry is dropped with it.
+_SIGNAL_STANCE: dict[str, str] = {
+    "confirm": "supports",
+    "formalize": "supports",
+    "deny": "denies",
+    "abandon": "denies",
+}
+
+
+class ReaderError(MonitorError):
+    """The trained reader could not be loaded."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One candidate sentence for one claim, with what surrounds it in its article."""
+
+    claim: str
+    sentence: str
+    context: tuple[str, ...] = ()  # the headline and neighbouring sentences
+    similarity: float = 0.0  # the bi-encoder cosine of sentence and claim
+
+
+@dataclass(frozen=True)
+class Verdict:
+    stance: Stance
+    signal: Signal
+    strength: float  # 0..1: how firmly it moves the rumour (the reader's probability)
+    probability: float  # the model's probability of the stance (of the signal, when one)
+    cues: tuple[str, ...]  # what the rules found, for people
+    on_record: str  # who speaks: the party's words, "reported, not on record", "stated as fact"
+    reader: str  # which reader and version judged it
+
+
+class Reader(Protocol):
+    version: str
+
+    def read(self, passages: Sequence[Passage]) -> list[Verdict]: ...
+
+
+class ModelReader:
+    """The trained cross-encoder, weighing the rules' findings with the text."""
+
+    def __init__(self, folder: Path, lexicon: Lexicon | None = None) -> None:
+        try:
+            self.model, self.tokenizer, self.config = network.load(folder)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ReaderError(
+                f"cannot load the stance reader from {folder}: {exc} "
+                "(check [model] reader in config: 'bundled', 'rules' or a trained folder)"
+            ) from exc
+        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+        self.threshold = float(self.config.extra.get("signal_threshold", 0.5))
+        self.version = f"model {self.config.version}"
+        self._lock = threading.Lock()  # torch modules are not safe across threads at once
+
+    def read(self, passages: Sequence[Passage]) -> list[Verdict]:
+        if not passages:
+            return []
+        found = [find(p.sentence, p.claim, p.context, self.lexicon) for p in passages]
+        features = np.array(
+            [
+                [_feature(name, p, f) for name in self.config.features]
+                for p, f in zip(passages, found, strict=True)
+            ],
+            dtype=np.float32,
+        ).reshape(len(passages), len(self.config.features))
+        texts = [network.passage(p.sentence, p.context) for p in passages]
+        with self._lock:
+            stance, signal = network.predict(
+                self.model,
+                self.tokenizer,
+                self.config,
+                [p.claim for p in passages],
+                texts,
+                features,
+            )
+        return [self._verdict(s, g, f) for s, g, f in zip(stance, signal, found, strict=True)]
+
+    def _verdict(self, stance: Any, signal: Any, found: Findings) -> Verdict:
+        label: Stance = network.STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
+        p_stance = float(stance.max())
+        best = 1 + int(np.argmax(signal[1:]))
+        act: Signal = network.SIGNALS[best]  # type: ignore[assignment]
+        p_signal = float(signal[best])
+        cues = [*found.judgement.cues, f"model:{label}:{p_stance:.2f}"]
+        if p_signal >= self.threshold and label != "unrelated":
+            label = _SIGNAL_STANCE[act]  # type: ignore[assignment]
+            cues.append(f"model:{act}:{p_signal:.2f}")
+            return Verdict(
+                label, act, p_signal, p_signal, tuple(cues), found.on_record, self.version
+            )
+        return Verdict(
+            label, "none", p_stance, p_stance, tuple(cues), found.on_record, self.version
+        )
+
+
+def _feature(name: str, passage: Passage, found: Findings) -> float:
+    if name == "cosine":
+        return passage.similarity * network.COSINE_SCALE
+    return float(found.features.get(name, 0.0))
+
+
+class RulesReader:
+    """The rules and their small learned layer alone, as before the trained model."""
+
+    version = "rules"
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+
+    def read(self, passages: Sequence[Passage]) -> list[Verdict]:
+        verdicts = []
+        for p in passages:
+            judged = judge(p.sentence, p.claim, context=list(p.context), lexicon=self.lexicon)
+            on_record = find(p.sentence, p.claim, p.context, self.lexicon).on_record
+            verdicts.append(
+                Verdict(
+                    judged.stance,
+                    judged.signal,
+                    judged.strength,
+                    judged.strength,
+                    judged.cues,
+                    on_record,
+                    self.version,
+                )
+            )
+        return verdicts
+
+
+_READERS: dict[str, Reader] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def shared_reader(name: str = BUNDLED) -> Reader:
+    """The process-wide reader for a `[model] reader` setting: loaded once, on first use."""
+    with _READERS_LOCK:
+        if name not in _READERS:
+            if name == RULES:
+                _READERS[name] = RulesReader()
+            else:
+                _READERS[name] = ModelReader(PACKAGED if name == BUNDLED else Path(name))
+        return _READERS[name]
