@@ -21,13 +21,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from monitor.errors import MonitorError
-from monitor.reading.model import network
+from monitor.reading.model import PACKAGED, SIGNALS, STANCES
 from monitor.reading.rules import Lexicon, Signal, Stance, judge, load_lexicon
 from monitor.reading.rules.findings import Findings, find
 
 BUNDLED = "bundled"
 RULES = "rules"
-PACKAGED = Path(__file__).with_name("model") / "data"
+# The cosine spans a few hundredths between related and not: stretched for the model's head.
+COSINE_SCALE = 5.0
 # Signals of a stance: a signal the stance does not carry is dropped with it.
 _SIGNAL_STANCE: dict[str, str] = {
     "confirm": "supports",
@@ -72,6 +73,9 @@ class ModelReader:
     """The trained cross-encoder, weighing the rules' findings with the text."""
 
     def __init__(self, folder: Path, lexicon: Lexicon | None = None) -> None:
+        from monitor.reading.model import network  # torch: only when the model is used
+
+        self.network = network
         try:
             self.model, self.tokenizer, self.config = network.load(folder)
         except (OSError, ValueError, KeyError) as exc:
@@ -95,9 +99,9 @@ class ModelReader:
             ],
             dtype=np.float32,
         ).reshape(len(passages), len(self.config.features))
-        texts = [network.passage(p.sentence, p.context) for p in passages]
+        texts = [self.network.passage(p.sentence, p.context) for p in passages]
         with self._lock:
-            stance, signal = network.predict(
+            stance, signal = self.network.predict(
                 self.model,
                 self.tokenizer,
                 self.config,
@@ -108,10 +112,10 @@ class ModelReader:
         return [self._verdict(s, g, f) for s, g, f in zip(stance, signal, found, strict=True)]
 
     def _verdict(self, stance: Any, signal: Any, found: Findings) -> Verdict:
-        label: Stance = network.STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
+        label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
         p_stance = float(stance.max())
         best = 1 + int(np.argmax(signal[1:]))
-        act: Signal = network.SIGNALS[best]  # type: ignore[assignment]
+        act: Signal = SIGNALS[best]  # type: ignore[assignment]
         p_signal = float(signal[best])
         cues = [*found.judgement.cues, f"model:{label}:{p_stance:.2f}"]
         if p_signal >= self.threshold and label != "unrelated":
@@ -127,7 +131,7 @@ class ModelReader:
 
 def _feature(name: str, passage: Passage, found: Findings) -> float:
     if name == "cosine":
-        return passage.similarity * network.COSINE_SCALE
+        return passage.similarity * COSINE_SCALE
     return float(found.features.get(name, 0.0))
 
 

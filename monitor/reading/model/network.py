@@ -28,17 +28,14 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-STANCES = ("unrelated", "reports", "supports", "denies")
-SIGNALS = ("none", "confirm", "formalize", "deny", "abandon")
+from monitor.reading.model import SIGNALS, STANCES
+
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 WEIGHTS = "reader.safetensors"
 CONFIG = "reader.json"
 # How the neighbours follow the judged sentence in the second segment: the tokenizer reads it
 # as its own separator token.
 CONTEXT_MARK = " [SEP] "
-# Feature scale: the cosine spans a few hundredths between related and not; stretched so the
-# head need not learn a huge weight for it.
-COSINE_SCALE = 5.0
 
 Probabilities = npt.NDArray[np.float32]
 
