@@ -157,7 +157,7 @@ def _assess_one(
         True,
         v.stance,
         chosen.match.similarity,
-        v.signal,
+        chosen.observation.signal,
         chosen.match.sentence,
         v.strength,
         v.cues,

@@ -71,8 +71,12 @@ def read_matches(
             published_at=published_at,
         )
         judged.setdefault(m.rumour_id, []).append(Judged(m, verdict, obs))
-    for found in judged.values():
-        found.sort(key=lambda j: j.match.sentence_index)
+    for rumour_id, found in judged.items():
+        weighed = tracker.in_article([j.observation for j in found])
+        found[:] = sorted(
+            (Judged(j.match, j.verdict, o) for j, o in zip(found, weighed, strict=True)),
+            key=lambda j: j.match.sentence_index,
+        )
     return judged
 
 

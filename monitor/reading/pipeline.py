@@ -246,7 +246,7 @@ def _record(
         return None
     match, verdict = best.match, best.verdict
     if earlier is not None:
-        if (earlier.sentence, earlier.signal) == (match.sentence, verdict.signal):
+        if (earlier.sentence, earlier.signal) == (match.sentence, best.observation.signal):
             return None  # read again unchanged (a re-run): already counted
         _withdraw(session, rumour, earlier)
     outcome = tracker.assess(
@@ -257,12 +257,12 @@ def _record(
         "%s: evidence (%s, signal %s) from %s, confidence %.2f -> %.2f: %s",
         rumour_id,
         verdict.stance,
-        verdict.signal,
+        best.observation.signal,
         article.url,
         outcome.confidence_before,
         outcome.confidence_after,
         outcome.reason,
-        extra={"rumour": rumour_id, "signal": verdict.signal},
+        extra={"rumour": rumour_id, "signal": best.observation.signal},
     )
     if not outcome.changed:
         return None
@@ -274,7 +274,7 @@ def _record(
         match.sentence,
         article.url,
         article.published_at,
-        verdict.signal,
+        best.observation.signal,
         outcome.confidence_after,
     )
 
@@ -314,7 +314,7 @@ def _add_evidence(
         article_id=article.id,
         sentence=match.sentence,
         stance=verdict.stance,
-        signal=verdict.signal,
+        signal=best.observation.signal,
         similarity=match.similarity,
         strength=verdict.strength,
         credibility=article.credibility,

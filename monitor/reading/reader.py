@@ -16,9 +16,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.errors import MonitorError
 from monitor.reading.model import PACKAGED, SIGNALS, STANCES
@@ -29,8 +30,8 @@ BUNDLED = "bundled"
 RULES = "rules"
 # The cosine spans a few hundredths between related and not: stretched for the model's head.
 COSINE_SCALE = 5.0
-# Signals of a stance: a signal the stance does not carry is dropped with it.
-_SIGNAL_STANCE: dict[str, str] = {
+# The stance each signal belongs to.
+_SIGNAL_STANCE: dict[str, Stance] = {
     "confirm": "supports",
     "formalize": "supports",
     "deny": "denies",
@@ -92,13 +93,7 @@ class ModelReader:
         if not passages:
             return []
         found = [find(p.sentence, p.claim, p.context, self.lexicon) for p in passages]
-        features = np.array(
-            [
-                [_feature(name, p, f) for name in self.config.features]
-                for p, f in zip(passages, found, strict=True)
-            ],
-            dtype=np.float32,
-        ).reshape(len(passages), len(self.config.features))
+        features = feature_matrix(passages, found, self.config.features)
         texts = [self.network.passage(p.sentence, p.context) for p in passages]
         with self._lock:
             stance, signal = self.network.predict(
@@ -109,24 +104,37 @@ class ModelReader:
                 texts,
                 features,
             )
-        return [self._verdict(s, g, f) for s, g, f in zip(stance, signal, found, strict=True)]
+        verdicts = []
+        for s, g, f in zip(stance, signal, found, strict=True):
+            label, act, p = decide(s, g, self.threshold)
+            cues = [*f.judgement.cues, f"model:{label}:{float(s.max()):.2f}"]
+            if act != "none":
+                cues.append(f"model:{act}:{p:.2f}")
+            verdicts.append(Verdict(label, act, p, p, tuple(cues), f.on_record, self.version))
+        return verdicts
 
-    def _verdict(self, stance: Any, signal: Any, found: Findings) -> Verdict:
-        label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
-        p_stance = float(stance.max())
-        best = 1 + int(np.argmax(signal[1:]))
+
+def decide(
+    stance: npt.NDArray[np.float32], signal: npt.NDArray[np.float32], threshold: float
+) -> tuple[Stance, Signal, float]:
+    """(stance, signal, probability) from the model's two distributions: the likeliest stance,
+    and the likeliest signal only when it reaches the threshold and the text is related; a
+    signal brings the stance it belongs to."""
+    label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
+    best = 1 + int(np.argmax(signal[1:]))
+    if label != "unrelated" and float(signal[best]) >= threshold:
         act: Signal = SIGNALS[best]  # type: ignore[assignment]
-        p_signal = float(signal[best])
-        cues = [*found.judgement.cues, f"model:{label}:{p_stance:.2f}"]
-        if p_signal >= self.threshold and label != "unrelated":
-            label = _SIGNAL_STANCE[act]  # type: ignore[assignment]
-            cues.append(f"model:{act}:{p_signal:.2f}")
-            return Verdict(
-                label, act, p_signal, p_signal, tuple(cues), found.on_record, self.version
-            )
-        return Verdict(
-            label, "none", p_stance, p_stance, tuple(cues), found.on_record, self.version
-        )
+        return _SIGNAL_STANCE[act], act, float(signal[best])
+    return label, "none", float(stance.max())
+
+
+def feature_matrix(
+    passages: Sequence[Passage], found: Sequence[Findings], names: Sequence[str]
+) -> npt.NDArray[np.float32]:
+    """The numbers the model weighs beside the text, one row per passage, in ``names`` order:
+    the bi-encoder cosine and the rules' findings."""
+    rows = [[_feature(n, p, f) for n in names] for p, f in zip(passages, found, strict=True)]
+    return np.array(rows, dtype=np.float32).reshape(len(passages), len(names))
 
 
 def _feature(name: str, passage: Passage, found: Findings) -> float:

@@ -12,6 +12,12 @@ a hedged report moves confidence, never the state. Decisions:
   EV project in February 2021 and announced it in March).
 * abandoned -> confirmed | formalized: a plan called off can be revived, but only by a new
   on-record confirmation or act, never by a report.
+* unconfirmed -> abandoned: a deal that was only ever reported is called off on record ("X said
+  its talks with Y had ended", "X walked away"): the party's own word that the plan is over is
+  news a desk acts on, even though it never confirmed the talks.
+* A denial does not count in an article that also supports the claim: a story about the signed
+  deal that recalls "X had denied the reports in March" is about the deal, and its recap cannot
+  move the rumour back (see `in_article`).
 * formalized -> denied is not allowed: a denial after a signed deal is noise or about something
   else; a real reversal reads as an abandonment.
 * A state change also moves confidence into the band the new state implies (BANDS): after a
@@ -33,11 +39,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "unconfirmed": frozenset({"confirmed", "formalized", "denied"}),
+    "unconfirmed": frozenset({"confirmed", "formalized", "denied", "abandoned"}),
     "confirmed": frozenset({"formalized", "denied", "abandoned"}),
     "formalized": frozenset({"abandoned"}),
     "denied": frozenset({"confirmed", "formalized"}),
@@ -126,6 +132,15 @@ def decisive(
     """
     movers = [o for o in observations if _why_not(state, o, last_change_at) is None]
     return strongest(movers) or strongest(observations)
+
+
+def in_article(observations: Sequence[Observation]) -> list[Observation]:
+    """An article's observations of one rumour, each weighed with the others: a denial in an
+    article that also supports the claim is a recap ("X had denied the reports in March", in
+    the story of the signed deal) and counts for confidence only, as a stance without signal."""
+    if not any(o.stance == "supports" for o in observations):
+        return list(observations)
+    return [replace(o, signal="none") if o.signal == "deny" else o for o in observations]
 
 
 def _logit(p: float) -> float:

@@ -32,7 +32,7 @@ def test_table_covers_every_state_and_only_known_states() -> None:
         ("unconfirmed", "confirm", "confirmed"),
         ("unconfirmed", "formalize", "formalized"),
         ("unconfirmed", "deny", "denied"),
-        ("unconfirmed", "abandon", "unconfirmed"),  # nothing on record to call off
+        ("unconfirmed", "abandon", "abandoned"),  # only reported, then called off on record
         ("confirmed", "formalize", "formalized"),
         ("confirmed", "deny", "denied"),
         ("confirmed", "abandon", "abandoned"),
@@ -158,3 +158,16 @@ def test_withdrawing_a_move_restores_the_confidence_it_started_from() -> None:
     assert back == pytest.approx(
         assess("unconfirmed", 0.5, obs("confirm", strength=0.4)).confidence_after
     )
+
+
+def test_a_denial_beside_support_in_one_article_is_a_recap() -> None:
+    """The story of the signed deal that recalls "X had denied the reports" cannot move the
+    rumour back: its denial counts for confidence only."""
+    recap = obs("deny", "denies", 0.9)
+    deal = obs("none", "supports", 0.6)
+    weighed = tracker.in_article([recap, deal])
+    assert [o.signal for o in weighed] == ["none", "none"]
+    assert not assess("confirmed", 0.7, tracker.decisive("confirmed", weighed)).changed
+    assert tracker.in_article([recap]) == [recap]  # a denial on its own still counts
+    abandon = obs("abandon", "denies", 0.9)  # a call-off story may recall the signing
+    assert tracker.in_article([abandon, deal])[0].signal == "abandon"

@@ -131,6 +131,7 @@ def _quiet() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def build(config: NetworkConfig, base: Path | None = None) -> CrossEncoder:

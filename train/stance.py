@@ -1,0 +1,326 @@
+"""Train the stance and signal reader the package ships, and measure it on data it never saw.
+
+    python -m train.stance --fnc1 DIR --emergent FILE --out monitor/reading/model/data
+
+Starts from the bundled all-MiniLM-L6-v2 (word embeddings frozen: they are not shipped) and
+fine-tunes a cross-encoder with two heads (see ``monitor.reading.model.network``):
+
+1. stance on FNC-1 pairs of the training bodies (Body ID not divisible by five): each pair's
+   closest body sentence, with the lead and the sentence before, as the product reads it;
+2. stance and signal on the signal corpus's train stories (``train/corpus``) less a fifth kept
+   for choosing the signal threshold, plus Emergent claim/headline pairs and some FNC-1 pairs
+   again so stage 1 is not forgotten.
+
+Measured on FNC-1's held-out bodies, the corpus's test stories, our labelled sentences
+(``tests/fixtures/stance_labelled.jsonl``) and, when trained on Emergent, Emergent held out by
+claim (``--emergent-folds``: each fold retrains stage 2 without its claims). Writes
+``reader.safetensors``, ``reader.json`` and ``MODEL_CARD.md`` to --out, and ``train.log``.
+Seeded; the vectors of the bi-encoder are cached in --cache between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Waiting OpenMP threads spin by default: on a shared 2-core machine that costs several times
+# the wall time.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+import torch
+
+from monitor.reading.model import network
+from monitor.reading.reader import Passage, feature_matrix
+from monitor.reading.rules import load_lexicon
+from monitor.reading.rules.findings import find
+from train import card, data, evaluate, fit
+from train.corpus import FOLDER, load_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELLED = ROOT / "tests" / "fixtures" / "stance_labelled.jsonl"
+FEATURES = (
+    "cosine",
+    "rule_supports",
+    "rule_denies",
+    "rule_unrelated",
+    "rule_signal",
+    "rule_assertion",
+    "rule_confirm",
+    "rule_formalize",
+    "rule_deny",
+    "rule_abandon",
+    "source_hedge",
+    "modal_hedge",
+    "speculation",
+    "future",
+    "confirm",
+    "formalize",
+    "deny",
+    "debunk",
+    "abandon",
+    "say_party",
+    "say_other",
+    "negation_on_claim",
+    "negation_any",
+    "question",
+    "quotes",
+    "colon_source",
+    "colon_topic",
+    "coverage",
+    "novelty",
+    "claim_negative",
+    "claim_falsehood",
+    "claim_hedged",
+    "length",
+)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--fnc1", type=Path, required=True, help="FNC-1 folder (train_*.csv)")
+    parser.add_argument("--emergent", type=Path, required=True, help="Emergent-format CSV")
+    parser.add_argument("--corpus", type=Path, default=FOLDER, help="the signal corpus folder")
+    parser.add_argument("--out", type=Path, required=True, help="where the reader is written")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "train")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
+    parser.add_argument("--unrelated-share", type=float, default=0.2)
+    parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
+    parser.add_argument("--epochs", type=int, default=2, help="stage-2 epochs")
+    parser.add_argument("--no-emergent", action="store_true", help="never train on Emergent")
+    parser.add_argument("--emergent-folds", type=int, default=0, help="measure Emergent by claim")
+    parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--version", default=datetime.now(UTC).strftime("%Y-%m-%d"))
+    parser.add_argument("--limit", type=int, default=0, help="smoke test: cap every set at N")
+    return parser.parse_args()
+
+
+class Log:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+
+    def __call__(self, line: str) -> None:
+        print(line, flush=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def with_features(examples: Sequence[data.Example]) -> np.ndarray:
+    lexicon = load_lexicon()
+    found = [
+        find(e.passage.sentence, e.passage.claim, e.passage.context, lexicon) for e in examples
+    ]
+    return feature_matrix([e.passage for e in examples], found, FEATURES)
+
+
+def sample_fnc1(
+    examples: list[data.Example], rows: int, unrelated: float, seed: int
+) -> list[data.Example]:
+    """Every related pair and a share of the unrelated ones (they are easy), at most ``rows``."""
+    rng = random.Random(seed)
+    related = [e for e in examples if e.stance != "unrelated"]
+    others = [e for e in examples if e.stance == "unrelated"]
+    picked = related + rng.sample(others, int(len(others) * unrelated))
+    rng.shuffle(picked)
+    return picked[:rows]
+
+
+def labelled(vectors: data.VectorCache) -> list[data.Example]:
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line]
+    vectors.get([r["sentence"] for r in rows] + [r["claim"] for r in rows])
+    examples = []
+    for row in rows:
+        sim = float(vectors.get([row["sentence"]])[0] @ vectors.get([row["claim"]])[0])
+        passage = Passage(row["claim"], row["sentence"], (), sim)
+        examples.append(data.Example(passage, row["stance"], row["signal"], "labelled"))
+    return examples
+
+
+def stage_two(
+    base: dict[str, torch.Tensor],
+    config: network.NetworkConfig,
+    tokenizer: Any,
+    examples: list[data.Example],
+    args: argparse.Namespace,
+    log: Log,
+    tag: str,
+) -> network.CrossEncoder:
+    model = network.build(config)
+    model.load_state_dict(base)
+    fit.freeze_word_embeddings(model)
+    settings = fit.Settings(epochs=args.epochs, lr=3e-5, max_length=args.max_length)
+    fit.train(model, tokenizer, examples, with_features(examples), settings, args.seed, log, tag)
+    return model
+
+
+def main() -> None:
+    args = arguments()
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = Log(args.out / "train.log")
+    started = time.perf_counter()
+    log(f"train.stance {datetime.now(UTC).isoformat(timespec='seconds')} {vars(args)}")
+    from sentence_transformers import SentenceTransformer
+
+    encoder = SentenceTransformer(str(network.base_path()), device="cpu")
+    vectors = data.VectorCache(
+        args.cache,
+        lambda texts: encoder.encode(
+            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        ),
+    )
+    fnc_train = data.fnc1_examples(args.fnc1, vectors, heldout=False, per_body=1)
+    fnc_test = data.fnc1_examples(args.fnc1, vectors, heldout=True, per_body=1)
+    emergent = data.emergent_examples(args.emergent, vectors)
+    corpus = data.corpus_examples(load_corpus(args.corpus, "train"), vectors)
+    corpus_test = data.corpus_examples(load_corpus(args.corpus, "test"), vectors)
+    corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
+    ours = labelled(vectors)
+    vectors.save()
+    if args.limit:
+        cap = args.limit
+        fnc_train, fnc_test, emergent = fnc_train[:cap], fnc_test[:cap], emergent[:cap]
+        corpus_fit, corpus_dev, corpus_test = corpus_fit[:cap], corpus_dev[:cap], corpus_test[:cap]
+        ours = ours[:cap]
+    log(
+        f"data: fnc1 {len(fnc_train)} train / {len(fnc_test)} held-out pairs, emergent "
+        f"{len(emergent)}, corpus {len(corpus_fit)} fit / {len(corpus_dev)} dev / "
+        f"{len(corpus_test)} test, labelled {len(ours)}"
+    )
+    config = network.NetworkConfig(
+        version=args.version,
+        layers=args.layers,
+        max_length=args.max_length,
+        features=FEATURES,
+        base_sha256=network.file_sha256(network.base_path() / "model.safetensors"),
+    )
+    model = network.build(config)
+    fit.freeze_word_embeddings(model)
+    tokenizer = network_tokenizer()
+    stage1 = sample_fnc1(fnc_train, args.fnc1_rows, args.unrelated_share, args.seed)
+    settings = fit.Settings(epochs=1, max_length=args.max_length)
+    fit.train(model, tokenizer, stage1, with_features(stage1), settings, args.seed, log, "fnc1")
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    replay = random.Random(args.seed + 1).sample(fnc_train, min(args.replay, len(fnc_train)))
+    measured: dict[str, Any] = {}
+    if args.emergent_folds and not args.no_emergent:
+        measured["emergent_by_claim"] = emergent_folds(
+            base, config, tokenizer, emergent, corpus_fit + replay, args, log
+        )
+    mix = corpus_fit + replay + ([] if args.no_emergent else emergent)
+    model = stage_two(base, config, tokenizer, mix, args, log, "tune")
+    dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
+    threshold = evaluate.choose_threshold(corpus_dev, dev, args.most_false)
+    log(f"signal threshold {threshold} (dev stories, at most {args.most_false:.0%} false)")
+    measured.update(
+        measure(
+            model, tokenizer, config, threshold, fnc_test, corpus_test, corpus_dev, ours, emergent
+        )
+    )
+    for name, report in measured.items():
+        log(f"\n== {name}\n" + "\n".join(f"{k}: {v}" for k, v in report.items() if k != "table"))
+        if "table" in report:
+            log(report["table"])
+    final = network.NetworkConfig(
+        **{
+            **config.__dict__,
+            "extra": {
+                "signal_threshold": threshold,
+                "trained": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - started),
+                "settings": {k: str(v) for k, v in vars(args).items()},
+                "figures": {
+                    k: {n: v for n, v in r.items() if n != "table"} for k, r in measured.items()
+                },
+            },
+        }
+    )
+    network.save(model, final, args.out)
+    card.write(args.out, final, measured, args, data_files(args))
+    log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
+
+
+def network_tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(network.base_path()))
+
+
+def measure(
+    model: network.CrossEncoder,
+    tokenizer: Any,
+    config: network.NetworkConfig,
+    threshold: float,
+    fnc_test: list[data.Example],
+    corpus_test: list[data.Example],
+    corpus_dev: list[data.Example],
+    ours: list[data.Example],
+    emergent: list[data.Example],
+) -> dict[str, Any]:
+    def readings(examples: list[data.Example]) -> evaluate.Readings:
+        return evaluate.read(model, tokenizer, config, examples, with_features(examples))
+
+    return {
+        "fnc1_heldout_bodies": evaluate.fnc_report(fnc_test, readings(fnc_test)),
+        "corpus_test_stories": evaluate.signal_report(
+            corpus_test, readings(corpus_test), threshold
+        ),
+        "corpus_dev_stories": evaluate.signal_report(corpus_dev, readings(corpus_dev), threshold),
+        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold),
+        "emergent_in_sample": evaluate.emergent_report(emergent, readings(emergent)),
+    }
+
+
+def emergent_folds(
+    base: dict[str, torch.Tensor],
+    config: network.NetworkConfig,
+    tokenizer: Any,
+    emergent: list[data.Example],
+    rest: list[data.Example],
+    args: argparse.Namespace,
+    log: Log,
+) -> dict[str, Any]:
+    """Emergent measured by claim: each fold's claims left out of stage 2, then read."""
+    claims = sorted({e.group for e in emergent})
+    random.Random(args.seed).shuffle(claims)
+    gold: list[data.Example] = []
+    stance_rows: list[np.ndarray] = []
+    signal_rows: list[np.ndarray] = []
+    for fold in range(args.emergent_folds):
+        held = set(claims[fold :: args.emergent_folds])
+        train_rows = rest + [e for e in emergent if e.group not in held]
+        test_rows = [e for e in emergent if e.group in held]
+        model = stage_two(base, config, tokenizer, train_rows, args, log, f"fold{fold + 1}")
+        got = evaluate.read(model, tokenizer, config, test_rows, with_features(test_rows))
+        gold += test_rows
+        stance_rows.append(got.stance)
+        signal_rows.append(got.signal)
+    return evaluate.emergent_report(
+        gold, evaluate.Readings(np.concatenate(stance_rows), np.concatenate(signal_rows))
+    )
+
+
+def data_files(args: argparse.Namespace) -> dict[str, str]:
+    files = [args.fnc1 / "train_stances.csv", args.fnc1 / "train_bodies.csv", args.emergent]
+    files += [*sorted(args.corpus.glob("*.jsonl")), LABELLED]
+    return {str(p): network.file_sha256(p) for p in files}
+
+
+if __name__ == "__main__":
+    main()
