@@ -71,7 +71,7 @@ def read_matches(
             published_at=published_at,
         )
         judged.setdefault(m.rumour_id, []).append(Judged(m, verdict, obs))
-    for rumour_id, found in judged.items():
+    for found in judged.values():
         weighed = tracker.in_article([j.observation for j in found])
         found[:] = sorted(
             (Judged(j.match, j.verdict, o) for j, o in zip(found, weighed, strict=True)),
