@@ -57,7 +57,8 @@ def main() -> None:
                 median = statistics.median(times)
                 worst_median = max(worst_median, median)
                 size = len(response.content)
-                print(f"{median:7.1f} ms median {max(times):7.1f} ms worst {size:8d} B  {path}", flush=True)
+                line = f"{median:7.1f} ms median {max(times):7.1f} ms worst {size:8d} B  {path}"
+                print(line, flush=True)
     finally:
         server.stop()
         database.dispose()
