@@ -109,6 +109,8 @@ class TimeAxis:
             if moment - before > cut:
                 runs.append([])
             runs[-1].append(moment)
+        if all(len(set(run)) == 1 for run in runs):  # lone moments, no stretch to keep
+            runs = [ordered]
         self.pieces: list[Piece] = self._place([(run[0], run[-1]) for run in runs])
         self.gaps = [(a[3], b[2]) for a, b in pairwise(self.pieces)]  # (x0, x1) shares
 
@@ -246,8 +248,13 @@ def _tick_moments(start: datetime, end: datetime, budget: int) -> list[tuple[dat
         step = next((d for d in _DAYS if days / d <= budget), _DAYS[-1])
         first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         moments = [first + timedelta(days=step * i) for i in range(int(days / step) + 2)]
-        fmt = "%d %b %Y" if step < 7 and days > 1 else "%d %b"
-    return [(m, m.strftime(fmt)) for m in moments if start <= m <= end]
+        fmt = "%d %b"
+    inside = [m for m in moments if start <= m <= end]
+    # the year once, on the first label of a run of days
+    return [
+        (m, m.strftime(fmt + (" %Y" if fmt == "%d %b" and i == 0 else "")))
+        for i, m in enumerate(inside)
+    ]
 
 
 def _month_steps(start: datetime, end: datetime, step: int) -> list[datetime]:
