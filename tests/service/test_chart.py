@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,7 +78,7 @@ def test_one_marker_per_evidence_shaped_by_signal_linking_to_its_row() -> None:
     assert "Sentence of day 2." in drawn.evidence[2].title and "(Wire)" in drawn.evidence[2].title
     assert "0.54 → 0.35" in drawn.evidence[2].title
     xs = [m.x for m in drawn.evidence]
-    assert xs == sorted(xs) and chart.PAD * 100 <= xs[0] and xs[-1] <= (1 - chart.PAD) * 100
+    assert xs == sorted(xs) and xs[0] >= chart.PAD * 100 and xs[-1] <= (1 - chart.PAD) * 100
     # higher confidence is higher up the chart (smaller y)
     assert drawn.evidence[3].y < drawn.evidence[0].y < drawn.evidence[2].y
 
@@ -99,7 +100,7 @@ def test_the_line_steps_through_each_evidence() -> None:
     level = {c: round(chart.TOP + (1 - c) * chart.PLOT, 1) for c in (0.5, 0.52, 0.35, 0.9)}
     assert ys[0] == level[0.5] and ys[-1] == level[0.9]
     assert level[0.35] in ys
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         assert x0 == x1 or y0 == y1  # only flat or upright segments: a step line
         assert x1 >= x0
 

@@ -174,7 +174,7 @@ def test_the_overview_says_when_the_last_good_poll_was_and_if_it_is_stale(
     _feeds(sqlite_db, failing=0, healthy=2, last_good=datetime.now(UTC) - timedelta(minutes=3))
     with serve(sqlite_db) as client:
         fresh = client.get("/").text
-        assert "Last good poll" in fresh and "3 min ago" in fresh and "class=\"banner" not in fresh
+        assert "Last good poll" in fresh and "3 min ago" in fresh and 'class="banner' not in fresh
     with sqlite_db.transaction() as s:
         for feed in s.scalars(select(Feed)):
             feed.last_success_at = datetime.now(UTC) - timedelta(days=3)
