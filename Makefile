@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: setup run test lint demo clean
+.PHONY: setup run test lint demo screenshot clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,13 @@ test: setup lint
 
 demo: setup
 	$(BIN)/rumour-monitor demo
+
+# The README's picture of a rumour page: the demo's database in headless Chromium (the code
+# path of tests/service/test_browser.py). Needs `apt-get install chromium`.
+screenshot: setup
+	rm -rf $(VENV)/screenshot-demo
+	$(BIN)/rumour-monitor demo --keep $(VENV)/screenshot-demo >/dev/null
+	PYTHONPATH=. $(BIN)/python -m tests.browser $(VENV)/screenshot-demo/demo.db /rumours/xiaomi-ev docs/rumour-page.png
 
 clean:
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,3 +180,83 @@ def _evidence_json(e: Evidence) -> dict[str, Any]:
         "confidence_before": round(e.confidence_before, 4),
         "confidence_after": round(e.confidence_after, 4),
     }
+
+
+def confidence_series(session: Session) -> dict[str, list[tuple[datetime, float]]]:
+    """Each rumour's confidence over time, for the overview's sparklines: where its first
+    evidence found it, then where each evidence left it, oldest first."""
+    query = select(
+        Evidence.rumour_id, Evidence.at, Evidence.confidence_before, Evidence.confidence_after
+    ).order_by(Evidence.rumour_id, Evidence.at, Evidence.id)
+    series: dict[str, list[tuple[datetime, float]]] = {}
+    for rumour_id, at, before, after in session.execute(query):
+        points = series.setdefault(rumour_id, [])
+        if not points:
+            points.append((at, before))
+        points.append((at, after))
+    return series
+
+
+CHANGES_LIMIT = 50  # entries in a feed of changes: enough for a reader that polls daily
+
+
+def recent_changes(
+    session: Session, rumour_id: str | None = None, *, limit: int = CHANGES_LIMIT
+) -> list[dict[str, Any]]:
+    """The latest transitions, newest recorded first, each as in `history` plus the rumour,
+    its claim, the source and when the monitor recorded it: the entries of the Atom feeds."""
+    query = (
+        select(Transition, Rumour.claim)
+        .join(Rumour, Rumour.id == Transition.rumour_id)
+        .options(selectinload(Transition.article))
+        .order_by(Transition.created_at.desc(), Transition.id.desc())
+        .limit(limit)
+    )
+    if rumour_id is not None:
+        query = query.where(Transition.rumour_id == rumour_id)
+    changes = []
+    for transition, claim in session.execute(query):
+        source = transition.article.source if transition.article else None
+        changes.append(
+            _transition_json(transition)
+            | {
+                "rumour": transition.rumour_id,
+                "claim": claim,
+                "source": source,
+                "recorded_at": iso(transition.created_at),
+            }
+        )
+    return changes
+
+
+EVIDENCE_CSV_COLUMNS = (
+    "at",
+    "stance",
+    "signal",
+    "similarity",
+    "confidence_before",
+    "confidence_after",
+    "source",
+    "title",
+    "url",
+    "sentence",
+)
+# A cell that starts like a formula runs as one in a spreadsheet; news text can start so.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def evidence_csv(data: Mapping[str, Any]) -> str:
+    """A rumour's evidence timeline as CSV (RFC 4180, a header row, oldest first) from its
+    `history` dict: what `history ID --csv` prints and `/rumours/ID.csv` serves."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EVIDENCE_CSV_COLUMNS)
+    for e in data["evidence"]:
+        writer.writerow([_csv_cell(e[column]) for column in EVIDENCE_CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value

@@ -1,5 +1,6 @@
 """The wheel carries every package and its data: lexicon, learned weights, sentence rules,
-the demo's timeline and the migrations, loadable from an installed copy, not only a checkout."""
+the demo's timeline, the migrations and the web view's templates, loadable from an installed
+copy, not only a checkout."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ DATA = [
     "monitor/timeline/xiaomi/2021-09-06-xiaomi-great-wall-agreement.txt",
     "monitor/db/migrations/env.py",
     "monitor/db/migrations/versions/0001_initial_schema.py",
+    "monitor/service/templates/base.html",
+    "monitor/service/templates/style.css",
 ]
 
 
@@ -58,6 +61,8 @@ def test_the_wheel_holds_every_package_and_its_data(wheel: Path) -> None:
         assert path in names, path
     timeline = [n for n in names if n.startswith("monitor/timeline/xiaomi/") and n.endswith(".txt")]
     assert len(timeline) == len(list((ROOT / "monitor/timeline/xiaomi").glob("*.txt")))
+    templates = [n for n in names if n.startswith("monitor/service/templates/")]
+    assert len(templates) == len(list((ROOT / "monitor/service/templates").iterdir()))
     assert not [n for n in names if n.startswith("tests/")]
 
 
@@ -80,12 +85,15 @@ def test_an_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path) -> N
     )
     probe = (
         "import monitor, monitor.reading.text as t, monitor.timeline.demo as d;"
+        "from monitor.service import webview;"
         "from monitor.reading.rules import load_lexicon, load_model;"
         "from monitor.db import MIGRATIONS;"
         f"assert monitor.__file__.startswith({str(target)!r}), monitor.__file__;"
         "assert load_lexicon().weights and load_model().features;"
         "assert t.article_sentences('One. Two here.', 'Title');"
         "assert (d.TIMELINE / 'rumours.toml').is_file() and (MIGRATIONS / 'env.py').is_file();"
+        f"assert webview.TEMPLATES.is_relative_to({str(target)!r});"
+        "assert 'Feeds' in webview.feeds_page([]) and 'Rumours' in webview.status_page([]);"
         "print('ok')"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

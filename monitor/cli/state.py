@@ -10,7 +10,7 @@ from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
 from monitor.polling import sync_feeds
-from monitor.queries import history, seeded_state, status_rows
+from monitor.queries import evidence_csv, history, seeded_state, status_rows
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.service import setup_lock
 
@@ -118,9 +118,15 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
 @cli.command(name="history")
 @click.argument("rumour_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print the evidence timeline as CSV (for a spreadsheet or a plot).",
+)
 @click.pass_obj
 @handle_errors
-def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
+def history_cmd(app: App, rumour_id: str, as_json: bool, as_csv: bool) -> None:
     """A rumour's state changes and evidence, oldest first, with the sentences behind them.
 
     Each transition names the article (title and URL), the sentence and the signal that moved
@@ -130,9 +136,18 @@ def history_cmd(app: App, rumour_id: str, as_json: bool) -> None:
     Examples:
       rumour-monitor history xiaomi-great-wall
       rumour-monitor history xiaomi-ev --json | jq '.transitions[] | {from, to, at, url}'
+      rumour-monitor history xiaomi-ev --csv > xiaomi-ev.csv
+
+    --csv prints one row per evidence (at, stance, signal, similarity, confidence before and
+    after, source, title, url, sentence), the same bytes as /rumours/ID.csv in the web view.
     """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
     with app.database().sessions() as session:
         data = history(session, rumour_id)
+    if as_csv:
+        click.echo(evidence_csv(data), nl=False)
+        return
     if as_json:
         emit_json(data)
         return

@@ -144,3 +144,34 @@ def feed_health(session: Session) -> list[FeedHealth]:
         )
         for f in session.scalars(select(Feed).order_by(Feed.name))
     ]
+
+
+@dataclass(frozen=True)
+class FeedFailures:
+    """Whether the news is still coming in: for the web view's banner and readiness checks."""
+
+    enabled: int
+    failing: int  # enabled feeds whose checks failed since their last success
+    # the oldest failing feed's last good check (when it was added, if it never had one):
+    # nothing newer than this has come from it
+    failing_since: datetime | None
+    last_success_at: datetime | None  # the latest good check of any enabled feed
+    longest_interval_seconds: float = 0.0  # of the enabled feeds: how often news should come
+
+
+def feed_failures(session: Session) -> FeedFailures:
+    """How many enabled feeds are failing and since when, and the last good check of any."""
+    rows = session.execute(
+        select(
+            Feed.error_count, Feed.last_success_at, Feed.created_at, Feed.interval_seconds
+        ).where(Feed.enabled.is_(True))
+    ).all()
+    failing = [last or created for errors, last, created, _ in rows if errors]
+    successes = [last for _, last, _, _ in rows if last is not None]
+    return FeedFailures(
+        enabled=len(rows),
+        failing=len(failing),
+        failing_since=min(failing, default=None),
+        last_success_at=max(successes, default=None),
+        longest_interval_seconds=max((row[3] for row in rows), default=0.0),
+    )

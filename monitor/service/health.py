@@ -1,6 +1,6 @@
 """The optional status listener: `/healthz` for probes and people, `/metrics` for Prometheus,
 and a small read-only web view of the rumours and feeds (`/`, `/rumours/ID`, `/feeds`, and
-their `.json` twins).
+their `.json` twins), a rumour's evidence as CSV, and Atom feeds of the state changes.
 
 A stdlib ThreadingHTTPServer in a daemon thread: it needs no framework, a slow scrape never
 holds up the scheduler, and it dies with the process. `/healthz` answers 200 "ok", or 503 with
@@ -31,8 +31,15 @@ from sqlalchemy.orm import Session
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
 from monitor.errors import ConfigError, ListenError, NotFoundError
-from monitor.polling import feed_health
-from monitor.queries import history, json_text, status_rows
+from monitor.polling import feed_failures, feed_health
+from monitor.queries import (
+    confidence_series,
+    evidence_csv,
+    history,
+    json_text,
+    recent_changes,
+    status_rows,
+)
 from monitor.service import webview
 from monitor.service.metrics import CONTENT_TYPE, Metrics
 
@@ -47,6 +54,7 @@ RETRYING_ATTEMPTS = 2  # a pending alert that failed this often counts as "faili
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
+CSV = "text/csv; charset=utf-8; header=present"
 # Claims, sentences and titles on the pages come from the web: no script may run, nothing may
 # load from elsewhere, no one may frame the pages, and a click on a source sends no Referer.
 SECURITY_HEADERS = {
@@ -231,11 +239,14 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             return Response(HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
         retired = query.get("all", [""])[-1].lower() in ("1", "true", "yes")
-        if path in ("/", "/status.json"):
+        if path == "/status.json":
             rows = self._read(lambda s: status_rows(s, include_retired=retired))
-            if path == "/status.json":
-                return _json([row.to_json() for row in rows])
-            return _html(webview.status_page(rows, include_retired=retired))
+            return _json([row.to_json() for row in rows])
+        if path == "/":
+            return self._overview(query)
+        if path == "/changes.atom":
+            changes = self._read(recent_changes)
+            return Response(HTTPStatus.OK, _atom(changes), webview.ATOM)
         if path in ("/feeds", "/feeds.json"):
             feeds = self._read(feed_health)
             if path == "/feeds.json":
@@ -245,16 +256,43 @@ class _Handler(BaseHTTPRequestHandler):
             return self._rumour(path.removeprefix("/rumours/"))
         raise NotFoundError(f"nothing at {path}: the rumours are at /, the feeds at /feeds")
 
-    def _rumour(self, name: str) -> Response:
-        # /rumours/ID is the page, /rumours/ID.json the JSON, /rumours/ID/ the page of an
-        # id that itself ends in ".json" (slugs may hold dots)
-        as_json = name.endswith(".json")
-        rumour_id = unquote(name[:-5] if as_json else name.removesuffix("/"))
+    def _overview(self, query: dict[str, list[str]]) -> Response:
         try:
-            data = self._read(lambda s: history(s, rumour_id))
+            view = webview.Overview.parse(query)
+        except webview.QueryError as exc:
+            return _html(webview.message_page("Bad request", str(exc)), HTTPStatus.BAD_REQUEST)
+
+        def read(s: Session) -> tuple[Any, ...]:
+            rows = status_rows(s, include_retired=view.include_retired)
+            return rows, confidence_series(s), feed_failures(s)
+
+        rows, series, failures = self._read(read)
+        page = webview.status_page(rows, view=view, series=series, failures=failures)
+        return _html(page)
+
+    def _rumour(self, name: str) -> Response:
+        # /rumours/ID is the page; /rumours/ID.json, .csv and .atom its other forms;
+        # /rumours/ID/ the page of an id that itself ends in one of those (slugs may hold dots)
+        suffix = next((s for s in webview.SUFFIXES if name.endswith(s)), "")
+        rumour_id = unquote(name.removesuffix(suffix) if suffix else name.removesuffix("/"))
+
+        def read(s: Session) -> tuple[Any, ...]:
+            data = history(s, rumour_id)
+            if suffix == ".atom":
+                return data, recent_changes(s, rumour_id)
+            return data, None if suffix else feed_failures(s)
+
+        try:
+            data, extra = self._read(read)
         except NotFoundError:
             raise NotFoundError(f"no rumour with id {rumour_id!r}") from None
-        return _json(data) if as_json else _html(webview.rumour_page(data))
+        if suffix == ".json":
+            return _json(data)
+        if suffix == ".csv":
+            return Response(HTTPStatus.OK, evidence_csv(data).encode(), CSV)
+        if suffix == ".atom":
+            return Response(HTTPStatus.OK, _atom(extra, rumour_id), webview.ATOM)
+        return _html(webview.rumour_page(data, extra))
 
     def _read(self, query: Callable[[Session], T]) -> T:
         def work() -> T:
@@ -293,6 +331,10 @@ def _json(data: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
     # byte for byte what `status --json` / `history ID --json` / `feeds --json` print, newline
     # included
     return Response(status, (json_text(data) + "\n").encode(), JSON)
+
+
+def _atom(changes: list[dict[str, Any]], rumour_id: str | None = None) -> bytes:
+    return webview.changes_feed(changes, rumour_id=rumour_id, now=utcnow()).encode()
 
 
 def _error(status: HTTPStatus, title: str, message: str, as_json: bool) -> Response:

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -101,7 +102,7 @@ class DatabaseCollector(Collector):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily(f"{PREFIX}_database_up", "1 when the database answered the scrape")
         try:
             with self.database.sessions() as session:
@@ -123,10 +124,14 @@ def _grouped(
     *columns: object,
     where: ColumnElement[bool] | None = None,
     known: Sequence[str] = (),
-) -> GaugeMetricFamily:
+    cumulative: bool = False,
+) -> GaugeMetricFamily | CounterMetricFamily:
     """Row counts grouped by ``columns``; each ``known`` value of a one-label family is reported
-    even at 0, so a fresh install's scrape (and an alert rule on it) sees the series."""
-    family = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=labels)
+    even at 0, so a fresh install's scrape (and an alert rule on it) sees the series. Rows that
+    are only ever added (evidence, transitions) are `cumulative`: a counter, named ``_total``,
+    so `rate()` and `increase()` work on it."""
+    kind = CounterMetricFamily if cumulative else GaugeMetricFamily
+    family = kind(f"{PREFIX}_{name}", doc, labels=labels)
     statement = select(*columns, func.count()).group_by(*columns)  # type: ignore[call-overload]
     if where is not None:
         statement = statement.where(where)
@@ -138,7 +143,7 @@ def _grouped(
     return family
 
 
-def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
+def _database_families(session: Session) -> Iterator[Metric]:
     yield _feed_family(session)
     yield from _per_feed_families(session)
     articles = GaugeMetricFamily(f"{PREFIX}_articles", "Articles by status", labels=["status"])
@@ -157,6 +162,7 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
         ["signal"],
         Evidence.signal,
         known=get_args(Signal),
+        cumulative=True,
     )
     yield _grouped(
         session,
@@ -165,6 +171,7 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
         ["to"],
         Transition.to_state,
         known=STATES[1:],  # nothing ever changes back to unconfirmed
+        cumulative=True,
     )
     # Retired rumours (removed from the seeds) are kept for history but no longer tracked.
     yield _grouped(
@@ -176,6 +183,7 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
         where=Rumour.active.is_(True),
         known=STATES,
     )
+    yield from _per_rumour_families(session)
     yield _grouped(
         session,
         "alerts",
@@ -184,6 +192,29 @@ def _database_families(session: Session) -> Iterator[GaugeMetricFamily]:
         Alert.status,
         Alert.channel,
     )
+
+
+def _per_rumour_families(session: Session) -> Iterator[GaugeMetricFamily | InfoMetricFamily]:
+    """One series per active rumour, so a dashboard can chart each one's confidence and show
+    its state (the info series carries it as a label, with the claim for the legend)."""
+    confidence = GaugeMetricFamily(
+        f"{PREFIX}_rumour_confidence",
+        "Probability that the rumour's claim is or will be true",
+        labels=["rumour"],
+    )
+    info = InfoMetricFamily(
+        f"{PREFIX}_rumour", "Each active rumour's state and claim", labels=["rumour"]
+    )
+    rows = session.execute(
+        select(Rumour.id, Rumour.confidence, Rumour.state, Rumour.claim)
+        .where(Rumour.active.is_(True))
+        .order_by(Rumour.id)
+    )
+    for rumour_id, value, state, claim in rows:
+        confidence.add_metric([rumour_id], value)
+        info.add_metric([rumour_id], {"state": state, "claim": claim})
+    yield confidence
+    yield info
 
 
 def _feed_family(session: Session) -> GaugeMetricFamily:

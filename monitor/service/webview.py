@@ -1,227 +1,259 @@
-"""The read-only web view: HTML pages from the same read models `status`, `history` and `feeds`
-print.
+"""The read-only web view: HTML pages and Atom feeds from the same read models `status`,
+`history` and `feeds` print.
 
-Pure functions from plain data to HTML strings; the status listener (monitor/service/health.py)
-routes
-requests and reads the database. Claims, sentences, titles and URLs come from the web, so every
-value is escaped on its way into the page and only http(s) URLs become links: a `javascript:`
-or `data:` URL from a hostile feed is shown as text, never followed. No scripts, no external
-assets: the page works behind the strict Content-Security-Policy the listener sends.
+Pure functions from plain data to text, through Jinja2 templates (monitor/service/templates/,
+one base and one per page) with autoescape on: claims, sentences, titles and URLs come from
+the web, and every `{{ value }}` is escaped on its way into the page. Only http(s) URLs become
+links: a `javascript:` or `data:` URL from a hostile feed is shown as text, never followed. No
+scripts, no external assets: the pages (and the chart's inline SVG) work behind the strict
+Content-Security-Policy the listener sends. The listener (monitor/service/health.py) routes
+requests and reads the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from html import escape
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from monitor.db.models import STATES
 from monitor.display import counted, duration, when
-from monitor.polling import FeedHealth
+from monitor.polling import FeedFailures, FeedHealth
 from monitor.queries import StatusRow, seeded_state
+from monitor.service import chart
 from monitor.urls import is_web_url
 
-STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;
-color:#1b1b1b;background:#fff}
-h1{font-size:1.4rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;
-padding:.35rem .5rem;border-bottom:1px solid #ddd}th{background:#f3f3f3;font-weight:600}
-td.num{text-align:right;white-space:nowrap}td.when,td.id{white-space:nowrap}
-td.wrap{overflow-wrap:anywhere}td.wide{min-width:9rem}
-.state{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85rem;
-background:#e8e8e8}.s-confirmed{background:#d7e9ff}.s-formalized{background:#d3f2d8}
-.s-denied{background:#ffd9d6}.s-abandoned{background:#f1dcc1}
-.f-ok{background:#d3f2d8}.f-failing{background:#ffd9d6}.f-new{background:#d7e9ff}
-tr.failing td{background:#fff5f4}tr.disabled td{color:#666}
-.muted,nav,footer{color:#666}.bad{color:#b00020;font-weight:600}
-blockquote{margin:.3rem 0 .8rem;padding-left:.8rem;border-left:3px solid #ccc}
-a{color:#0645ad}footer{margin-top:2rem;font-size:.85rem}
-"""
-
-TITLE = "rumour-monitor"
-RETIRED = "(retired: no longer in the seeds)"
-NO_RUMOURS = "No rumours tracked yet: add seeds and run <code>rumour-monitor init</code>."
-NO_FEEDS = (
-    "No feeds yet: add a <code>[[feeds]]</code> table (<code>name</code>, <code>url</code>) to"
-    " <code>config.toml</code> and run <code>rumour-monitor init</code>."
-)
-
-
-def page(title: str, body: str) -> str:
-    """A complete HTML5 document; `title` is plain text, `body` is HTML built by this module."""
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
-        '<footer><a href="/">rumours</a> · <a href="/feeds">feeds</a> · '
-        '<a href="/status.json">status.json</a> · <a href="/feeds.json">feeds.json</a> · '
-        '<a href="/healthz">healthz</a> · <a href="/metrics">metrics</a></footer>\n'
-        "</body></html>\n"
-    )
+TEMPLATES = Path(__file__).with_name("templates")
+SUFFIXES = (".json", ".csv", ".atom")  # the other forms of a rumour's page
 
 
 def rumour_path(rumour_id: str, suffix: str = "") -> str:
-    """The page of a rumour. Slugs may contain dots, so an id that itself ends in ".json"
-    gets a trailing slash to keep its page apart from the JSON of a shorter id."""
+    """The page of a rumour, or with `suffix` its JSON, CSV or Atom. Slugs may contain dots,
+    so the page of an id that itself ends in ".json" (or another suffix) gets a trailing slash
+    to keep it apart from the JSON of a shorter id."""
     path = "/rumours/" + quote(rumour_id, safe="")
-    if not suffix and rumour_id.endswith(".json"):
+    if not suffix and rumour_id.endswith(SUFFIXES):
         return path + "/"
     return path + suffix
 
 
-def external_link(url: str | None, text: str | None) -> str:
-    """`text` linked to `url` when it is an http(s) URL; otherwise both shown as plain text."""
-    label = text or url or ""
-    if not url:
-        return escape(label)
-    if not is_web_url(url):
-        shown = escape(label) if label == url else f"{escape(label)} ({escape(url)})"
-        return f'<span class="muted">{shown}</span>'
-    return f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(label)}</a>'
+def _moment(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-_NONE = '<span class="muted">-</span>'
+def ago(moment: datetime | str, now: datetime | None = None) -> str:
+    """ "5 min ago", "3 h ago", "12 days ago": how old a time is, for a reader judging staleness."""
+    seconds = ((now or datetime.now(UTC)) - _moment(moment)).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for unit, size, noun in ((86400, 86400, "day"), (3600, 3600, "h"), (60, 60, "min")):
+        if seconds >= unit:
+            n = int(seconds // size)
+            return f"{counted(n, noun) if noun == 'day' else f'{n} {noun}'} ago"
+    return "just now"
 
 
-def _time(moment: datetime | str | None) -> str:
-    if moment is None:
-        return _NONE
-    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return f'<time datetime="{escape(parsed.isoformat())}">{escape(when(parsed))}</time>'
-
-
-def _state(state: str) -> str:
-    return f'<span class="state s-{escape(state)}">{escape(state)}</span>'
-
-
-def status_page(rows: Sequence[StatusRow], *, include_retired: bool) -> str:
-    """`/`: one row per rumour, as `status` prints them; retired ones only with ?all=1."""
-    toggle = (
-        '<a href="/">hide retired</a>' if include_retired else '<a href="/?all=1">show retired</a>'
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template is HTML or XML
+        undefined=StrictUndefined,  # a misspelt name fails the page (and its test), not silently
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    nav = f"<nav>{counted(len(rows), 'rumour')} · {toggle}</nav>"
-    if not rows:
-        return page(TITLE, f"<h1>Rumours</h1>\n{nav}\n<p>{NO_RUMOURS}</p>")
-    head = (
-        "<tr><th>ID</th><th>Claim</th><th>State</th><th>Confidence</th><th>Evidence</th>"
-        "<th>Last evidence</th><th>Updated</th><th>Alerts failed</th></tr>"
+    env.filters.update(
+        moment=_moment,
+        when=lambda m: when(_moment(m)),
+        ago=ago,
+        duration=duration,
+        rumour_path=rumour_path,
     )
-    body = "\n".join(_status_row(row) for row in rows)
-    table = f"<table>\n<thead>{head}</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-    return page(TITLE, f"<h1>Rumours</h1>\n{nav}\n{table}")
+    env.tests["web_url"] = lambda url: isinstance(url, str) and is_web_url(url)
+    env.globals["layout"] = {
+        "span": chart.SPAN,
+        "top": chart.TOP,
+        "plot": chart.PLOT,
+        "height": chart.HEIGHT,
+    }
+    return env
 
 
-def _status_row(row: StatusRow) -> str:
-    ident = f'<a href="{escape(rumour_path(row.id))}">{escape(row.id)}</a>'
-    if not row.active:
-        ident += ' <span class="muted">(retired)</span>'
-    failed = f'<span class="bad">{row.alerts_failed}</span>' if row.alerts_failed else "0"
-    return (
-        f'<tr><td class="id">{ident}</td><td>{escape(row.claim)}</td>'
-        f"<td>{_state(row.state)}</td>"
-        f'<td class="num">{row.confidence:.2f}</td><td class="num">{row.evidence_count}</td>'
-        f'<td class="when">{_time(row.last_evidence_at)}</td>'
-        f'<td class="when">{_time(row.updated_at)}</td>'
-        f'<td class="num">{failed}</td></tr>'
-    )
+ENV = _environment()
+STYLE = (TEMPLATES / "style.css").read_text(encoding="utf-8")
 
 
-def rumour_page(data: Mapping[str, Any]) -> str:
-    """`/rumours/ID`: the claim and state, then transitions and evidence, oldest first, from
-    the very dict `history --json` prints."""
-    rid = str(data["id"])
-    notes = ""
-    if data.get("state_since"):  # a seeded state: articles published before it cannot move it
-        seeded = f"seeded {_state(seeded_state(data))} since"
-        notes += f' <span class="muted">{seeded}</span> {_time(data["state_since"])}'
-    if not data["active"]:
-        notes += f' <span class="muted">{RETIRED}</span>'
-    head = (
-        f'<nav><a href="/">all rumours</a> · <a href="{escape(rumour_path(rid, ".json"))}">'
-        f"JSON</a></nav>\n<h1>{escape(rid)}</h1>\n<blockquote>{escape(str(data['claim']))}"
-        f"</blockquote>\n<p>{_state(str(data['state']))} confidence "
-        f"<strong>{float(data['confidence']):.2f}</strong>{notes}</p>"
-    )
-    sections = [head, "<h2>Transitions</h2>", _transitions(data["transitions"])]
-    sections += ["<h2>Evidence</h2>", _evidence(data["evidence"])]
-    return page(f"{rid} · {TITLE}", "\n".join(sections))
+def render(template: str, **context: Any) -> str:
+    return ENV.get_template(template).render(**context)
 
 
-def _transitions(items: Sequence[Mapping[str, Any]]) -> str:
-    if not items:
-        return '<p class="muted">none yet</p>'
-    head = (
-        "<tr><th>When</th><th>Change</th><th>Signal</th><th>Confidence</th>"
-        "<th>Sentence</th><th>Source</th></tr>"
-    )
-    rows = [
-        f'<tr><td class="when">{_time(t["at"])}</td>'
-        f"<td>{_state(t['from'])} → {_state(t['to'])}</td><td>{escape(t['signal'])}</td>"
-        f'<td class="num">{_change(t)}</td><td>{escape(t["sentence"] or "")}</td>'
-        f"<td>{external_link(t['url'], t['title'])}</td></tr>"
-        for t in items
-    ]
-    return _table(head, rows)
+# -- the overview -------------------------------------------------------------------------------
+
+COLUMNS = (
+    ("id", "ID"),
+    ("claim", "Claim"),
+    ("state", "State"),
+    ("confidence", "Confidence"),
+    ("trend", "Trend"),
+    ("evidence", "Evidence"),
+    ("last_evidence", "Last evidence"),
+    ("updated", "Updated"),
+    ("alerts_failed", "Alerts failed"),
+)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
-def _evidence(items: Sequence[Mapping[str, Any]]) -> str:
-    if not items:
-        return '<p class="muted">none yet</p>'
-    head = (
-        "<tr><th>When</th><th>Stance / signal</th><th>Similarity</th><th>Confidence</th>"
-        "<th>Sentence</th><th>Source</th></tr>"
-    )
-    rows = []
-    for e in items:
-        source = f"{escape(e['source'])}: " if e["source"] else ""
-        rows.append(
-            f'<tr><td class="when">{_time(e["at"])}</td>'
-            f"<td>{escape(e['stance'])} / {escape(e['signal'])}</td>"
-            f'<td class="num">{float(e["similarity"]):.2f}</td><td class="num">{_change(e)}</td>'
-            f"<td>{escape(e['sentence'])}</td><td>{source}{external_link(e['url'], e['title'])}"
-            "</td></tr>"
+@dataclass(frozen=True)
+class OverviewRow:
+    status: StatusRow
+    spark: chart.Sparkline | None
+
+
+_SORT_KEYS: dict[str, Callable[[OverviewRow], Any]] = {
+    "id": lambda r: r.status.id,
+    "claim": lambda r: r.status.claim.casefold(),
+    "state": lambda r: STATES.index(r.status.state) if r.status.state in STATES else len(STATES),
+    "confidence": lambda r: r.status.confidence,
+    "trend": lambda r: r.status.confidence - (r.spark.first if r.spark else r.status.confidence),
+    "evidence": lambda r: r.status.evidence_count,
+    "last_evidence": lambda r: r.status.last_evidence_at or _EARLIEST,
+    "updated": lambda r: r.status.updated_at,
+    "alerts_failed": lambda r: r.status.alerts_failed,
+}
+_TRUE = ("1", "true", "yes")
+
+
+class QueryError(ValueError):
+    """A query parameter the overview does not know; the message names it and the choices."""
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What `/` shows, from its query parameters, so a filtered and sorted view is a link:
+    `state`, `q` (text in the id or claim), `sort` (a column) and `order` (asc or desc),
+    `all` (retired rumours too)."""
+
+    state: str | None = None
+    search: str = ""
+    sort: str = "id"
+    descending: bool = False
+    include_retired: bool = False
+
+    @classmethod
+    def parse(cls, query: Mapping[str, Sequence[str]]) -> Overview:
+        def last(name: str) -> str:
+            return query.get(name, [""])[-1].strip()
+
+        state, sort, order = last("state") or None, last("sort") or "id", last("order") or "asc"
+        if state is not None and state not in STATES:
+            raise QueryError(f"state={state!r} is not a state: use one of {', '.join(STATES)}")
+        if sort not in _SORT_KEYS:
+            raise QueryError(f"sort={sort!r} is not a column: use one of {', '.join(_SORT_KEYS)}")
+        if order not in ("asc", "desc"):
+            raise QueryError(f"order={order!r}: use asc or desc")
+        return cls(
+            state=state,
+            search=last("q"),
+            sort=sort,
+            descending=order == "desc",
+            include_retired=last("all").lower() in _TRUE,
         )
-    return _table(head, rows)
+
+    def params(self) -> list[tuple[str, str]]:
+        found = [("state", self.state or ""), ("q", self.search)]
+        if self.sort != "id" or self.descending:
+            found += [("sort", self.sort), ("order", "desc" if self.descending else "asc")]
+        found.append(("all", "1" if self.include_retired else ""))
+        return [(name, value) for name, value in found if value]
+
+    def link(self, **changes: Any) -> str:
+        params = replace(self, **changes).params()
+        return "/?" + urlencode(params) if params else "/"
+
+    def sort_link(self, column: str) -> str:
+        """The column's header link: sorts by it, and the second click reverses the order."""
+        descending = not self.descending if column == self.sort else False
+        return self.link(sort=column, descending=descending)
+
+    def json_link(self) -> str:
+        return "/status.json?all=1" if self.include_retired else "/status.json"
+
+    def hidden_fields(self) -> list[tuple[str, str]]:
+        """The view's other parameters, kept by the search form."""
+        return [(name, value) for name, value in self.params() if name != "q"]
+
+    def select(self, rows: Sequence[OverviewRow]) -> list[OverviewRow]:
+        needle = self.search.casefold()
+        chosen = [
+            r
+            for r in rows
+            if (self.state is None or r.status.state == self.state)
+            and (not needle or needle in f"{r.status.id}\n{r.status.claim}".casefold())
+        ]
+        key = _SORT_KEYS[self.sort]
+        # ties keep the id order, whichever way the column runs
+        chosen.sort(key=lambda r: r.status.id)
+        chosen.sort(key=key, reverse=self.descending)
+        return chosen
 
 
-def _change(item: Mapping[str, Any]) -> str:
-    return f"{float(item['confidence_before']):.2f} → {float(item['confidence_after']):.2f}"
+STALE_INTERVALS = 2  # the last good poll is stale after this many of the longest interval
 
 
-def _table(head: str, rows: Sequence[str]) -> str:
-    return f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
-
-
-def message_page(title: str, message: str) -> str:
-    """A 404 or 503 page: what went wrong, in words, and the way back."""
-    body = (
-        f"<h1>{escape(title)}</h1>\n<p>{escape(message)}</p>\n"
-        '<p><a href="/">Back to all rumours</a></p>'
+def status_page(
+    rows: Sequence[StatusRow],
+    *,
+    include_retired: bool = False,
+    view: Overview | None = None,
+    series: Mapping[str, Sequence[tuple[datetime, float]]] | None = None,
+    failures: FeedFailures | None = None,
+    now: datetime | None = None,
+) -> str:
+    """`/`: one row per rumour, as `status` prints them, with a sparkline of its confidence,
+    filtered and sorted as `view` says; retired ones only with ?all=1."""
+    view = view or Overview(include_retired=include_retired)
+    every = [OverviewRow(r, chart.sparkline((series or {}).get(r.id, ()))) for r in rows]
+    shown = view.select(every)
+    states = {state: sum(1 for r in rows if r.state == state) for state in STATES}
+    return render(
+        "overview.html",
+        view=view,
+        rows=shown,
+        shown=counted(len(shown), "rumour"),
+        shown_count=len(shown),
+        total_count=len(rows),
+        state_counts=[(state, n) for state, n in states.items() if n or state == view.state],
+        columns=COLUMNS,
+        failures=failures,
+        stale=_stale(failures, now or datetime.now(UTC)),
     )
-    return page(title, body)
 
 
-def feeds_page(rows: Sequence[FeedHealth]) -> str:
-    """`/feeds`: each feed's health, as `feeds` prints it, failing and disabled ones marked."""
-    counts = [counted(len(rows), "feed")]
-    for status in ("failing", "disabled"):
-        n = sum(1 for row in rows if feed_status(row) == status)
-        if n:
-            counts.append(
-                f'<span class="{"bad" if status == "failing" else "muted"}">{n} {status}</span>'
-            )
-    nav = f'<nav>{" · ".join(counts)} · <a href="/feeds.json">JSON</a></nav>'
-    if not rows:
-        return page(f"feeds · {TITLE}", f"<h1>Feeds</h1>\n{nav}\n<p>{NO_FEEDS}</p>")
-    head = (
-        "<tr><th>Feed</th><th>Status</th><th>URL</th><th>Credibility</th><th>Interval</th>"
-        "<th>Last success</th><th>Errors</th><th>Next check</th><th>Entries</th>"
-        "<th>Last error</th></tr>"
+def _stale(failures: FeedFailures | None, now: datetime) -> bool:
+    if failures is None or failures.last_success_at is None:
+        return False
+    age = (now - failures.last_success_at).total_seconds()
+    return age > STALE_INTERVALS * failures.longest_interval_seconds
+
+
+# -- a rumour, the feeds, messages --------------------------------------------------------------
+
+
+def rumour_page(data: Mapping[str, Any], failures: FeedFailures | None = None) -> str:
+    """`/rumours/ID`: the claim and state, the confidence chart, then transitions and evidence,
+    oldest first, from the very dict `history --json` prints."""
+    return render(
+        "rumour.html",
+        data=data,
+        seeded=seeded_state(data),
+        chart=chart.confidence_chart(data),
+        failures=failures,
     )
-    table = _table(head, [_feed_row(row) for row in rows])
-    return page(f"feeds · {TITLE}", f"<h1>Feeds</h1>\n{nav}\n{table}")
 
 
 def feed_status(row: FeedHealth) -> str:
@@ -234,24 +266,62 @@ def feed_status(row: FeedHealth) -> str:
     return "new" if row.last_checked_at is None else "ok"
 
 
-def _feed_row(row: FeedHealth) -> str:
-    status = feed_status(row)
-    badge = f'<span class="state f-{status}">{status}</span>'
-    reason = ""
-    if status == "disabled":  # no reason: paused with `enabled = false` in config.toml
-        reason = row.disabled_reason or "enabled = false in config"
-        badge += f' <span class="muted">{escape(reason)}</span>'
-    errors = f'<span class="bad">{row.error_count}</span>' if row.error_count else "0"
-    # a disabled feed keeps its last next_check_at, but nothing will check it then
-    upcoming = '<span class="muted">not checked</span>' if not row.enabled else None
-    return (
-        f'<tr class="{status}"><td>{escape(row.name)}</td>'
-        f'<td class="wrap{" wide" if reason else ""}">{badge}</td>'
-        f'<td class="wrap wide">{external_link(row.url, row.url)}</td>'
-        f'<td class="num">{row.credibility:.2f}</td>'
-        f'<td class="num">{escape(duration(row.interval_seconds))}</td>'
-        f'<td class="when">{_time(row.last_success_at)}</td><td class="num">{errors}</td>'
-        f'<td class="when">{upcoming or _time(row.next_check_at)}</td>'
-        f'<td class="num">{row.entries}</td>'
-        f'<td class="wrap wide">{escape(row.last_error) if row.last_error else _NONE}</td></tr>'
+def feeds_page(rows: Sequence[FeedHealth]) -> str:
+    """`/feeds`: each feed's health, as `feeds` prints it, failing and disabled ones marked."""
+    statuses = [feed_status(row) for row in rows]
+    return render(
+        "feeds.html",
+        rows=list(zip(rows, statuses, strict=True)),
+        shown=counted(len(rows), "feed"),
+        failing=statuses.count("failing"),
+        disabled=statuses.count("disabled"),
+    )
+
+
+def external_link(url: str | None, text: str | None) -> str:
+    """`text` linked to `url` when it is an http(s) URL; otherwise both shown as plain text."""
+    return str(ENV.get_template("macros.html").module.link(url, text))  # type: ignore[attr-defined]
+
+
+def message_page(title: str, message: str) -> str:
+    """A 400, 404 or 503 page: what went wrong, in words, and the way back."""
+    return render("message.html", title=title, message=message)
+
+
+# -- Atom ---------------------------------------------------------------------------------------
+
+ATOM = "application/atom+xml; charset=utf-8"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/rumour-monitor")
+
+
+def _urn(*parts: str) -> str:
+    """A permanent entry id: the same change gets the same id on every render and replay."""
+    return uuid.uuid5(_NAMESPACE, "\x1f".join(parts)).urn
+
+
+def changes_feed(
+    changes: Sequence[Mapping[str, Any]], *, rumour_id: str | None = None, now: datetime
+) -> str:
+    """The Atom feed of state changes, newest first: `/changes.atom`, or one rumour's."""
+    entries = [
+        dict(c) | {"entry_id": _urn("transition", c["rumour"], c["from"], c["to"], c["at"])}
+        for c in changes
+    ]
+    updated = max((c["recorded_at"] for c in changes), default=None) or now.isoformat()
+    if rumour_id is None:
+        title, subject = "rumour-monitor: state changes", "every tracked rumour"
+        self_path, page_path, feed_id = "/changes.atom", "/", _urn("changes")
+    else:
+        title, subject = f"rumour-monitor: {rumour_id}", rumour_id
+        self_path, page_path = rumour_path(rumour_id, ".atom"), rumour_path(rumour_id)
+        feed_id = _urn("rumour", rumour_id)
+    return render(
+        "changes.atom",
+        title=title,
+        subject=subject,
+        feed_id=feed_id,
+        updated=updated,
+        self_path=self_path,
+        page_path=page_path,
+        changes=entries,
     )

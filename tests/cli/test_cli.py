@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import socket
@@ -154,6 +156,32 @@ def test_history_json_shape(write_config: Callable[..., Path], db_url: str) -> N
     code, out, _ = _run(config, "status", "--json")
     row = next(r for r in json.loads(out) if r["id"] == "acme-widgets")
     assert row["evidence_count"] == 1 and row["last_evidence_at"] == "2021-03-30T09:00:00+00:00"
+
+
+def test_history_csv_is_the_evidence_timeline(
+    write_config: Callable[..., Path], db_url: str
+) -> None:
+    config = write_config(db_url=db_url)
+    _run(config, "init")
+    _add_history(db_url)
+    code, out, _ = _run(config, "history", "acme-widgets", "--csv")
+    assert code == 0
+    header, row = csv.reader(io.StringIO(out))
+    assert header[:3] == ["at", "stance", "signal"] and header[-1] == "sentence"
+    assert dict(zip(header, row, strict=True)) | {"sentence": ""} == {
+        "at": "2021-03-30T09:00:00+00:00",
+        "stance": "supports",
+        "signal": "formalize",
+        "similarity": "0.81",
+        "confidence_before": "0.5",
+        "confidence_after": "0.9",
+        "source": "Example News",
+        "title": "Acme signs deal",
+        "url": "https://news.example/acme",
+        "sentence": "",
+    }
+    code, _, err = _run(config, "history", "acme-widgets", "--csv", "--json")
+    assert code == 2 and "choose one of --json and --csv" in err
 
 
 def test_history_of_unknown_id_exits_2(write_config: Callable[..., Path]) -> None:

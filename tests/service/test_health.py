@@ -115,13 +115,33 @@ def test_metrics_count_database_rows_at_scrape_time(db: Database) -> None:
     assert samples[("rumour_monitor_articles", (("status", "pending"),))] == 1
     assert samples[("rumour_monitor_articles", (("status", "processed"),))] == 1
     assert samples[("rumour_monitor_articles", (("status", "set_aside"),))] == 1
-    assert samples[("rumour_monitor_evidence", (("signal", "confirm"),))] == 1
-    assert samples[("rumour_monitor_transitions", (("to", "confirmed"),))] == 1
+    assert samples[("rumour_monitor_evidence_total", (("signal", "confirm"),))] == 1
+    assert samples[("rumour_monitor_transitions_total", (("to", "confirmed"),))] == 1
     assert samples[("rumour_monitor_alerts", (("channel", "slack"), ("status", "sent")))] == 1
     assert samples[("rumour_monitor_alerts", (("channel", "email"), ("status", "pending")))] == 1
     assert samples[("rumour_monitor_embedding_seconds_count", ())] == 1
     assert samples[("rumour_monitor_embedded_sentences_total", ())] == 12
     assert samples[("rumour_monitor_feed_polls_total", (("outcome", "new_entries"),))] == 2
+
+
+def test_metrics_chart_each_rumour_and_type_cumulative_counts_as_counters(db: Database) -> None:
+    _populate(db)
+    with db.transaction() as s:
+        s.add(Rumour(id="retired", claim="Gone Corp will buy Nothing", active=False))
+        acme = s.get(Rumour, "acme")
+        assert acme is not None
+        acme.state, acme.confidence = "confirmed", 0.7  # as the tracker leaves it
+    body = Metrics(db).render()
+    samples = _samples(body)
+    assert samples[("rumour_monitor_rumour_confidence", (("rumour", "acme"),))] == 0.7
+    info = ("claim", "Acme will buy Widget Works"), ("rumour", "acme"), ("state", "confirmed")
+    assert samples[("rumour_monitor_rumour_info", info)] == 1
+    assert not [key for key in samples if ("rumour", "retired") in key[1]]  # active ones only
+    families = {f.name: f.type for f in text_string_to_metric_families(body.decode())}
+    assert families["rumour_monitor_evidence"] == "counter"
+    assert families["rumour_monitor_transitions"] == "counter"
+    assert families["rumour_monitor_rumours"] == "gauge"  # goes down as well as up
+    assert "# TYPE rumour_monitor_evidence_total counter" in body.decode()
 
 
 def test_metrics_report_an_unreachable_database_instead_of_failing() -> None:
@@ -223,6 +243,6 @@ def test_a_fresh_database_reports_every_state_and_signal_at_zero(db: Database) -
     samples = _samples(Metrics(db).render())
     for state in ("unconfirmed", "confirmed", "formalized", "denied", "abandoned"):
         assert samples[("rumour_monitor_rumours", (("state", state),))] == 0
-    assert samples[("rumour_monitor_transitions", (("to", "denied"),))] == 0
-    assert samples[("rumour_monitor_evidence", (("signal", "formalize"),))] == 0
-    assert ("rumour_monitor_transitions", (("to", "unconfirmed"),)) not in samples
+    assert samples[("rumour_monitor_transitions_total", (("to", "denied"),))] == 0
+    assert samples[("rumour_monitor_evidence_total", (("signal", "formalize"),))] == 0
+    assert ("rumour_monitor_transitions_total", (("to", "unconfirmed"),)) not in samples

@@ -261,7 +261,7 @@ def test_run_polls_on_schedule_alerts_once_answers_health_and_stops_on_sigterm(
         assert 'rumour_monitor_alerts{channel="slack",status="sent"} 1.0' in metrics
         assert 'rumour_monitor_feeds{status="ok"} 1.0' in metrics
         assert 'rumour_monitor_articles{status="processed"} 1.0' in metrics
-        assert "rumour_monitor_evidence{" in metrics
+        assert "rumour_monitor_evidence_total{" in metrics
         assert "rumour_monitor_embedding_seconds_count" in metrics
         assert 'rumour_monitor_feed_polls_total{outcome="new"}' in metrics
 

@@ -136,7 +136,7 @@ def test_index_lists_active_rumours_with_their_state(site: tuple[httpx.Client, P
     assert html.startswith("<!doctype html>")
     acme = _row(html, "acme-widgets")
     assert "formalized" in acme and "Acme Corp will buy Widget Works" in acme
-    assert '<td class="num">2</td>' in acme  # evidence count
+    assert '<td class="num" data-label="Evidence">2</td>' in acme  # evidence count
     assert '<span class="bad">1</span>' in acme  # the failed alert
     assert "2021-03-30 09:00Z" in acme  # last evidence
     assert "confirmed" in _row(html, "globex-ev") and "0.70" in _row(html, "globex-ev")
@@ -172,18 +172,18 @@ def test_text_from_the_web_is_escaped_and_unsafe_urls_are_not_links(
         html = client.get(path).text
         assert "<script" not in html.lower() and "<img" not in html.lower()
         assert 'href="javascript:' not in html.lower()
-        assert "&lt;script&gt;alert(&#x27;claim&#x27;)&lt;/script&gt;" in html
+        assert "&lt;script&gt;alert(&#39;claim&#39;)&lt;/script&gt;" in html
     html = client.get("/rumours/evil").text
-    assert "&lt;script&gt;alert(&quot;sentence&quot;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#34;sentence&#34;)&lt;/script&gt;" in html
     assert "Hostile &lt;b&gt;Feed&lt;/b&gt;" in html
     assert (
-        "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; (javascript:alert(document.cookie))" in html
+        "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; (javascript:alert(document.cookie))" in html
     )
 
 
 def test_external_links_only_for_http_urls() -> None:
     assert external_link('https://a.example/?x=1&y="2"', "T") == (
-        '<a href="https://a.example/?x=1&amp;y=&quot;2&quot;" rel="noopener noreferrer">T</a>'
+        '<a href="https://a.example/?x=1&amp;y=&#34;2&#34;" rel="noopener noreferrer">T</a>'
     )
     assert external_link("HTTP://a.example/", None).startswith('<a href="HTTP://a.example/"')
     for unsafe in (" JavaScript:alert(1)", "data:text/html,<b>x</b>", "http://[::1", "//a.b/c"):
@@ -198,7 +198,7 @@ def test_unknown_ids_and_paths_are_404_pages_that_link_home(
     client, _ = site
     response = client.get("/rumours/no-such-rumour")
     assert response.status_code == 404
-    assert "no rumour with id &#x27;no-such-rumour&#x27;" in response.text
+    assert "no rumour with id &#39;no-such-rumour&#39;" in response.text
     assert '<a href="/">' in response.text
     response = client.get("/rumours/no-such-rumour.json")
     assert response.status_code == 404

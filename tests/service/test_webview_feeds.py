@@ -101,12 +101,13 @@ def test_feeds_page_shows_each_feed_with_its_health(site: tuple[httpx.Client, Pa
     assert wire.startswith('<tr class="ok">') and 'f-ok">ok<' in wire
     link = '<a href="https://wire.example/rss?a=1&amp;b=2" rel="noopener noreferrer">'
     assert link in wire
-    assert '<td class="num">0.70</td>' in wire and '<td class="num">30m</td>' in wire
+    assert 'data-label="Credibility">0.70</td>' in wire and 'data-label="Interval">30m</td>' in wire
     assert "2021-03-30 09:00Z" in wire and "2021-03-30 09:30Z" in wire  # success, next check
     broken = _row(html, "Broken")
     assert broken.startswith('<tr class="failing">') and 'f-failing">failing<' in broken
     assert '<span class="bad">3</span>' in broken and "2021-03-30 11:00Z" in broken
-    assert '<td class="num">0.60</td>' in broken and '<td class="num">15m</td>' in broken
+    assert 'data-label="Credibility">0.60</td>' in broken
+    assert 'data-label="Interval">15m</td>' in broken
     assert "HTTP 500" in broken
     gone = _row(html, "Gone")
     assert gone.startswith('<tr class="disabled">')
@@ -123,7 +124,7 @@ def test_feed_errors_are_escaped_and_unsafe_urls_are_not_links(
     client, _ = site
     html = client.get("/feeds").text
     assert "<script" not in html.lower() and 'href="javascript:' not in html.lower()
-    assert "HTTP 500 &lt;script&gt;alert(&#x27;feed&#x27;)&lt;/script&gt;" in html
+    assert "HTTP 500 &lt;script&gt;alert(&#39;feed&#39;)&lt;/script&gt;" in html
     hostile = _row(html, "Hostile")
     assert "<a " not in hostile and "javascript:alert(document.cookie)" in hostile
 
