@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -125,7 +124,7 @@ def _texts(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """Every text object of the blocks, as (type, text)."""
     found: list[tuple[str, str]] = []
     for block in payload["blocks"]:
-        objects = [block.get("text")] + block.get("fields", []) + block.get("elements", [])
+        objects = [block.get("text"), *block.get("fields", []), *block.get("elements", [])]
         found += [(o["type"], o["text"]) for o in objects if o is not None]
     return found
 
