@@ -12,9 +12,12 @@ JSON endpoints serve exactly what `status --json`, `history ID --json` and `feed
 from __future__ import annotations
 
 import errno
+import io
 import logging
+import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from monitor.polling import feed_health
 from monitor.queries import history, json_text, status_rows
 from monitor.service import webview
 from monitor.service.metrics import CONTENT_TYPE, Metrics
+from monitor.urls import is_literal_address, is_loopback_host
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,9 +134,78 @@ def database_problem(exc: SQLAlchemyError) -> str:
 SERVER_NAME = "rumour-monitor"  # the Server header: `check` tells our listener by it
 
 
+MAX_CONNECTIONS = 32  # connections served at once, one thread each; more are answered 503
+READ_DEADLINE = 10.0  # seconds a client has to send its whole request, however it trickles
+WRITE_TIMEOUT = 30.0  # seconds a client may take to read the answer
+BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nServer: " + SERVER_NAME.encode() + b"\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+    b"busy: too many connections at once, try again in a few seconds\n"
+)
+
+
+class _Listener(ThreadingHTTPServer):
+    """A thread per connection, but at most `max_connections` of them: a connection beyond
+    that is answered 503 at once from the accepting thread, so a flood of idle or half-open
+    sockets costs a bounded number of threads, each freed by the read deadline."""
+
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for a client that never sends
+    request_queue_size = 128  # a burst waits in the kernel's queue, not in SYN retries
+
+    def __init__(self, address: tuple[str, int], handler: type, max_connections: int) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started, so none will release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _turn_away(self, request: socket.socket) -> None:
+        try:
+            request.settimeout(1.0)  # the answer fits a socket buffer; never wait for a reader
+            request.sendall(BUSY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's socket, read against one deadline for the whole request: a client that
+    sends a byte now and then (slowloris) cannot hold its thread past it."""
+
+    def __init__(self, connection: socket.socket, seconds: float) -> None:
+        self._connection = connection
+        self._deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request not received in time")
+        self._connection.settimeout(left)
+        return self._connection.recv_into(buffer)
+
+
 class StatusServer:
-    """Serves /healthz, /metrics and the read-only web view on HOST:PORT until stop();
-    port 0 picks a free port. `page_deadline` bounds each page's wait for the database."""
+    """Serves /healthz, /readyz, /metrics and the read-only web view on HOST:PORT until stop();
+    port 0 picks a free port. `page_deadline` bounds each page's wait for the database,
+    `read_deadline` each client's time to send its request; `allowed_hosts` are the names
+    answered besides the listen address and loopback ones (see _Handler.host_allowed)."""
 
     def __init__(
         self,
@@ -141,13 +214,23 @@ class StatusServer:
         metrics: Metrics,
         *,
         page_deadline: float = PAGE_DEADLINE,
+        read_deadline: float = READ_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
-        attrs = {"health": health, "metrics": metrics, "page_deadline": page_deadline}
+        names = {host.lower(), *(name.strip("[]").lower() for name in allowed_hosts)}
+        attrs = {
+            "health": health,
+            "metrics": metrics,
+            "page_deadline": page_deadline,
+            "read_deadline": read_deadline,
+            "host_names": frozenset(names - {"", "0.0.0.0", "::"}),
+        }
         handler = type("Handler", (_Handler,), attrs)
         try:
-            self.httpd = ThreadingHTTPServer((host, int(port)), handler)
+            self.httpd = _Listener((host, int(port)), handler, max_connections)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ListenError(
@@ -155,7 +238,6 @@ class StatusServer:
                     " stop it, or choose another port in [service] listen"
                 ) from exc
             raise ConfigError(f"service.listen: cannot listen on {listen}: {exc}") from exc
-        self.httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="status-http", daemon=True
         )
@@ -193,7 +275,30 @@ class _Handler(BaseHTTPRequestHandler):
     health: HealthCheck
     metrics: Metrics
     page_deadline: float
+    read_deadline: float
+    host_names: frozenset[str]
     server_version = SERVER_NAME
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket's own file: it would keep the socket open after close()
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.read_deadline))
+
+    def host_allowed(self) -> bool:
+        """Whether to answer a request naming this Host. A page a browser loaded from another
+        name whose DNS now points here (DNS rebinding) must not read the pages or the JSON:
+        only the listen host, loopback names and [service] allowed_hosts are answered. An
+        address (a Host that is an IP) is always answered: rebinding needs a name."""
+        host = self.headers.get("Host")
+        if host is None:
+            return True  # an HTTP/1.0 probe; every browser sends Host
+        try:
+            name = (urlsplit(f"//{host.strip()}").hostname or "").rstrip(".")
+        except ValueError:
+            return False
+        return bool(name) and (
+            name in self.host_names or is_loopback_host(name) or is_literal_address(name)
+        )
 
     def do_GET(self) -> None:
         self._respond(self._route(), with_body=True)
@@ -211,6 +316,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> Response:
         url = urlsplit(self.path)
         as_json = url.path.endswith(".json")
+        if not self.host_allowed():
+            self.close_connection = True
+            return _error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "Unknown host name",
+                f"this listener does not answer to the host name {self.headers.get('Host')!r}:"
+                " add it to [service] allowed_hosts in config.toml to use it",
+                as_json,
+            )
         try:
             return self._dispatch(url.path, parse_qs(url.query))
         except NotFoundError as exc:
@@ -269,6 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Unavailable(database_problem(exc)) from None
 
     def _respond(self, response: Response, *, with_body: bool) -> None:
+        self.connection.settimeout(WRITE_TIMEOUT)  # the read deadline's leftover may be tiny
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
