@@ -33,6 +33,7 @@ from monitor.config import Config
 from monitor.db import Database, installation_id
 from monitor.db.models import Alert, Article, Rumour, Transition, utcnow
 from monitor.errors import DatabaseError, DeliveryError
+from monitor.queries import iso
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class AlertOutcome:
             "status": self.status,
             "attempts": self.attempts,
             "error": self.error,
-            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "next_attempt_at": iso(self.next_attempt_at),
         }
 
 

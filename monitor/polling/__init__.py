@@ -10,16 +10,24 @@ from monitor.polling.extract import decode_html, extract_article, parse_page_dat
 from monitor.polling.feeds import parse_feed
 from monitor.polling.fetch import ACCEPT_FEED, Fetcher
 from monitor.polling.poller import FeedReport, poll_feeds
-from monitor.polling.subscriptions import FeedHealth, feed_health, sync_feeds
+from monitor.polling.subscriptions import (
+    FeedFailures,
+    FeedHealth,
+    feed_failures,
+    feed_health,
+    sync_feeds,
+)
 
 __all__ = [
     "ACCEPT_FEED",
+    "FeedFailures",
     "FeedHealth",
     "FeedReport",
     "Fetcher",
     "content_hash",
     "decode_html",
     "extract_article",
+    "feed_failures",
     "feed_health",
     "parse_feed",
     "parse_page_date",

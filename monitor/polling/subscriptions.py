@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
 from monitor.db.models import Feed, FeedEntry
+from monitor.display import when
+from monitor.queries import iso
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,6 @@ class FeedHealth:
     interval_seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
-
         return {
             "name": self.name,
             "url": self.url,
@@ -144,3 +143,49 @@ def feed_health(session: Session) -> list[FeedHealth]:
         )
         for f in session.scalars(select(Feed).order_by(Feed.name))
     ]
+
+
+@dataclass(frozen=True)
+class FeedFailures:
+    """How many enabled feeds failed their last attempt, and since when: the one answer
+    `/readyz`, `/healthz.json`, `check` and the web view's banner give."""
+
+    enabled: int  # feeds being polled
+    failing: tuple[str, ...]  # names of those whose last attempt failed
+    # The earliest "last success" among the failing feeds (their addition, for one that never
+    # worked): every one of them has failed each attempt since at least then.
+    since: datetime | None
+
+    @property
+    def every_feed_failing(self) -> bool:
+        return self.enabled > 0 and len(self.failing) == self.enabled
+
+    def describe(self) -> str:
+        """For people: "3 of 7 feeds failing (no success since 2024-05-14 09:35Z): A, B, C"."""
+        if not self.failing:
+            return f"{self.enabled} of {self.enabled} feeds answering"
+        shown = ", ".join(self.failing[:5]) + (", ..." if len(self.failing) > 5 else "")
+        return (
+            f"{len(self.failing)} of {self.enabled} feeds failing"
+            f" (no success since {when(self.since)}): {shown}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "failing": len(self.failing),
+            "failing_feeds": list(self.failing),
+            "failing_since": iso(self.since),
+        }
+
+
+def feed_failures(session: Session) -> FeedFailures:
+    """The enabled feeds whose last attempt failed (their error count is not 0), and since when."""
+    rows = session.execute(
+        select(Feed.name, Feed.error_count, Feed.last_success_at, Feed.created_at)
+        .where(Feed.enabled.is_(True))
+        .order_by(Feed.name)
+    ).all()
+    failing = [row for row in rows if row.error_count]
+    since = min((row.last_success_at or row.created_at for row in failing), default=None)
+    return FeedFailures(len(rows), tuple(row.name for row in failing), since)

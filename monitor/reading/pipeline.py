@@ -26,7 +26,7 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
 from monitor.errors import MonitorError
-from monitor.queries import MAX_ATTEMPTS, is_pending
+from monitor.queries import MAX_ATTEMPTS, is_pending, iso
 from monitor.reading import tracker
 from monitor.reading.embed import Embedder
 from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
@@ -47,6 +47,7 @@ class TransitionReport:
     at: datetime
     signal: str
     confidence: float
+    transition_id: int | None = None  # the row written, when there is one
 
     def line(self) -> str:
         return (
@@ -60,7 +61,7 @@ class TransitionReport:
             "id": self.rumour_id,
             "from": self.from_state,
             "to": self.to_state,
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
             "signal": self.signal,
             "confidence": round(self.confidence, 4),
             "sentence": self.sentence,
@@ -292,7 +293,7 @@ def _record(
     )
     if not outcome.changed:
         return None
-    _add_transition(session, run, rumour, evidence, outcome)
+    transition = _add_transition(session, run, rumour, evidence, outcome)
     return TransitionReport(
         rumour_id,
         outcome.from_state,
@@ -302,6 +303,7 @@ def _record(
         article.published_at,
         verdict.signal,
         outcome.confidence_after,
+        transition.id,
     )
 
 
@@ -361,7 +363,7 @@ def _add_evidence(
 
 def _add_transition(
     session: Session, run: _Run, rumour: Rumour, evidence: Evidence, outcome: tracker.Outcome
-) -> None:
+) -> Transition:
     """Move the rumour's state, write the transition row and queue its alerts."""
     rumour.state = outcome.to_state
     session.flush()  # the transition points at the evidence row's id
@@ -379,3 +381,5 @@ def _add_transition(
     )
     session.add(transition)
     enqueue(session, transition, run.channels)
+    session.flush()  # its id, for the report: which alerts this change queued
+    return transition

@@ -2,9 +2,11 @@
 and a small read-only web view of the rumours and feeds (`/`, `/rumours/ID`, `/feeds`, and
 their `.json` twins).
 
-A stdlib ThreadingHTTPServer in a daemon thread: it needs no framework, a slow scrape never
-holds up the scheduler, and it dies with the process. `/healthz` answers 200 "ok", or 503 with
-one reason per line so an operator reading `curl` output knows what to look at. The pages are
+A stdlib HTTP server in a daemon thread (monitor/service/listener.py bounds its threads and
+each request's time): it needs no framework, a slow scrape never holds up the scheduler, and it
+dies with the process. `/healthz` (liveness) answers 200 "ok", or 503 with one reason per line
+so an operator reading `curl` output knows what to look at; `/readyz` adds every feed failing
+and alerts overdue, and `/healthz.json` gives both with their figures. The pages are
 rendered by monitor/service/webview.py from the read models `status`, `history` and `feeds` use; the
 JSON endpoints serve exactly what `status --json`, `history ID --json` and `feeds --json` print.
 """
@@ -12,18 +14,15 @@ JSON endpoints serve exactly what `status --json`, `history ID --json` and `feed
 from __future__ import annotations
 
 import errno
-import io
 import logging
-import socket
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -31,12 +30,21 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.alerts.outbox import AlertBacklog, alert_backlog
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
 from monitor.errors import ConfigError, ListenError, NotFoundError
-from monitor.polling import feed_health
+from monitor.polling import FeedFailures, feed_failures, feed_health
 from monitor.queries import history, json_text, status_rows
 from monitor.service import webview
+from monitor.service.listener import (
+    MAX_CONNECTIONS,
+    READ_DEADLINE,
+    SERVER_NAME,
+    WRITE_TIMEOUT,
+    BoundedListener,
+    deadline_reader,
+)
 from monitor.service.metrics import CONTENT_TYPE, Metrics
 from monitor.urls import is_literal_address, is_loopback_host
 
@@ -61,6 +69,45 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class HealthReport:
+    """Liveness (`reasons`: the service itself is broken) and what readiness adds: whether
+    the feeds answer and the alerts leave. `feeds` and `alerts` are None when the database
+    gave no answer (a liveness reason already says so)."""
+
+    reasons: list[str]
+    feeds: FeedFailures | None = None
+    alerts: AlertBacklog | None = None
+
+    def not_ready(self) -> list[str]:
+        """Why `/readyz` answers 503: every liveness reason, every enabled feed failing, or
+        alerts overdue. Some feeds failing is `degraded`, not unready."""
+        found = list(self.reasons)
+        if self.feeds is not None and self.feeds.every_feed_failing:
+            found.append(f"every feed failing: {self.feeds.describe()}")
+        if self.alerts is not None and self.alerts.overdue:
+            found.append(self.alerts.describe())
+        return found
+
+    @property
+    def status(self) -> str:
+        if self.reasons:
+            return "failing"
+        if self.not_ready() or (self.feeds is not None and self.feeds.failing):
+            return "degraded"
+        return "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "live": not self.reasons,
+            "ready": not self.not_ready(),
+            "reasons": self.not_ready(),
+            "feeds": self.feeds.to_json() if self.feeds is not None else None,
+            "alerts": self.alerts.to_json() if self.alerts is not None else None,
+        }
+
+
 @dataclass
 class HealthCheck:
     """What makes the service unhealthy: each check returns a reason or None."""
@@ -70,42 +117,46 @@ class HealthCheck:
     lock_alive: Callable[[], bool] = lambda: True
 
     def reasons(self) -> list[str]:
+        return self.report().reasons
+
+    def report(self) -> HealthReport:
         found: list[str] = []
         if not self.scheduler_running():
             found.append("scheduler stopped")
         if not self.lock_alive():
             found.append("scheduler lock lost (another `run` may start on this database)")
         try:
-            found.extend(with_deadline(self._database_and_alerts, DB_DEADLINE))
+            read = with_deadline(self._read, DB_DEADLINE)
         except DeadlineExceeded as exc:
-            found.append(str(exc))
-        return found
+            return HealthReport([*found, str(exc)])
+        return HealthReport(found + read.reasons, read.feeds, read.alerts)
 
-    def _database_and_alerts(self) -> list[str]:
+    def _read(self) -> HealthReport:
         try:
             with self.database.sessions() as session:
                 session.execute(text("SELECT 1"))
-                since = utcnow() - FAILED_WINDOW
-                # A failed alert's next_attempt_at is when it gave up; its created_at may be
-                # days older (a long backoff, or `alerts retry` of an old alert).
-                failed = session.scalar(
-                    select(func.count()).where(
-                        Alert.status == "failed", Alert.next_attempt_at >= since
-                    )
-                )
-                retrying = session.scalar(
-                    select(func.count()).where(
-                        Alert.status == "pending", Alert.attempts >= RETRYING_ATTEMPTS
-                    )
-                )
+                reasons = _failing_alerts(session)
+                return HealthReport(reasons, feed_failures(session), alert_backlog(session))
         except SQLAlchemyError as exc:
-            return [database_problem(exc)]
-        if failed or retrying:
-            return [
-                f"alerts failing: {failed} failed in the last 24h, {retrying} pending after "
-                f"{RETRYING_ATTEMPTS}+ attempts (see `rumour-monitor status`)"
-            ]
-        return []
+            return HealthReport([database_problem(exc)])
+
+
+def _failing_alerts(session: Session) -> list[str]:
+    since = utcnow() - FAILED_WINDOW
+    # A failed alert's next_attempt_at is when it gave up; its created_at may be days older (a
+    # long backoff, or `alerts retry` of an old alert).
+    failed = session.scalar(
+        select(func.count()).where(Alert.status == "failed", Alert.next_attempt_at >= since)
+    )
+    retrying = session.scalar(
+        select(func.count()).where(Alert.status == "pending", Alert.attempts >= RETRYING_ATTEMPTS)
+    )
+    if failed or retrying:
+        return [
+            f"alerts failing: {failed} failed in the last 24h, {retrying} pending after "
+            f"{RETRYING_ATTEMPTS}+ attempts (see `rumour-monitor status`)"
+        ]
+    return []
 
 
 class DeadlineExceeded(Exception):
@@ -129,76 +180,6 @@ def with_deadline(work: Callable[[], T], seconds: float) -> T:
 def database_problem(exc: SQLAlchemyError) -> str:
     """One line naming a database failure, for /healthz and the web view's 503 page."""
     return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-
-
-SERVER_NAME = "rumour-monitor"  # the Server header: `check` tells our listener by it
-
-
-MAX_CONNECTIONS = 32  # connections served at once, one thread each; more are answered 503
-READ_DEADLINE = 10.0  # seconds a client has to send its whole request, however it trickles
-WRITE_TIMEOUT = 30.0  # seconds a client may take to read the answer
-BUSY = (
-    b"HTTP/1.0 503 Service Unavailable\r\nServer: " + SERVER_NAME.encode() + b"\r\n"
-    b"Content-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
-    b"busy: too many connections at once, try again in a few seconds\n"
-)
-
-
-class _Listener(ThreadingHTTPServer):
-    """A thread per connection, but at most `max_connections` of them: a connection beyond
-    that is answered 503 at once from the accepting thread, so a flood of idle or half-open
-    sockets costs a bounded number of threads, each freed by the read deadline."""
-
-    daemon_threads = True
-    block_on_close = False  # stop() must not wait for a client that never sends
-    request_queue_size = 128  # a burst waits in the kernel's queue, not in SYN retries
-
-    def __init__(self, address: tuple[str, int], handler: type, max_connections: int) -> None:
-        self._slots = threading.BoundedSemaphore(max_connections)
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._turn_away(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()  # no thread started, so none will release it
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _turn_away(self, request: socket.socket) -> None:
-        try:
-            request.settimeout(1.0)  # the answer fits a socket buffer; never wait for a reader
-            request.sendall(BUSY)
-        except OSError:
-            pass
-        self.shutdown_request(request)
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The connection's socket, read against one deadline for the whole request: a client that
-    sends a byte now and then (slowloris) cannot hold its thread past it."""
-
-    def __init__(self, connection: socket.socket, seconds: float) -> None:
-        self._connection = connection
-        self._deadline = time.monotonic() + seconds
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("request not received in time")
-        self._connection.settimeout(left)
-        return self._connection.recv_into(buffer)
 
 
 class StatusServer:
@@ -230,7 +211,7 @@ class StatusServer:
         }
         handler = type("Handler", (_Handler,), attrs)
         try:
-            self.httpd = _Listener((host, int(port)), handler, max_connections)
+            self.httpd = BoundedListener((host, int(port)), handler, max_connections)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ListenError(
@@ -282,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the socket's own file: it would keep the socket open after close()
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.read_deadline))
+        self.rfile = deadline_reader(self.connection, self.read_deadline)
 
     def host_allowed(self) -> bool:
         """Whether to answer a request naming this Host. A page a browser loaded from another
@@ -337,11 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error", problem, as_json)
 
     def _dispatch(self, path: str, query: dict[str, list[str]]) -> Response:
-        if path == "/healthz":
-            reasons = self.health.reasons()
-            body = ("\n".join(reasons) if reasons else "ok") + "\n"
-            status = HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK
-            return Response(status, body.encode(), TEXT)
+        if path in ("/healthz", "/readyz", "/healthz.json"):
+            return self._health(path)
         if path == "/metrics":
             return Response(HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
         retired = query.get("all", [""])[-1].lower() in ("1", "true", "yes")
@@ -358,6 +336,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/rumours/"):
             return self._rumour(path.removeprefix("/rumours/"))
         raise NotFoundError(f"nothing at {path}: the rumours are at /, the feeds at /feeds")
+
+    def _health(self, path: str) -> Response:
+        """`/healthz`: liveness, "ok" or the reasons it is broken; `/readyz`: also every feed
+        failing or alerts overdue; `/healthz.json`: both, with the feed and alert figures."""
+        report = self.health.report()
+        if path == "/healthz.json":
+            unhealthy = report.status == "failing"
+            code = HTTPStatus.SERVICE_UNAVAILABLE if unhealthy else HTTPStatus.OK
+            return _json(report.to_json(), code)
+        reasons = report.reasons if path == "/healthz" else report.not_ready()
+        body = "\n".join(reasons) if reasons else ("ok" if path == "/healthz" else "ready")
+        if not reasons and path == "/readyz" and report.feeds and report.feeds.failing:
+            body += f" (degraded: {report.feeds.describe()})"
+        status = HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK
+        return Response(status, (body + "\n").encode(), TEXT)
 
     def _rumour(self, name: str) -> Response:
         # /rumours/ID is the page, /rumours/ID.json the JSON, /rumours/ID/ the page of an
