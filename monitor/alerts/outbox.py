@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config import AlertsConfig
@@ -109,6 +109,28 @@ def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
     """The status of each of these alerts that exists."""
     rows = session.execute(select(Alert.id, Alert.status).where(Alert.id.in_(ids)))
     return {int(alert_id): str(status) for alert_id, status in rows}
+
+
+def drop_unsent(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Delete alerts that were not sent (pending or failed; those ids, or every pending one
+    when `ids` is None) from the outbox, so nothing sends them; the count deleted."""
+    query = delete(Alert)
+    if ids is None:
+        query = query.where(Alert.status == "pending")
+    else:
+        query = query.where(Alert.id.in_(ids), Alert.status.in_(("pending", "failed")))
+    result = session.execute(query.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def pending_for(session: Session, transition_ids: Sequence[int]) -> list[int]:
+    """The pending alerts of these transitions, by id."""
+    if not transition_ids:
+        return []
+    query = select(Alert.id).where(
+        Alert.transition_id.in_(transition_ids), Alert.status == "pending"
+    )
+    return sorted(session.scalars(query))
 
 
 def requeue_failed(session: Session, ids: Sequence[int] | None = None) -> int:
