@@ -9,6 +9,8 @@ from monitor.alerts.console import ConsoleChannel
 from monitor.alerts.delivery import deliver_pending
 from monitor.alerts.email import EmailChannel
 from monitor.alerts.outbox import (
+    AlertBacklog,
+    alert_backlog,
     channel_names,
     drop_unsent,
     enqueue,
@@ -19,9 +21,11 @@ from monitor.alerts.outbox import (
 )
 
 __all__ = [
+    "AlertBacklog",
     "Channel",
     "ConsoleChannel",
     "EmailChannel",
+    "alert_backlog",
     "channel_names",
     "channels_from_config",
     "deliver_pending",

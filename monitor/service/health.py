@@ -30,7 +30,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.alerts.outbox import AlertBacklog, alert_backlog
+from monitor.alerts import AlertBacklog, alert_backlog
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
 from monitor.errors import ConfigError, ListenError, NotFoundError
