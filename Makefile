@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: setup run test lint demo screenshot clean
+TORCH := torch==2.13.0
+
+.PHONY: setup install run test lint demo screenshot clean
 
 setup: $(STAMP)
 
@@ -14,9 +16,18 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# For a server (the systemd recipe in README.md): the monitor and what it needs to run, copied
+# into the venv (not linked to this checkout, which may change under a running service) and
+# without the test tools. Run it again after updating the code.
+install:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet .
 
 run: setup
 	$(BIN)/rumour-monitor --config $(CONFIG) init

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
@@ -29,7 +29,11 @@ def pending_count(session: Session) -> int:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    """The one form of a time in every `--json` and `.json`: ISO 8601 in UTC to the second,
+    with its offset, `2021-09-06T12:00:00+00:00` (the SQL views write it so too)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def json_text(data: Any) -> str:

@@ -128,3 +128,12 @@ def is_literal_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address is this machine's loopback: localhost (and names under
+    .localhost, which resolvers keep local) or an address in 127.0.0.0/8 or ::1."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    return is_literal_address(name) and classify_address(name) == "loopback"

@@ -8,17 +8,31 @@ from monitor.alerts.channel import Channel, channels_from_config, send_test_aler
 from monitor.alerts.console import ConsoleChannel
 from monitor.alerts.delivery import deliver_pending
 from monitor.alerts.email import EmailChannel
-from monitor.alerts.outbox import channel_names, enqueue, list_alerts, requeue_failed, statuses
+from monitor.alerts.outbox import (
+    AlertBacklog,
+    alert_backlog,
+    channel_names,
+    drop_unsent,
+    enqueue,
+    list_alerts,
+    pending_for,
+    requeue_failed,
+    statuses,
+)
 
 __all__ = [
+    "AlertBacklog",
     "Channel",
     "ConsoleChannel",
     "EmailChannel",
+    "alert_backlog",
     "channel_names",
     "channels_from_config",
     "deliver_pending",
+    "drop_unsent",
     "enqueue",
     "list_alerts",
+    "pending_for",
     "requeue_failed",
     "send_test_alert",
     "statuses",

@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session, aliased
 from monitor.alerts.channel import Channel
 from monitor.alerts.message import AlertMessage, from_transition
 from monitor.config import Config
-from monitor.db import Database
+from monitor.db import Database, installation_id
 from monitor.db.models import Alert, Article, Rumour, Transition, utcnow
 from monitor.errors import DatabaseError, DeliveryError
+from monitor.queries import iso
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class AlertOutcome:
             "status": self.status,
             "attempts": self.attempts,
             "error": self.error,
-            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "next_attempt_at": iso(self.next_attempt_at),
         }
 
 
@@ -188,7 +189,22 @@ def _message(session: Session, alert_id: int) -> AlertMessage:
         .where(Alert.id == alert_id)
     ).one()  # just claimed in this transaction, and transitions cascade to their alerts
     transition, rumour, article = row
-    return from_transition(transition, rumour, article, alert_id=alert_id)
+    channel = select(Alert.channel).where(Alert.id == alert_id).scalar_subquery()
+    first = session.execute(
+        select(Alert.id, Alert.transition_id)
+        .join(Transition, Transition.id == Alert.transition_id)
+        .where(Transition.rumour_id == rumour.id, Alert.channel == channel)
+        .order_by(Alert.id)
+        .limit(1)
+    ).first()
+    return from_transition(
+        transition,
+        rumour,
+        article,
+        alert_id=alert_id,
+        installation=installation_id(session),
+        first_alert=(first[0], first[1]) if first is not None else None,
+    )
 
 
 def _attempt(

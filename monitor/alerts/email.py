@@ -28,6 +28,10 @@ def build_email(cfg: EmailConfig, message: AlertMessage) -> EmailMessage:
     mail["To"] = ", ".join(cfg.recipients)
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = message.message_id
+    if message.thread_id is not None:
+        # a rumour's alerts form one thread in mail clients, under its first alert
+        mail["In-Reply-To"] = message.thread_id
+        mail["References"] = message.thread_id
     # mark it machine-made so vacation responders and ticket systems leave it alone
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Rumour-Id"] = message.rumour_id

@@ -43,19 +43,33 @@ class AlertMessage:
     source_name: str | None
     published_at: datetime | None
     test: bool = False
+    # The Message-ID of the rumour's first alert on this channel, which later ones refer to so
+    # a mail client shows a rumour's alerts as one thread; None on the first one.
+    thread_id: str | None = None
 
 
-def message_id(alert_id: int, transition_id: int) -> str:
-    """The Message-ID of an alert: derived from ids, so a resend repeats it and can be spotted."""
-    return f"<alert-{alert_id}.{transition_id}@{MESSAGE_ID_DOMAIN}>"
+def message_id(alert_id: int, transition_id: int, installation: str) -> str:
+    """The Message-ID of an alert: derived from ids, so a resend repeats it and can be spotted,
+    and from the database's random installation id, so another database's alert 42 differs."""
+    return f"<alert-{alert_id}.{transition_id}@{installation}.{MESSAGE_ID_DOMAIN}>"
 
 
 def from_transition(
-    transition: Transition, rumour: Rumour, article: Article | None, *, alert_id: int
+    transition: Transition,
+    rumour: Rumour,
+    article: Article | None,
+    *,
+    alert_id: int,
+    installation: str,
+    first_alert: tuple[int, int] | None = None,
 ) -> AlertMessage:
-    """The message for one outbox row, from the transition it announces."""
+    """The message for one outbox row, from the transition it announces. `first_alert` is the
+    (alert id, transition id) of the rumour's first alert on the same channel."""
+    own = message_id(alert_id, transition.id, installation)
+    thread = message_id(*first_alert, installation) if first_alert is not None else None
     return AlertMessage(
-        message_id=message_id(alert_id, transition.id),
+        message_id=own,
+        thread_id=thread if thread != own else None,
         rumour_id=rumour.id,
         claim=rumour.claim,
         old_state=transition.from_state,
@@ -169,47 +183,56 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _slack_link(url: str | None, label: str) -> str:
-    safe = _web_url(url)
-    if safe is None:
-        return slack_escape(label)
+def _slack_link(url: str) -> str:
     # "|" separates URL from label in Slack's <url|label>; percent-encoding keeps it in the URL.
-    target = slack_escape(quote(safe, safe=":/?#[]@!$&'()*+,;=%~"))
-    return f"<{target}|{slack_escape(label)}>"
+    # The label is ours: text from the article inside it would be read as mrkdwn.
+    target = slack_escape(quote(url, safe=":/?#[]@!$&'()*+,;=%~"))
+    return f"<{target}|open the article>"
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
+    """Our own markup (labels, states, the link); never text from an article."""
     return {"type": "mrkdwn", "text": text}
 
 
+def _plain(text: str) -> dict[str, Any]:
+    """Text from an article or a seed, shown as written. mrkdwn has no escape for *, _, ~ and
+    ` (Slack documents escaping for &, < and > only): plain_text is how Slack shows text
+    unformatted, with no mention, link or :emoji: parsing, so nothing in it is escaped."""
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
 def slack_payload(m: AlertMessage) -> dict[str, Any]:
-    """An incoming-webhook body: a `text` fallback for notifications, and blocks for the app."""
-    claim = slack_escape(_cut(one_line(m.claim), _SLACK_FIELD_MAX))
-    states = slack_escape(f"{m.old_state} -> {m.new_state}")
-    fallback = f"[rumour] {claim}: {states}"
+    """An incoming-webhook body: a `text` fallback for notifications, and blocks for the app.
+
+    The fallback is plain (`mrkdwn: false`) with &, < and > escaped, so a headline can neither
+    ping `<!channel>`, hide a link, nor turn *bold*; in the blocks, text from the article and
+    the seed is plain_text and the markup is ours."""
+    claim = _cut(one_line(m.claim), _SLACK_FIELD_MAX)
+    states = f"{m.old_state} -> {m.new_state}"
     title = _cut(one_line(m.article_title or "(untitled)"), 300)
-    source = f" · {slack_escape(m.source_name)}" if m.source_name else ""
+    context: list[dict[str, Any]] = [_plain(title)]
+    url = _web_url(m.source_url)
+    if url is not None:
+        context.append(_mrkdwn(_slack_link(url)))
+    where = " · ".join(
+        part for part in (one_line(m.source_name or ""), _time(m.published_at)) if part
+    )
+    context.append(_plain(where))
     blocks = [
-        {"type": "section", "text": _mrkdwn(f"*Rumour* `{slack_escape(m.rumour_id)}`\n{claim}")},
+        {"type": "section", "text": _mrkdwn(f"*Rumour* `{slack_escape(m.rumour_id)}`")},
+        {"type": "section", "text": _plain(claim)},
         {
             "type": "section",
             "fields": [
-                _mrkdwn(f"*State*\n{states}"),
+                _mrkdwn(f"*State*\n{slack_escape(states)}"),
                 _mrkdwn(
                     f"*Confidence*\n{m.confidence_before:.2f} -&gt; {m.confidence_after:.2f}"
                     f" ({slack_escape(m.signal)})"
                 ),
             ],
         },
-        {
-            "type": "section",
-            "text": _mrkdwn("> " + slack_escape(_cut(one_line(m.sentence), _SLACK_FIELD_MAX))),
-        },
-        {
-            "type": "context",
-            "elements": [
-                _mrkdwn(f"{_slack_link(m.source_url, title)}{source} · {_time(m.published_at)}")
-            ],
-        },
+        {"type": "section", "text": _plain(f"“{_cut(one_line(m.sentence), _SLACK_FIELD_MAX)}”")},
+        {"type": "context", "elements": context},
     ]
-    return {"text": fallback, "blocks": blocks}
+    return {"text": slack_escape(f"[rumour] {claim}: {states}"), "mrkdwn": False, "blocks": blocks}

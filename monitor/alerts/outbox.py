@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config import AlertsConfig
 from monitor.db.models import Alert, Transition, utcnow
+from monitor.display import when
+from monitor.queries import iso
 
 
 def channel_names(alerts: AlertsConfig) -> tuple[str, ...]:
@@ -60,9 +62,6 @@ class AlertRow:
     last_error: str | None
 
     def to_json(self) -> dict[str, Any]:
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment is not None else None
-
         return {
             "id": self.id,
             "channel": self.channel,
@@ -112,6 +111,28 @@ def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
     return {int(alert_id): str(status) for alert_id, status in rows}
 
 
+def drop_unsent(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Delete alerts that were not sent (pending or failed; those ids, or every pending one
+    when `ids` is None) from the outbox, so nothing sends them; the count deleted."""
+    query = delete(Alert)
+    if ids is None:
+        query = query.where(Alert.status == "pending")
+    else:
+        query = query.where(Alert.id.in_(ids), Alert.status.in_(("pending", "failed")))
+    result = session.execute(query.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def pending_for(session: Session, transition_ids: Sequence[int]) -> list[int]:
+    """The pending alerts of these transitions, by id."""
+    if not transition_ids:
+        return []
+    query = select(Alert.id).where(
+        Alert.transition_id.in_(transition_ids), Alert.status == "pending"
+    )
+    return sorted(session.scalars(query))
+
+
 def requeue_failed(session: Session, ids: Sequence[int] | None = None) -> int:
     """Give failed alerts (all, or those ids) a fresh set of attempts, due now; the count."""
     query = update(Alert).where(Alert.status == "failed")
@@ -123,3 +144,41 @@ def requeue_failed(session: Session, ids: Sequence[int] | None = None) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+BACKLOG_GRACE = timedelta(minutes=15)  # a due alert not sent this long after: delivery is stuck
+
+
+@dataclass(frozen=True)
+class AlertBacklog:
+    """Pending alerts, and those due longer than BACKLOG_GRACE ago: no delivery is running,
+    or it cannot keep up (an alert waiting on its retry back-off is not overdue)."""
+
+    pending: int
+    overdue: int
+    oldest_due_at: datetime | None  # of the overdue ones
+
+    def describe(self) -> str:
+        return (
+            f"alert backlog: {self.overdue} of {self.pending} pending alerts due since"
+            f" {when(self.oldest_due_at)} or earlier (is `run` delivering? see"
+            " `rumour-monitor alerts list --status pending`)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "overdue": self.overdue,
+            "oldest_due_at": iso(self.oldest_due_at),
+        }
+
+
+def alert_backlog(session: Session, now: datetime | None = None) -> AlertBacklog:
+    cutoff = (now or utcnow()) - BACKLOG_GRACE
+    pending = session.scalar(select(func.count()).where(Alert.status == "pending")) or 0
+    overdue, oldest = session.execute(
+        select(func.count(), func.min(Alert.next_attempt_at)).where(
+            Alert.status == "pending", Alert.next_attempt_at <= cutoff
+        )
+    ).one()
+    return AlertBacklog(pending, overdue or 0, oldest)

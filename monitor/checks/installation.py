@@ -272,6 +272,24 @@ def check_disabled_feeds(config: Config, db: Database) -> list[Result]:
     ]
 
 
+def check_feed_failures(db: Database) -> list[Result]:
+    """The feeds' last attempts as the database recorded them: a warning when every enabled
+    feed failed (nothing new can arrive), a note when some did."""
+    from monitor.polling import feed_failures
+
+    try:
+        with db.sessions() as session:
+            failures = feed_failures(session)
+    except SQLAlchemyError as exc:
+        return [fail("feeds", f"cannot read the feeds' state: {_first_line(exc)}")]
+    if not failures.failing:
+        return []
+    said = f"{failures.describe()}; see `rumour-monitor feeds` for each error"
+    if failures.every_feed_failing:
+        return [warn("feeds", f"every feed failed its last attempt: {said}")]
+    return [ok("feeds", said)]
+
+
 def _fetch_feed(fetcher: Fetcher, feed: FeedConfig) -> Result:
     from monitor.polling import ACCEPT_FEED, parse_feed
 
@@ -348,6 +366,7 @@ def run_checks(path: Path, options: CheckOptions, environ: Mapping[str, str]) ->
         yield from check_feeds(config, options.feeds)
         if db is not None:
             yield from check_disabled_feeds(config, db)
+            yield from check_feed_failures(db)
         yield from check_alerts(setup, options.alerts)
         yield check_service(config, db)
     finally:

@@ -19,30 +19,43 @@ def alerts_group() -> None:
       rumour-monitor alerts test                  one test alert per configured channel
       rumour-monitor alerts list --status failed  alerts that gave up, with the last error
       rumour-monitor alerts retry --all-failed    try those again (after fixing the channel)
+      rumour-monitor alerts drop --all-pending    send nothing of what is queued (a backtest)
     """
 
 
 @alerts_group.command(name="test")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 @handle_errors
-def alerts_test(app: App) -> None:
+def alerts_test(app: App, as_json: bool) -> None:
     """Send a test alert to every configured channel and report each result.
 
     Uses the [alerts.email], [alerts.slack] and [alerts.apprise] settings as they are (each
     Apprise URL is its own channel), so it proves the host, login, webhook and URLs work.
     Without any, the alert goes to the console. Exit 1 if any channel failed. The database is
-    not touched.
+    not touched. --json prints [{"channel", "status": "sent" or "failed", "error"}] (a
+    console alert then goes to stderr).
 
     \b
     Examples:
       rumour-monitor alerts test
       rumour-monitor --config /etc/rumour-monitor/config.toml alerts test
+      rumour-monitor alerts test --json | jq -r '.[] | select(.status == "failed") | .error'
     """
     from monitor.alerts import channels_from_config, send_test_alert
 
-    results = send_test_alert(channels_from_config(app.config.alerts))
-    for name, error in results.items():
-        click.echo(f"{name}: sent" if error is None else f"{name}: FAILED: {error}")
+    stream = sys.stderr if as_json else sys.stdout
+    results = send_test_alert(channels_from_config(app.config.alerts, stream=stream))
+    if as_json:
+        emit_json(
+            [
+                {"channel": name, "status": "sent" if error is None else "failed", "error": error}
+                for name, error in results.items()
+            ]
+        )
+    else:
+        for name, error in results.items():
+            click.echo(f"{name}: sent" if error is None else f"{name}: FAILED: {error}")
     if any(error is not None for error in results.values()):
         sys.exit(1)
 
@@ -133,18 +146,21 @@ def alerts_deliver(app: App, as_json: bool) -> None:
 @alerts_group.command(name="retry")
 @click.argument("alert_ids", metavar="[ID]...", nargs=-1, type=int)
 @click.option("--all-failed", is_flag=True, help="Requeue every failed alert.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 @handle_errors
-def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None:
+def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool, as_json: bool) -> None:
     """Give failed alerts a fresh set of attempts; the next delivery sends them.
 
     Named alerts that are not failed are left as they are and said so; an id that names no
-    alert exits with 2 (the others are still queued again).
+    alert exits with 2 (the others are still queued again). --json prints {"requeued",
+    "not_failed": [{"id", "status"}], "unknown": [ids]}, with the same exit codes.
 
     \b
     Examples:
       rumour-monitor alerts retry 42 43
       rumour-monitor alerts retry --all-failed
+      rumour-monitor alerts retry --all-failed --json | jq .requeued
     """
     from monitor.alerts import requeue_failed, statuses
 
@@ -154,12 +170,59 @@ def alerts_retry(app: App, alert_ids: tuple[int, ...], all_failed: bool) -> None
     with app.database().transaction() as session:
         known = statuses(session, named) if named else {}
         count = requeue_failed(session, None if all_failed else named)
-    click.echo(f"{count} failed alert(s) queued again")
-    for alert_id in named:
-        if alert_id in known and known[alert_id] != "failed":
-            note = f"alert {alert_id} is {known[alert_id]}, not failed: left as it is"
-            click.echo(note, err=True)
-    unknown = [str(i) for i in named if i not in known]
+    left = [(i, known[i]) for i in named if i in known and known[i] != "failed"]
+    unknown = [i for i in named if i not in known]
+    if as_json:
+        emit_json(
+            {
+                "requeued": count,
+                "not_failed": [{"id": i, "status": status} for i, status in left],
+                "unknown": unknown,
+            }
+        )
+    else:
+        click.echo(f"{count} failed alert(s) queued again")
+        for alert_id, status in left:
+            click.echo(f"alert {alert_id} is {status}, not failed: left as it is", err=True)
     if unknown:
-        click.echo(f"no such alert: {', '.join(unknown)} (see `alerts list`)", err=True)
+        listed = ", ".join(str(i) for i in unknown)
+        click.echo(f"no such alert: {listed} (see `alerts list`)", err=True)
         sys.exit(2)
+
+
+@alerts_group.command(name="drop")
+@click.argument("alert_ids", metavar="[ID]...", nargs=-1, type=int)
+@click.option("--all-pending", is_flag=True, help="Drop every pending alert.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+@handle_errors
+def alerts_drop(app: App, alert_ids: tuple[int, ...], all_pending: bool, as_json: bool) -> None:
+    """Delete alerts that were not sent from the outbox, so no delivery sends them.
+
+    For alerts nobody should get: those a `replay` (a backtest) queued, say. Named alerts
+    may be pending or failed; sent ones are history and stay. The state changes themselves
+    stay in `history`. --json prints {"dropped", "not_dropped": [ids]}.
+
+    \b
+    Examples:
+      rumour-monitor alerts drop 42 43
+      rumour-monitor alerts drop --all-pending
+    """
+    from monitor.alerts import drop_unsent, statuses
+
+    if not alert_ids and not all_pending:
+        raise click.UsageError(
+            "name alert ids (see `alerts list --status pending`) or --all-pending"
+        )
+    named = [] if all_pending else list(dict.fromkeys(alert_ids))
+    with app.database().transaction() as session:
+        known = statuses(session, named) if named else {}
+        count = drop_unsent(session, None if all_pending else named)
+    kept = [i for i in named if known.get(i) not in ("pending", "failed")]
+    if as_json:
+        emit_json({"dropped": count, "not_dropped": kept})
+    else:
+        click.echo(f"{count} unsent alert(s) dropped")
+        for alert_id in kept:
+            why = f"is {known[alert_id]}" if alert_id in known else "does not exist"
+            click.echo(f"alert {alert_id} {why}: left as it is", err=True)

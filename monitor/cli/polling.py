@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -13,6 +13,7 @@ from monitor.cli.app import App, cli, emit_json, handle_errors
 from monitor.display import counted, table, when
 from monitor.polling import feed_health, sync_feeds
 from monitor.progress import Progress
+from monitor.queries import iso
 from monitor.service import setup_lock
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     or database itself is unusable.
 
     \b
-    --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}.
+    --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}; each feed has
+    "name" (also as "feed"), "url", "outcome", "entries", "new_articles", "error",
+    "next_check_at", ...
 
     \b
     Examples:
@@ -70,7 +73,7 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
-                "feeds": [r.to_json() for r in reports],
+                "feeds": [feed_json(r) for r in reports],
                 "transitions": [t.to_json() for t in changes],
                 "alerts": alerts,
             }
@@ -80,6 +83,12 @@ def poll(app: App, due: bool, as_json: bool) -> None:
         f"{counted(len(changes), 'state change')}; alerts: {alerts.get('sent', 0)} sent, "
         f"{alerts.get('retrying', 0)} to retry, {alerts.get('failed', 0)} failed"
     )
+
+
+def feed_json(report: FeedReport) -> dict[str, Any]:
+    """One feed of `poll --json`: named `name` as in `feeds --json` (and `feed`, as before: no
+    field is ever removed), its time in the one form every JSON uses."""
+    return {"name": report.feed} | report.to_json() | {"next_check_at": iso(report.next_check_at)}
 
 
 def _echo_feeds(reports: Sequence[FeedReport]) -> None:

@@ -16,18 +16,26 @@ from monitor.service import setup_lock
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 @click.pass_obj
 @handle_errors
-def init(app: App) -> None:
+def init(app: App, as_json: bool) -> None:
     """Create or upgrade the database and load the seeds (safe to run again).
 
     Re-running after editing a seed file updates claims, entities and paraphrases and adds new
     rumours; the state, confidence and history of existing rumours are kept.
 
     \b
+    --json prints {"database", "schema": {"before", "after"},
+      "rumours": {"tracked", "added", "updated", "retired"},
+      "feeds": {"configured", "added", "updated", "disabled"}, "warnings"}
+    (the lists name rumour ids and feed names; warnings also go to stderr).
+
+    \b
     Examples:
       rumour-monitor init
       rumour-monitor --config /etc/rumour-monitor/config.toml init
+      rumour-monitor init --json | jq -r '.rumours.added[]'
     """
     config = app.config
     seeds = load_seeds(config.seeds.paths)  # validate before touching the database
@@ -43,19 +51,40 @@ def init(app: App) -> None:
         with db.transaction() as session:
             rumours = sync_rumours(session, seeds)
             feeds = sync_feeds(session, config.feeds)
+    warnings = [
+        f"rumour {kept.id!r}: state {kept.seed_state} in the seed is not applied: a seed's"
+        f" state only starts a new rumour, and this one was added as {kept.added_as}"
+        f" ({kept.state} now); to start it afresh as {kept.seed_state}, give it a new id"
+        for kept in rumours.kept_states
+    ]
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "database": _safe_url(config.database.url),
+                "schema": {"before": before, "after": after},
+                "rumours": {
+                    "tracked": len(seeds),
+                    "added": list(rumours.added),
+                    "updated": list(rumours.updated),
+                    "retired": list(rumours.retired),
+                },
+                "feeds": {
+                    "configured": len(config.feeds),
+                    "added": list(feeds.added),
+                    "updated": list(feeds.updated),
+                    "disabled": list(feeds.removed),
+                },
+                "warnings": warnings,
+            }
+        )
+        return
     click.echo(f"database ready: {_safe_url(config.database.url)}{_schema_note(before, after)}")
     click.echo(
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
     )
-    for kept in rumours.kept_states:
-        click.echo(
-            f"warning: rumour {kept.id!r}: state {kept.seed_state} in the seed is not applied:"
-            f" a seed's state only starts a new rumour, and this one was added as"
-            f" {kept.added_as} ({kept.state} now); to start it afresh as {kept.seed_state},"
-            " give it a new id",
-            err=True,
-        )
     click.echo(
         f"feeds: {len(config.feeds)} configured ({len(feeds.added)} added, "
         f"{len(feeds.updated)} updated, {len(feeds.removed)} disabled)"

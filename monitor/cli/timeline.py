@@ -59,15 +59,17 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     header are reported by name on stderr and skipped, and the count skipped ends the output;
     when every file is skipped nothing is replayed and the exit code is 1. Subfolders are not
     read (a folder with no replay file exits 2). Each URL is stored
-    once, so a second run adds nothing. The changes queue alerts like any others: they go out
-    with --deliver or the next `poll`, `run` or `alerts deliver`; backtest against a database
-    of its own (--config) to keep them off your channels.
+    once, so a second run adds nothing. The changes queue alerts like any others, and the
+    last line says how many: they go out with --deliver or the next `poll`, `run` or `alerts
+    deliver`, and `alerts drop` drops them; backtest against a database of its own (--config)
+    to keep them off your channels.
 
     \b
     --json prints one object, transitions as in `poll --json`:
       {"files", "replayed", "already_stored",
        "skipped": [{"file", "problem"}], "transitions": [...],
-       "alerts": {"sent", "retrying", "failed"} with --deliver, else null}
+       "alerts": {"sent", "retrying", "failed"} with --deliver, else null,
+       "queued_alerts": [ids of the alerts still unsent]}
 
     It prints also when every file is skipped (exit code 1, "replayed": 0), and stderr
     still names each skipped file.
@@ -86,7 +88,9 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
     articles, problems = load_articles(directory)  # before the model: bad input fails fast
     if not articles:
         if as_json:  # scripts read why from the JSON, people from stderr
-            emit_json(ReplayResult([], 0, problems, []).to_json() | {"alerts": None})
+            emit_json(
+                ReplayResult([], 0, problems, []).to_json() | {"alerts": None, "queued_alerts": []}
+            )
         _none_usable(directory, problems)
     with Progress("processing articles") as bar:  # stderr, and only at a terminal
         result = replay_articles(
@@ -100,10 +104,13 @@ def replay_cmd(app: App, directory: Path, credibility: float, deliver: bool, as_
         )
     _report_skipped(result.problems)
     alerts = _deliver(app) if deliver else None
+    queued = _queued(app, result)
     if as_json:
-        emit_json(result.to_json() | {"alerts": alerts})
+        emit_json(result.to_json() | {"alerts": alerts, "queued_alerts": queued})
     else:
         _echo_changes(result)
+        if queued:
+            click.echo(_queued_note(queued))
     if result.problems:  # the last word, so skipped files are not lost above a long output
         click.echo(
             f"{len(result.problems)} of {result.files} files skipped (named above): {FIX_HINT}",
@@ -119,6 +126,27 @@ def _deliver(app: App) -> dict[str, int]:
     report = deliver_pending(app.database(), app.config, channels)
     click.echo(report.summary(), err=True)
     return report.counts()
+
+
+def _queued(app: App, result: ReplayResult) -> list[int]:
+    """The alerts this replay's changes queued that are still unsent (all, without --deliver)."""
+    from monitor.alerts import pending_for
+
+    ids = [t.transition_id for t in result.transitions if t.transition_id is not None]
+    with app.database().sessions() as session:
+        return pending_for(session, ids)
+
+
+def _queued_note(ids: Sequence[int]) -> str:
+    """How many alerts wait, and the two ways on: send them, or drop them."""
+    if len(ids) <= 12:
+        drop = f"`rumour-monitor alerts drop {' '.join(map(str, ids))}` drops them"
+    else:
+        drop = "`rumour-monitor alerts drop --all-pending` drops them (and any other pending one)"
+    return (
+        f"{counted(len(ids), 'alert')} queued, not sent: `rumour-monitor alerts deliver` sends"
+        f" them (so will the next `poll` or `run`); {drop}"
+    )
 
 
 def _echo_changes(result: ReplayResult) -> None:
@@ -177,9 +205,15 @@ def _none_usable(directory: Path, problems: Sequence[ReplayProblem]) -> NoReturn
     type=click.IntRange(min=1),
     help="Stories published per poll.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object at the end for scripts; the running story goes to stderr.",
+)
 @click.pass_obj
 @handle_errors
-def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int) -> None:
+def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int, as_json: bool) -> None:
     """An offline, self-contained run of the Xiaomi EV timeline (2014-2021).
 
     Starts a news site on 127.0.0.1 that publishes 23 dated stories a few at a time, and a
@@ -188,15 +222,40 @@ def demo_cmd(app: App, use_alerts: bool, keep: Path | None, batch: int) -> None:
     timeline is shown with the sentences that moved it. Needs no feeds, no SMTP server and no
     network; the first run loads the embedding model (a few seconds).
 
+    A folder given to --keep is left with demo.db and a config.toml that `run` can use as it
+    is: the web view on 127.0.0.1:9464 (or a free port when that one is taken), the demo's
+    feeds listed but disabled, since its news site stops with the demo.
+
+    \b
+    --json prints {"articles", "polls", "transitions": [...], "states": {id: state},
+      "alerts": {"sent", "failed"}, "seconds", "model_seconds", "kept"}, transitions as in
+      `poll --json`; "kept" is the --keep folder's config.toml, or null.
+
     \b
     Examples:
       rumour-monitor demo
       rumour-monitor demo --keep demo-state && sqlite3 demo-state/demo.db \\
           "SELECT * FROM rumour_status"
+      rumour-monitor --config demo-state/config.toml run    # its web view, after --keep
+      rumour-monitor demo --json 2>/dev/null | jq .states
     """
     from monitor.timeline import run_demo
 
     alerts = app.config.alerts if use_alerts else None
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    run_demo(sys.stdout, batch_size=batch, alerts=alerts, workdir=keep)
+    out = sys.stderr if as_json else sys.stdout
+    result = run_demo(out, batch_size=batch, alerts=alerts, workdir=keep)
+    if as_json:
+        emit_json(
+            {
+                "articles": result.articles_stored,
+                "polls": result.polls,
+                "transitions": [t.to_json() for t in result.transitions],
+                "states": result.states,
+                "alerts": {"sent": result.alerts_sent, "failed": result.alerts_failed},
+                "seconds": round(result.seconds, 1),
+                "model_seconds": round(result.model_seconds, 1),
+                "kept": str((keep / "config.toml").resolve()) if keep is not None else None,
+            }
+        )

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -33,7 +34,9 @@ from monitor.config.types import (
     SlackConfig,
     apprise_channel,
 )
+from monitor.controls import has_controls
 from monitor.errors import ConfigError
+from monitor.urls import is_loopback_host
 
 __all__ = [
     "CONFIG_ENV",
@@ -126,22 +129,43 @@ def _database(table: Table | None, root: Table, base: Path) -> DatabaseConfig:
         rest = url.removeprefix("sqlite:///")
         if rest and rest != ":memory:":
             url = f"sqlite:///{(base / rest).resolve()}"
-    elif not url.startswith(("sqlite:", "postgresql")):
-        raise t.error(
-            "url", f"unsupported database URL {url!r} (use sqlite:/// or postgresql+psycopg://)"
-        )
+    elif not url.startswith(("sqlite", "postgresql")):
+        raise t.error("url", f"unsupported database URL {url!r}: {_DRIVERS}")
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         raise t.error("url", f"not a database URL: {exc}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.host:
+    if parsed.drivername not in _DRIVER_NAMES:
         raise t.error(
-            "url",
-            f"{url!r} names a host; use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+            "url", f"driver {parsed.drivername!r} is not one the monitor can use: {_DRIVERS}"
         )
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.host:
+            raise t.error(
+                "url",
+                f"{url!r} names a host; use sqlite:///relative/path.db or"
+                " sqlite:////absolute/path.db",
+            )
+        if parsed.database in (None, "", ":memory:"):
+            # Each command opens its own connection: an in-memory database would vanish when
+            # `init` exits, and every later command would find no schema.
+            raise t.error(
+                "url",
+                f"{url!r} is an in-memory database, which lives only as long as one command"
+                " (`init` would create it and `status` find it empty): name a file, such as"
+                ' "sqlite:///state/rumours.db"',
+            )
     return DatabaseConfig(
         url=url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
     )
+
+
+# The drivers installed with the monitor: SQLite's, which Python ships, and psycopg 3.
+_DRIVER_NAMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+_DRIVERS = (
+    "use sqlite:///PATH, or postgresql+psycopg://USER@HOST/DB (postgresql:// also means"
+    " psycopg 3, the PostgreSQL driver installed with the monitor)"
+)
 
 
 def _seeds(table: Table | None, root: Table, base: Path) -> SeedsConfig:
@@ -182,9 +206,24 @@ def _service(table: Table | None, root: Table) -> ServiceConfig:
         # At least 2: a hit records its use only to the day (monitor.reading.embed.REFRESH_AFTER),
         # so 1 could drop a vector used a few hours ago.
         embedding_cache_days=t.integer("embedding_cache_days", 30, 2, 36500),
+        allowed_hosts=_host_names(t, "allowed_hosts"),
     )
     t.finish()
     return cfg
+
+
+_HOST_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?)$")
+
+
+def _host_names(t: Table, key: str) -> tuple[str, ...]:
+    """Host names as a browser sends them in Host (no port, no scheme), lower-cased."""
+    names = t.strings(key, [])
+    for name in names:
+        if not _HOST_NAME.match(name.strip()):
+            raise t.error(
+                key, f"{name!r} is not a host name (give names such as monitor.example.org)"
+            )
+    return tuple(name.strip().lower().rstrip(".") for name in names)
 
 
 def _clock(t: Table, key: str, default: str) -> tuple[int, int]:
@@ -211,6 +250,8 @@ def _feeds(root: Table, polling: PollingConfig) -> tuple[FeedConfig, ...]:
             enabled=t.flag("enabled", True),
         )
         t.finish()
+        if has_controls(feed.name):  # stored names are free of them (monitor.controls)
+            raise t.error("name", f"{feed.name!r} holds a control character")
         if not feed.url.startswith(("http://", "https://")):
             raise t.error("url", f"must be an http:// or https:// URL, got {feed.url!r}")
         if any(f.name == feed.name for f in feeds):
@@ -277,7 +318,7 @@ def _email(t: Table) -> EmailConfig:
         port=t.integer("port", 465 if security == "ssl" else 587, 1, 65535),
         security=security,
         username=t.text("username", None),
-        password=t.secret("password"),
+        password=_password(t),
         sender=str(t.text("sender")),
         recipients=t.strings("recipients"),
         timeout=t.duration("timeout", "30s", lo=0.1, hi=600),
@@ -290,15 +331,50 @@ def _email(t: Table) -> EmailConfig:
     return cfg
 
 
+def _password(t: Table) -> str | None:
+    if "password" in t.data:
+        # config.toml is often world-readable and copied around; the environment file the
+        # service reads is root-only (systemd/rumour-monitor.env.example).
+        raise t.error(
+            "password",
+            "a password in config.toml is refused: put it in an environment variable and name"
+            ' that variable with password_env = "RUMOUR_SMTP_PASSWORD" (under systemd, in'
+            " /etc/rumour-monitor/rumour-monitor.env, mode 0600)",
+        )
+    return t.secret("password")
+
+
 def _slack(t: Table) -> SlackConfig:
     url = t.secret("webhook_url")
+    key = "webhook_url_env" if "webhook_url_env" in t.data else "webhook_url"
     if url is None:
         raise t.error("webhook_url", "is required (or webhook_url_env naming a variable)")
-    if not url.startswith(("http://", "https://")):
-        raise t.error("webhook_url", "must be an http:// or https:// URL")
+    problem = webhook_problem(url)
+    if problem is not None:
+        raise t.error(key, problem)
     cfg = SlackConfig(webhook_url=url, timeout=t.duration("timeout", "20s", lo=0.1, hi=600))
     t.finish()
     return cfg
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why `url` cannot be a webhook, or None. The URL itself is never quoted: its path is the
+    secret. Plain http is allowed to a loopback host only (a local relay, a test server)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an https:// URL with a host, such as https://hooks.slack.com/services/..."
+    if parts.scheme == "http" and not is_loopback_host(host):
+        return (
+            f"must be https:// (http:// only to a loopback host such as 127.0.0.1), got an"
+            f" http:// URL to {host}: the webhook URL and every alert would cross the network"
+            " in clear"
+        )
+    return None
 
 
 # Apprise reads lists of URLs separated by commas and/or whitespace; so does urls_env.

@@ -43,6 +43,9 @@ class ServiceConfig:
     tick: float = 30.0  # seconds between looks for due feeds and pending alerts
     maintenance_at: tuple[int, int] = (4, 15)  # UTC hour and minute of the daily maintenance
     embedding_cache_days: int = 30  # cached sentence vectors unused this long are deleted
+    # Host names the listener answers besides the listen address and loopback ones: a page
+    # on any other name (DNS rebinding) must not read the web view.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

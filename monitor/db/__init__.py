@@ -8,12 +8,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import DatabaseError
+from monitor.errors import ConfigError, DatabaseError
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -54,13 +54,7 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseError(
-                    f"database {url!r}: cannot create the folder {folder}: {exc}"
-                ) from exc
+            _writable(url, Path(parsed.database).parent)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -68,6 +62,26 @@ def make_engine(
         parsed = parsed.set(drivername="postgresql+psycopg")
     args = _postgres_args(parsed.query, connect_timeout, statement_timeout)
     return create_engine(parsed, pool_pre_ping=True, connect_args=args)
+
+
+def _writable(url: str, path: Path, *, file: bool = False) -> None:
+    """Create the SQLite file's folder (and with `file`, the file), or say plainly that
+    database.url names a place the monitor cannot write: a config error (exit 2), since
+    retrying cannot fix it."""
+    try:
+        if file:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab"):  # an empty file is an empty SQLite database
+                pass
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"database.url: {url}: cannot create or write {exc.filename or path} ({reason}):"
+            " name a file in a folder the monitor's user can write, such as"
+            ' "sqlite:///state/rumours.db" (relative to config.toml)'
+        ) from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -174,6 +188,19 @@ def require_schema(engine: Engine) -> None:
         )
 
 
+def installation_id(session: Session) -> str:
+    """This database's random id, made once by the migration that added it (0006)."""
+    from monitor.db.models import Installation
+
+    found = session.scalar(select(Installation.id).limit(1))
+    if found is None:  # only a hand-edited database lacks it: `init` cannot make one twice
+        raise DatabaseError(
+            "the database has no installation id (table installation is empty): restore the"
+            " row, or insert one with a fresh random 32-hex-digit id"
+        )
+    return found
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a sqlite URL (None for other databases and in-memory SQLite)."""
     parsed = make_url(url)
@@ -200,6 +227,8 @@ class Database:
             raise DatabaseError(
                 f"database {file} does not exist yet: run `rumour-monitor init` first"
             )
+        if create and file is not None:
+            _writable(url, file, file=True)  # here, not deep inside a migration or a lock file
         self.engine = make_engine(
             url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
         )

@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from monitor.controls import strip_controls
+
 # Deterministic constraint names so Alembic migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -69,6 +71,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class CleanText(TypeDecorator[str]):
+    """Text from the web (titles, article text, feed errors, sentences): control characters and
+    terminal escape sequences are dropped on the way in (monitor.controls), once, so no reader
+    of the database (an alert, a page, `poll` on a terminal, `sqlite3`) ever gets them.
+    `CleanText(200)` stands for a VARCHAR(200) column, `CleanText()` for a TEXT one."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return strip_controls(value) if value is not None else None
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -77,20 +92,21 @@ class Feed(Base):
     __tablename__ = "feeds"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(CleanText(200), unique=True)
     config_url: Mapped[str] = mapped_column(Text)  # as written in config.toml
-    url: Mapped[str] = mapped_column(Text)  # where it is fetched now (after permanent redirects)
+    # where it is fetched now (after permanent redirects)
+    url: Mapped[str] = mapped_column(CleanText())
     credibility: Mapped[float] = mapped_column(Float, default=0.6)
     interval_seconds: Mapped[float] = mapped_column(Float, default=900.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_reason: Mapped[str | None] = mapped_column(CleanText())
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -116,14 +132,14 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     canonical_url: Mapped[str] = mapped_column(Text, unique=True)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(CleanText())
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(CleanText(200), default="")
     credibility: Mapped[float] = mapped_column(Float, default=0.6)
-    title: Mapped[str] = mapped_column(Text, default="")
-    text: Mapped[str | None] = mapped_column(Text)  # None once retention has pruned it
-    author: Mapped[str | None] = mapped_column(Text)
-    site: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(CleanText(), default="")
+    text: Mapped[str | None] = mapped_column(CleanText())  # None once retention has pruned it
+    author: Mapped[str | None] = mapped_column(CleanText())
+    site: Mapped[str | None] = mapped_column(CleanText())
     content_hash: Mapped[str] = mapped_column(String(64))
     extraction: Mapped[str] = mapped_column(String(20), default="page")  # page | summary | replay
     retry_page: Mapped[bool] = mapped_column(Boolean, default=False)  # 5xx page: fetch again
@@ -133,7 +149,7 @@ class Article(Base):
     # Failures while matching it: after a few, the article is set aside so it cannot block the
     # articles behind it (the pipeline always takes the oldest pending first).
     process_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    process_error: Mapped[str | None] = mapped_column(Text)
+    process_error: Mapped[str | None] = mapped_column(CleanText())
 
 
 class SentenceEmbedding(Base):
@@ -193,7 +209,7 @@ class Evidence(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rumour_id: Mapped[str] = mapped_column(ForeignKey("rumours.id", ondelete="CASCADE"))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
-    sentence: Mapped[str] = mapped_column(Text)
+    sentence: Mapped[str] = mapped_column(CleanText())
     stance: Mapped[str] = mapped_column(String(20))
     signal: Mapped[str] = mapped_column(String(20))
     similarity: Mapped[float] = mapped_column(Float)
@@ -203,7 +219,7 @@ class Evidence(Base):
     confidence_after: Mapped[float] = mapped_column(Float)
     cues: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Which reader judged it (its version), how sure it was, and who spoke on record; empty
-    # on rows written before the trained reader (migration 0006).
+    # on rows written before the trained reader (migration 0009).
     probability: Mapped[float | None] = mapped_column(Float)
     on_record: Mapped[str | None] = mapped_column(Text)
     reader: Mapped[str | None] = mapped_column(String(80))
@@ -227,7 +243,7 @@ class Transition(Base):
     from_state: Mapped[str] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     signal: Mapped[str] = mapped_column(String(20))
-    sentence: Mapped[str] = mapped_column(Text, default="")
+    sentence: Mapped[str] = mapped_column(CleanText(), default="")
     confidence_before: Mapped[float] = mapped_column(Float)
     confidence_after: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UTCDateTime)  # the article's published time
@@ -253,8 +269,20 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     transition: Mapped[Transition] = relationship(back_populates="alerts")
+
+
+class Installation(Base):
+    """One row, made by the migration that created the table: this database's random id.
+
+    Message-IDs carry it, so two installations (or a database restored beside its copy) never
+    send mail with the same Message-ID for different alerts."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

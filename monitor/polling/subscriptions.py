@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
 from monitor.db.models import Feed, FeedEntry
+from monitor.display import when
+from monitor.queries import iso
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,6 @@ class FeedHealth:
     interval_seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
-
         return {
             "name": self.name,
             "url": self.url,
@@ -148,30 +147,59 @@ def feed_health(session: Session) -> list[FeedHealth]:
 
 @dataclass(frozen=True)
 class FeedFailures:
-    """Whether the news is still coming in: for the web view's banner and readiness checks."""
+    """How many enabled feeds failed their last attempt, and since when: the one answer
+    `/readyz`, `/healthz.json`, `check` and the web view's banner give."""
 
-    enabled: int
-    failing: int  # enabled feeds whose checks failed since their last success
-    # the oldest failing feed's last good check (when it was added, if it never had one):
-    # nothing newer than this has come from it
-    failing_since: datetime | None
-    last_success_at: datetime | None  # the latest good check of any enabled feed
+    enabled: int  # feeds being polled
+    failing: tuple[str, ...]  # names of those whose last attempt failed
+    # The earliest "last success" among the failing feeds (their addition, for one that never
+    # worked): every one of them has failed each attempt since at least then.
+    since: datetime | None
+    last_success_at: datetime | None = None  # the latest good check of any enabled feed
     longest_interval_seconds: float = 0.0  # of the enabled feeds: how often news should come
+
+    @property
+    def every_feed_failing(self) -> bool:
+        return self.enabled > 0 and len(self.failing) == self.enabled
+
+    def describe(self) -> str:
+        """For people: "3 of 7 feeds failing (no success since 2024-05-14 09:35Z): A, B, C"."""
+        if not self.failing:
+            return f"{self.enabled} of {self.enabled} feeds answering"
+        shown = ", ".join(self.failing[:5]) + (", ..." if len(self.failing) > 5 else "")
+        return (
+            f"{len(self.failing)} of {self.enabled} feeds failing"
+            f" (no success since {when(self.since)}): {shown}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "failing": len(self.failing),
+            "failing_feeds": list(self.failing),
+            "failing_since": iso(self.since),
+        }
 
 
 def feed_failures(session: Session) -> FeedFailures:
-    """How many enabled feeds are failing and since when, and the last good check of any."""
+    """The enabled feeds whose last attempt failed (their error count is not 0), and since when."""
     rows = session.execute(
         select(
-            Feed.error_count, Feed.last_success_at, Feed.created_at, Feed.interval_seconds
-        ).where(Feed.enabled.is_(True))
+            Feed.name,
+            Feed.error_count,
+            Feed.last_success_at,
+            Feed.created_at,
+            Feed.interval_seconds,
+        )
+        .where(Feed.enabled.is_(True))
+        .order_by(Feed.name)
     ).all()
-    failing = [last or created for errors, last, created, _ in rows if errors]
-    successes = [last for _, last, _, _ in rows if last is not None]
+    failing = [row for row in rows if row.error_count]
+    since = min((row.last_success_at or row.created_at for row in failing), default=None)
     return FeedFailures(
-        enabled=len(rows),
-        failing=len(failing),
-        failing_since=min(failing, default=None),
-        last_success_at=max(successes, default=None),
-        longest_interval_seconds=max((row[3] for row in rows), default=0.0),
+        len(rows),
+        tuple(row.name for row in failing),
+        since,
+        max((r.last_success_at for r in rows if r.last_success_at), default=None),
+        max((float(r.interval_seconds) for r in rows), default=0.0),
     )

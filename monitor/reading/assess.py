@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from monitor.config import MatchingConfig
+from monitor.controls import strip_controls
 from monitor.names import names_something
 from monitor.reading.candidates import counted, read_matches
 from monitor.reading.embed import Embedder, Vectors
@@ -106,7 +107,11 @@ def assess_pairs(
 def _assess_chunk(
     pairs: Sequence[Pair], embedder: Embedder, matching: MatchingConfig, reader: Reader
 ) -> list[Assessment]:
-    split = [article_sentences("", p.text, limit=matching.max_sentences) for p in pairs]
+    # Cleaned as the poller's text is on its way into the database: besides reaching the
+    # terminal, a control character glued to a word ("Works\x07") hides it from matching.
+    split = [
+        article_sentences("", strip_controls(p.text), limit=matching.max_sentences) for p in pairs
+    ]
     specs = [_spec(p) for p in pairs]
     texts = [t for s in specs for t in s.texts] + [s for sents in split for s in sents]
     row = {t: i for i, t in enumerate(dict.fromkeys(texts))}

@@ -25,7 +25,7 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import Article, Evidence, Rumour, Transition, utcnow
 from monitor.errors import MonitorError
-from monitor.queries import MAX_ATTEMPTS, is_pending
+from monitor.queries import MAX_ATTEMPTS, is_pending, iso
 from monitor.reading import tracker
 from monitor.reading.candidates import Judged, counted, read_matches
 from monitor.reading.embed import Embedder
@@ -47,6 +47,7 @@ class TransitionReport:
     at: datetime
     signal: str
     confidence: float
+    transition_id: int | None = None  # the row written, when there is one
 
     def line(self) -> str:
         return (
@@ -60,7 +61,7 @@ class TransitionReport:
             "id": self.rumour_id,
             "from": self.from_state,
             "to": self.to_state,
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
             "signal": self.signal,
             "confidence": round(self.confidence, 4),
             "sentence": self.sentence,
@@ -266,7 +267,7 @@ def _record(
     )
     if not outcome.changed:
         return None
-    _add_transition(session, channels, rumour, evidence, outcome)
+    transition = _add_transition(session, channels, rumour, evidence, outcome)
     return TransitionReport(
         rumour_id,
         outcome.from_state,
@@ -276,6 +277,7 @@ def _record(
         article.published_at,
         best.observation.signal,
         outcome.confidence_after,
+        transition.id,
     )
 
 
@@ -338,7 +340,7 @@ def _add_transition(
     rumour: Rumour,
     evidence: Evidence,
     outcome: tracker.Outcome,
-) -> None:
+) -> Transition:
     """Move the rumour's state, write the transition row and queue its alerts."""
     rumour.state = outcome.to_state
     session.flush()  # the transition points at the evidence row's id
@@ -356,3 +358,5 @@ def _add_transition(
     )
     session.add(transition)
     enqueue(session, transition, channels)
+    session.flush()  # its id, for the report: which alerts this change queued
+    return transition

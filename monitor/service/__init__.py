@@ -5,7 +5,7 @@ schedule under a one-per-database lock, answers `/healthz`, `/metrics` and the r
 view, and speaks systemd's notify protocol (ready, watchdog, stopping).
 """
 
-from monitor.service.health import SERVER_NAME
+from monitor.service.listener import SERVER_NAME
 from monitor.service.lock import scheduler_holder, setup_lock
 from monitor.service.maintenance import run_maintenance
 from monitor.service.metrics import Metrics, TimedEncoder

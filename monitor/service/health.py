@@ -2,9 +2,11 @@
 and a small read-only web view of the rumours and feeds (`/`, `/rumours/ID`, `/feeds`, and
 their `.json` twins), a rumour's evidence as CSV, and Atom feeds of the state changes.
 
-A stdlib ThreadingHTTPServer in a daemon thread: it needs no framework, a slow scrape never
-holds up the scheduler, and it dies with the process. `/healthz` answers 200 "ok", or 503 with
-one reason per line so an operator reading `curl` output knows what to look at. The pages are
+A stdlib HTTP server in a daemon thread (monitor/service/listener.py bounds its threads and
+each request's time): it needs no framework, a slow scrape never holds up the scheduler, and it
+dies with the process. `/healthz` (liveness) answers 200 "ok", or 503 with one reason per line
+so an operator reading `curl` output knows what to look at; `/readyz` adds every feed failing
+and alerts overdue, and `/healthz.json` gives both with their figures. The pages are
 rendered by monitor/service/webview.py from the read models `status`, `history` and `feeds` use; the
 JSON endpoints serve exactly what `status --json`, `history ID --json` and `feeds --json` print.
 """
@@ -14,13 +16,13 @@ from __future__ import annotations
 import errno
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -28,10 +30,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.alerts import AlertBacklog, alert_backlog
 from monitor.db import Database
 from monitor.db.models import Alert, utcnow
 from monitor.errors import ConfigError, ListenError, NotFoundError
-from monitor.polling import feed_failures, feed_health
+from monitor.polling import FeedFailures, feed_failures, feed_health
 from monitor.queries import (
     confidence_series,
     evidence_csv,
@@ -41,7 +44,16 @@ from monitor.queries import (
     status_rows,
 )
 from monitor.service import webview
+from monitor.service.listener import (
+    MAX_CONNECTIONS,
+    READ_DEADLINE,
+    SERVER_NAME,
+    WRITE_TIMEOUT,
+    BoundedListener,
+    deadline_reader,
+)
 from monitor.service.metrics import CONTENT_TYPE, Metrics
+from monitor.urls import is_literal_address, is_loopback_host
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +77,45 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class HealthReport:
+    """Liveness (`reasons`: the service itself is broken) and what readiness adds: whether
+    the feeds answer and the alerts leave. `feeds` and `alerts` are None when the database
+    gave no answer (a liveness reason already says so)."""
+
+    reasons: list[str]
+    feeds: FeedFailures | None = None
+    alerts: AlertBacklog | None = None
+
+    def not_ready(self) -> list[str]:
+        """Why `/readyz` answers 503: every liveness reason, every enabled feed failing, or
+        alerts overdue. Some feeds failing is `degraded`, not unready."""
+        found = list(self.reasons)
+        if self.feeds is not None and self.feeds.every_feed_failing:
+            found.append(f"every feed failing: {self.feeds.describe()}")
+        if self.alerts is not None and self.alerts.overdue:
+            found.append(self.alerts.describe())
+        return found
+
+    @property
+    def status(self) -> str:
+        if self.reasons:
+            return "failing"
+        if self.not_ready() or (self.feeds is not None and self.feeds.failing):
+            return "degraded"
+        return "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "live": not self.reasons,
+            "ready": not self.not_ready(),
+            "reasons": self.not_ready(),
+            "feeds": self.feeds.to_json() if self.feeds is not None else None,
+            "alerts": self.alerts.to_json() if self.alerts is not None else None,
+        }
+
+
 @dataclass
 class HealthCheck:
     """What makes the service unhealthy: each check returns a reason or None."""
@@ -74,42 +125,46 @@ class HealthCheck:
     lock_alive: Callable[[], bool] = lambda: True
 
     def reasons(self) -> list[str]:
+        return self.report().reasons
+
+    def report(self) -> HealthReport:
         found: list[str] = []
         if not self.scheduler_running():
             found.append("scheduler stopped")
         if not self.lock_alive():
             found.append("scheduler lock lost (another `run` may start on this database)")
         try:
-            found.extend(with_deadline(self._database_and_alerts, DB_DEADLINE))
+            read = with_deadline(self._read, DB_DEADLINE)
         except DeadlineExceeded as exc:
-            found.append(str(exc))
-        return found
+            return HealthReport([*found, str(exc)])
+        return HealthReport(found + read.reasons, read.feeds, read.alerts)
 
-    def _database_and_alerts(self) -> list[str]:
+    def _read(self) -> HealthReport:
         try:
             with self.database.sessions() as session:
                 session.execute(text("SELECT 1"))
-                since = utcnow() - FAILED_WINDOW
-                # A failed alert's next_attempt_at is when it gave up; its created_at may be
-                # days older (a long backoff, or `alerts retry` of an old alert).
-                failed = session.scalar(
-                    select(func.count()).where(
-                        Alert.status == "failed", Alert.next_attempt_at >= since
-                    )
-                )
-                retrying = session.scalar(
-                    select(func.count()).where(
-                        Alert.status == "pending", Alert.attempts >= RETRYING_ATTEMPTS
-                    )
-                )
+                reasons = _failing_alerts(session)
+                return HealthReport(reasons, feed_failures(session), alert_backlog(session))
         except SQLAlchemyError as exc:
-            return [database_problem(exc)]
-        if failed or retrying:
-            return [
-                f"alerts failing: {failed} failed in the last 24h, {retrying} pending after "
-                f"{RETRYING_ATTEMPTS}+ attempts (see `rumour-monitor status`)"
-            ]
-        return []
+            return HealthReport([database_problem(exc)])
+
+
+def _failing_alerts(session: Session) -> list[str]:
+    since = utcnow() - FAILED_WINDOW
+    # A failed alert's next_attempt_at is when it gave up; its created_at may be days older (a
+    # long backoff, or `alerts retry` of an old alert).
+    failed = session.scalar(
+        select(func.count()).where(Alert.status == "failed", Alert.next_attempt_at >= since)
+    )
+    retrying = session.scalar(
+        select(func.count()).where(Alert.status == "pending", Alert.attempts >= RETRYING_ATTEMPTS)
+    )
+    if failed or retrying:
+        return [
+            f"alerts failing: {failed} failed in the last 24h, {retrying} pending after "
+            f"{RETRYING_ATTEMPTS}+ attempts (see `rumour-monitor status`)"
+        ]
+    return []
 
 
 class DeadlineExceeded(Exception):
@@ -135,12 +190,11 @@ def database_problem(exc: SQLAlchemyError) -> str:
     return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
-SERVER_NAME = "rumour-monitor"  # the Server header: `check` tells our listener by it
-
-
 class StatusServer:
-    """Serves /healthz, /metrics and the read-only web view on HOST:PORT until stop();
-    port 0 picks a free port. `page_deadline` bounds each page's wait for the database."""
+    """Serves /healthz, /readyz, /metrics and the read-only web view on HOST:PORT until stop();
+    port 0 picks a free port. `page_deadline` bounds each page's wait for the database,
+    `read_deadline` each client's time to send its request; `allowed_hosts` are the names
+    answered besides the listen address and loopback ones (see _Handler.host_allowed)."""
 
     def __init__(
         self,
@@ -149,13 +203,23 @@ class StatusServer:
         metrics: Metrics,
         *,
         page_deadline: float = PAGE_DEADLINE,
+        read_deadline: float = READ_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
-        attrs = {"health": health, "metrics": metrics, "page_deadline": page_deadline}
+        names = {host.lower(), *(name.strip("[]").lower() for name in allowed_hosts)}
+        attrs = {
+            "health": health,
+            "metrics": metrics,
+            "page_deadline": page_deadline,
+            "read_deadline": read_deadline,
+            "host_names": frozenset(names - {"", "0.0.0.0", "::"}),
+        }
         handler = type("Handler", (_Handler,), attrs)
         try:
-            self.httpd = ThreadingHTTPServer((host, int(port)), handler)
+            self.httpd = BoundedListener((host, int(port)), handler, max_connections)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ListenError(
@@ -163,7 +227,6 @@ class StatusServer:
                     " stop it, or choose another port in [service] listen"
                 ) from exc
             raise ConfigError(f"service.listen: cannot listen on {listen}: {exc}") from exc
-        self.httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="status-http", daemon=True
         )
@@ -201,7 +264,30 @@ class _Handler(BaseHTTPRequestHandler):
     health: HealthCheck
     metrics: Metrics
     page_deadline: float
+    read_deadline: float
+    host_names: frozenset[str]
     server_version = SERVER_NAME
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket's own file: it would keep the socket open after close()
+        self.rfile = deadline_reader(self.connection, self.read_deadline)
+
+    def host_allowed(self) -> bool:
+        """Whether to answer a request naming this Host. A page a browser loaded from another
+        name whose DNS now points here (DNS rebinding) must not read the pages or the JSON:
+        only the listen host, loopback names and [service] allowed_hosts are answered. An
+        address (a Host that is an IP) is always answered: rebinding needs a name."""
+        host = self.headers.get("Host")
+        if host is None:
+            return True  # an HTTP/1.0 probe; every browser sends Host
+        try:
+            name = (urlsplit(f"//{host.strip()}").hostname or "").rstrip(".")
+        except ValueError:
+            return False
+        return bool(name) and (
+            name in self.host_names or is_loopback_host(name) or is_literal_address(name)
+        )
 
     def do_GET(self) -> None:
         self._respond(self._route(), with_body=True)
@@ -219,6 +305,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> Response:
         url = urlsplit(self.path)
         as_json = url.path.endswith(".json")
+        if not self.host_allowed():
+            self.close_connection = True
+            return _error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "Unknown host name",
+                f"this listener does not answer to the host name {self.headers.get('Host')!r}:"
+                " add it to [service] allowed_hosts in config.toml to use it",
+                as_json,
+            )
         try:
             return self._dispatch(url.path, parse_qs(url.query))
         except NotFoundError as exc:
@@ -231,11 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error", problem, as_json)
 
     def _dispatch(self, path: str, query: dict[str, list[str]]) -> Response:
-        if path == "/healthz":
-            reasons = self.health.reasons()
-            body = ("\n".join(reasons) if reasons else "ok") + "\n"
-            status = HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK
-            return Response(status, body.encode(), TEXT)
+        if path in ("/healthz", "/readyz", "/healthz.json"):
+            return self._health(path)
         if path == "/metrics":
             return Response(HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
         retired = query.get("all", [""])[-1].lower() in ("1", "true", "yes")
@@ -255,6 +347,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/rumours/"):
             return self._rumour(path.removeprefix("/rumours/"))
         raise NotFoundError(f"nothing at {path}: the rumours are at /, the feeds at /feeds")
+
+    def _health(self, path: str) -> Response:
+        """`/healthz`: liveness, "ok" or the reasons it is broken; `/readyz`: also every feed
+        failing or alerts overdue; `/healthz.json`: both, with the feed and alert figures."""
+        report = self.health.report()
+        if path == "/healthz.json":
+            unhealthy = report.status == "failing"
+            code = HTTPStatus.SERVICE_UNAVAILABLE if unhealthy else HTTPStatus.OK
+            return _json(report.to_json(), code)
+        reasons = report.reasons if path == "/healthz" else report.not_ready()
+        body = "\n".join(reasons) if reasons else ("ok" if path == "/healthz" else "ready")
+        if not reasons and path == "/readyz" and report.feeds and report.feeds.failing:
+            body += f" (degraded: {report.feeds.describe()})"
+        status = HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK
+        return Response(status, (body + "\n").encode(), TEXT)
 
     def _overview(self, query: dict[str, list[str]]) -> Response:
         try:
@@ -307,6 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Unavailable(database_problem(exc)) from None
 
     def _respond(self, response: Response, *, with_body: bool) -> None:
+        self.connection.settimeout(WRITE_TIMEOUT)  # the read deadline's leftover may be tiny
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))

@@ -283,7 +283,12 @@ def run_service(config: Config, database: Database, jobs: Sequence[JobSpec]) -> 
         service = Service(Runtime(config, database, metrics), jobs, lock, Notifier())
         if config.service.listen:
             health = HealthCheck(database, lambda: service.running, lock.alive)
-            server = StatusServer(config.service.listen, health, metrics).start()
+            server = StatusServer(
+                config.service.listen,
+                health,
+                metrics,
+                allowed_hosts=config.service.allowed_hosts,
+            ).start()
         code = service.run()
     finally:
         if server is not None:

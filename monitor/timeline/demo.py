@@ -10,6 +10,7 @@ with the sentences that moved it.
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -53,8 +54,14 @@ def batches(articles: Sequence[ReplayArticle], size: int) -> list[list[ReplayArt
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> str:
-    """A config.toml for the demo: its own database, the packaged rumours, one feed per source."""
+def demo_config_text(
+    server: FeedServer, articles: Sequence[ReplayArticle], *, kept_listen: str | None = None
+) -> str:
+    """A config.toml for the demo: its own database, the packaged rumours, one feed per source.
+
+    With `kept_listen` it is the config a kept folder is left with: the demo's news site has
+    stopped, so its feeds are listed disabled (`run` would only poll a dead address), and a
+    [service] section makes `run` serve the web view over the demo's database there."""
     lines = [
         MARKER,
         "# config.toml and demo.db.",
@@ -71,6 +78,13 @@ def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> s
         "[model]",
         'name = "bundled"',
     ]
+    if kept_listen is not None:
+        lines += [
+            "[service]",
+            "# `rumour-monitor --config THIS_FILE run` serves the web view here",
+            f'listen = "{kept_listen}"',
+            "# The demo's news site stopped with the demo: its feeds stay listed, disabled.",
+        ]
     for source in server.sources:
         scores = [a.credibility for a in articles if a.source == source and a.credibility]
         lines += [
@@ -79,7 +93,25 @@ def demo_config_text(server: FeedServer, articles: Sequence[ReplayArticle]) -> s
             f"url = {json.dumps(server.feed_url(source))}",
             f"credibility = {max(scores, default=DEFAULT_CREDIBILITY)}",
         ]
+        if kept_listen is not None:
+            lines.append("enabled = false")
     return "\n".join(lines) + "\n"
+
+
+PREFERRED_LISTEN = ("127.0.0.1", 9464)  # the listen address config.toml ships with
+
+
+def free_listen() -> str:
+    """127.0.0.1:9464 for a kept folder's web view, or another free port when that one is
+    taken (a monitor already running on this machine, say)."""
+    for port in (PREFERRED_LISTEN[1], 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((PREFERRED_LISTEN[0], port))
+            except OSError:
+                continue
+            return f"{PREFERRED_LISTEN[0]}:{probe.getsockname()[1]}"
+    raise OSError("no free port on 127.0.0.1")  # binding to port 0 does not fail
 
 
 def claim_workdir(folder: Path) -> None:
@@ -135,6 +167,9 @@ def run_demo(
             _print_timelines(out, db)
         finally:
             db.dispose()
+        if workdir is not None:  # the site stops now: leave a config `run` can use as it is
+            text = demo_config_text(site, articles, kept_listen=free_listen())
+            (workdir / "config.toml").write_text(text, "utf-8")
     result.seconds = time.monotonic() - started
     out.write(
         f"\n{len(articles)} articles in {result.polls} polls, {len(result.transitions)} state "

@@ -29,6 +29,14 @@ from monitor.db import Database
 from monitor.db.models import Alert, Article, Rumour, Transition
 
 USER, PASSWORD = "monitor", "s3cret-pass"
+# config.toml refuses an inline password: the tests name variables holding these ones
+PASSWORD_ENV = {PASSWORD: "RM_TEST_SMTP_PASSWORD", "wrong": "RM_TEST_SMTP_WRONG_PASSWORD"}
+
+
+@pytest.fixture(autouse=True)
+def smtp_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, variable in PASSWORD_ENV.items():
+        monkeypatch.setenv(variable, value)
 
 
 def free_port() -> int:
@@ -176,7 +184,7 @@ host = "127.0.0.1"
 port = {port}
 security = "{security}"
 username = "{USER}"
-password = "{password}"
+password_env = "{PASSWORD_ENV[password]}"
 sender = "monitor@example.org"
 recipients = ["desk@example.org", "ops@example.org"]
 timeout = "5s"

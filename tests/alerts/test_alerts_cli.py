@@ -183,3 +183,54 @@ def test_json_output_stays_parseable_when_alerts_go_to_the_console(
     assert code == 0
     json.loads(out)
     assert "[rumour] xiaomi-gwm: unconfirmed -> formalized" in err
+
+
+def test_alerts_test_json_reports_each_channel_and_keeps_stdout_parseable(
+    write_config: Callable[..., Path], httpserver: HTTPServer
+) -> None:
+    code, out, err = _run(write_config(), "alerts", "test", "--json")
+    assert code == 0
+    assert json.loads(out) == [{"channel": "console", "status": "sent", "error": None}]
+    assert "[rumour] test: unconfirmed -> confirmed" in err  # the console alert itself
+    httpserver.expect_request(HOOK).respond_with_data("no_service", status=404)
+    config = write_config(f'[alerts.slack]\nwebhook_url = "{httpserver.url_for(HOOK)}"\n')
+    code, out, _ = _run(config, "alerts", "test", "--json")
+    assert code == 1
+    (slack,) = json.loads(out)
+    assert (slack["channel"], slack["status"]) == ("slack", "failed")
+    assert "HTTP 404: no_service" in slack["error"] and "TOKEN" not in out
+
+
+def test_alerts_retry_json_names_what_it_did(
+    write_config: Callable[..., Path], db: Database
+) -> None:
+    config = write_config(db_url=db.url)
+    failed, sent = add_transition(db, ["email", "slack"])
+    with db.transaction() as s:
+        s.get(Alert, failed).status = "failed"  # type: ignore[union-attr]
+        s.get(Alert, sent).status = "sent"  # type: ignore[union-attr]
+    code, out, _ = _run(config, "alerts", "retry", str(failed), str(sent), "999", "--json")
+    assert code == 2
+    assert json.loads(out) == {
+        "requeued": 1,
+        "not_failed": [{"id": sent, "status": "sent"}],
+        "unknown": [999],
+    }
+
+
+def test_alerts_drop_deletes_unsent_alerts_only(
+    write_config: Callable[..., Path], db: Database
+) -> None:
+    config = write_config(db_url=db.url)
+    pending, sent = add_transition(db, ["email", "slack"])
+    add_transition(db, ["email"], url="https://news.example/2")  # pending too
+    with db.transaction() as s:
+        s.get(Alert, sent).status = "sent"  # type: ignore[union-attr]
+    code, out, err = _run(config, "alerts", "drop", str(pending), str(sent))
+    assert code == 0 and out.strip() == "1 unsent alert(s) dropped"
+    assert f"alert {sent} is sent: left as it is" in err
+    code, out, _ = _run(config, "alerts", "drop", "--all-pending", "--json")
+    assert code == 0 and json.loads(out) == {"dropped": 1, "not_dropped": []}
+    with db.sessions() as s:
+        assert [a.id for a in s.query(Alert)] == [sent]
+    assert _run(config, "alerts", "drop")[0] == 2  # names nothing: a usage error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +13,13 @@ from monitor.alerts.delivery import deliver_pending
 from monitor.alerts.email import EmailChannel
 from monitor.alerts.message import make_test_message
 from monitor.config import Config
-from monitor.db import Database
+from monitor.db import Database, installation_id, upgrade
 from monitor.db.models import utcnow
 from monitor.errors import ConfigError, DeliveryError
 from tests.alerts.conftest import (
     EVIL_TITLE_HTML,
     PASSWORD,
+    PASSWORD_ENV,
     USER,
     Cert,
     SmtpServer,
@@ -51,7 +53,9 @@ def test_delivers_a_multipart_alert_over_plain_smtp_with_login(
         "[rumour] Xiaomi will build its cars with Great Wall Motors: unconfirmed -> formalized"
     )
     row = alert_row(db, alert_id)
-    assert mail["Message-ID"] == f"<alert-{alert_id}.{row.transition_id}@rumour-monitor>"
+    assert mail["Message-ID"] == (
+        f"<alert-{alert_id}.{row.transition_id}@{_installation(db)}.rumour-monitor>"
+    )
     assert mail.get_content_type() == "multipart/alternative"
     plain = mail.get_body(("plain",))
     html = mail.get_body(("html",))
@@ -164,6 +168,62 @@ def test_malicious_title_arrives_escaped_in_the_html_part(
 def test_a_username_without_a_password_is_a_config_error(
     alert_config: Callable[..., Config],
 ) -> None:
-    body = email_toml(25).replace(f'password = "{PASSWORD}"\n', "")
+    body = email_toml(25).replace(f'password_env = "{PASSWORD_ENV[PASSWORD]}"\n', "")
     with pytest.raises(ConfigError, match=r"alerts\.email\.password_env: username 'monitor'"):
         alert_config(body)
+
+
+def _installation(db: Database) -> str:
+    with db.sessions() as s:
+        return installation_id(s)
+
+
+def test_an_inline_password_is_refused_naming_password_env(
+    alert_config: Callable[..., Config],
+) -> None:
+    body = email_toml(25).replace(
+        f'password_env = "{PASSWORD_ENV[PASSWORD]}"', f'password = "{PASSWORD}"'
+    )
+    with pytest.raises(ConfigError) as info:
+        alert_config(body)
+    message = str(info.value)
+    assert "alerts.email.password: a password in config.toml is refused" in message
+    assert "password_env" in message and PASSWORD not in message
+    assert info.value.exit_code == 2
+
+
+def test_two_databases_never_send_the_same_message_id(
+    tmp_path: Path, smtp_server: Callable[..., SmtpServer], alert_config: Callable[..., Config]
+) -> None:
+    # Two installations (or a copy restored beside the original): each has its alert 1.
+    server = smtp_server("none")
+    config = alert_config(email_toml(server.port))
+    for name in ("one", "two"):
+        other = Database(f"sqlite:///{tmp_path / name / 'rumours.db'}")
+        upgrade(other.engine)
+        (alert_id,) = add_transition(other, ["email"])
+        assert alert_id == 1
+        assert deliver_pending(other, config, channels_from_config(config.alerts)).sent == 1
+        other.dispose()
+    first, second = (got.message["Message-ID"] for got in server.messages)
+    assert first != second
+    assert first.startswith("<alert-1.1@") and second.startswith("<alert-1.1@")
+
+
+def test_a_rumours_alerts_thread_under_its_first_alert(
+    db: Database, smtp_server: Callable[..., SmtpServer], alert_config: Callable[..., Config]
+) -> None:
+    server = smtp_server("none")
+    config = alert_config(email_toml(server.port))
+    add_transition(db, ["email"], url="https://news.example/1")
+    add_transition(db, ["email"], url="https://news.example/2")
+    add_transition(db, ["email"], url="https://news.example/3", rumour_id="other-rumour")
+    add_transition(db, ["email"], url="https://news.example/4")
+    assert deliver_pending(db, config, channels_from_config(config.alerts)).sent == 4
+    first, second, other, fourth = (got.message for got in server.messages)
+    assert first["In-Reply-To"] is None and first["References"] is None
+    for later in (second, fourth):
+        assert later["In-Reply-To"] == first["Message-ID"]
+        assert later["References"] == first["Message-ID"]
+    # another rumour starts a thread of its own
+    assert other["References"] is None and other["X-Rumour-Id"] == "other-rumour"

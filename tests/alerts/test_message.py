@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +26,7 @@ EVIL_SENTENCE = "Great Wall <b>confirmed</b> it <@U123> & <!here> will build the
 
 def _message(**changes: object) -> AlertMessage:
     base = AlertMessage(
-        message_id=message_id(7, 3),
+        message_id=message_id(7, 3, "a1b2c3"),
         rumour_id="xiaomi-gwm",
         claim="Xiaomi will build its cars with Great Wall Motors",
         old_state="unconfirmed",
@@ -53,8 +53,9 @@ def test_subject_names_the_claim_and_the_change() -> None:
 
 
 def test_message_id_is_stable_and_distinct_per_alert() -> None:
-    assert message_id(7, 3) == message_id(7, 3) == "<alert-7.3@rumour-monitor>"
-    assert message_id(8, 3) != message_id(7, 3)
+    assert message_id(7, 3, "a1") == message_id(7, 3, "a1") == "<alert-7.3@a1.rumour-monitor>"
+    assert message_id(8, 3, "a1") != message_id(7, 3, "a1")
+    assert message_id(7, 3, "b2") != message_id(7, 3, "a1")  # another installation's alert 7
 
 
 FIELDS = (
@@ -119,19 +120,35 @@ def test_slack_escapes_control_characters() -> None:
     assert slack_escape("a & <b> <!channel>") == "a &amp; &lt;b&gt; &lt;!channel&gt;"
 
 
+def _texts(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every text object of the blocks, as (type, text)."""
+    found: list[tuple[str, str]] = []
+    for block in payload["blocks"]:
+        objects = [block.get("text"), *block.get("fields", []), *block.get("elements", [])]
+        found += [(o["type"], o["text"]) for o in objects if o is not None]
+    return found
+
+
 def test_slack_payload_has_fallback_and_blocks_with_every_field() -> None:
     payload = slack_payload(_message())
     assert payload["text"] == (
         "[rumour] Xiaomi will build its cars with Great Wall Motors: unconfirmed -&gt; formalized"
     )
-    body = json.dumps(payload["blocks"])
-    assert "xiaomi-gwm" in body and "0.55 -&gt; 0.93" in body
-    quote = payload["blocks"][2]["text"]["text"]
-    assert quote == "> Xiaomi signed an agreement to build its cars at a Great Wall plant."
-    link = payload["blocks"][3]["elements"][0]["text"]
-    assert link.startswith(
-        "<https://news.example/xiaomi-gwm?a=1&amp;b=2|Xiaomi signs deal with Great Wall>"
-    )
+    assert payload["mrkdwn"] is False
+    texts = _texts(payload)
+    assert ("mrkdwn", "*Rumour* `xiaomi-gwm`") in texts
+    assert ("plain_text", "Xiaomi will build its cars with Great Wall Motors") in texts
+    assert ("mrkdwn", "*Confidence*\n0.55 -&gt; 0.93 (formalize)") in texts
+    sentence = "“Xiaomi signed an agreement to build its cars at a Great Wall plant.”"
+    assert ("plain_text", sentence) in texts
+    title, link, where = payload["blocks"][4]["elements"]
+    assert title == {
+        "type": "plain_text",
+        "text": "Xiaomi signs deal with Great Wall",
+        "emoji": False,
+    }
+    assert link["text"] == "<https://news.example/xiaomi-gwm?a=1&amp;b=2|open the article>"
+    assert where["text"] == "Example News · 2021-03-30 09:15 UTC"
 
 
 def test_slack_payload_defuses_mentions_and_disguised_links() -> None:
@@ -142,16 +159,33 @@ def test_slack_payload_defuses_mentions_and_disguised_links() -> None:
             source_url="https://news.example/a|b>c",
         )
     )
-    raw = json.dumps(payload)
-    for bad in ("<!channel>", "<!here>", "<@U123>", "<http://evil", "<script>"):
-        assert bad not in raw
-    assert "&lt;!channel&gt;" in raw and "&lt;http://evil.example|click&gt;" in raw
-    link = payload["blocks"][3]["elements"][0]["text"]
-    # the only real link is the source, with | and > kept inside the URL
-    assert link.startswith("<https://news.example/a%7Cb%3Ec|")
-    assert link.count("<") == 1
+    assert "<!channel>" not in payload["text"] and payload["mrkdwn"] is False
+    # Text from the article is plain_text, which Slack never parses for mentions or links;
+    # every mrkdwn text is ours, and its only "<" opens the source link.
+    plain = [text for kind, text in _texts(payload) if kind == "plain_text"]
+    assert EVIL_TITLE in plain and f"“{EVIL_SENTENCE}”" in plain
+    mrkdwn = [text for kind, text in _texts(payload) if kind == "mrkdwn"]
+    assert "".join(mrkdwn).count("<") == 1
+    (link,) = [text for text in mrkdwn if text.startswith("<")]
+    # with | and > kept inside the URL
+    assert link == "<https://news.example/a%7Cb%3Ec|open the article>"
+
+
+def test_slack_shows_formatting_characters_from_articles_as_written() -> None:
+    # *bold*, _italic_, ~strike~ and `code` in a headline must not render in the channel.
+    marked = "Acme *wins* _big_ ~deal~ `now` > quoted"
+    payload = slack_payload(
+        _message(article_title=marked, sentence=marked, claim=marked, source_name=marked)
+    )
+    for kind, text in _texts(payload):
+        if marked in text:
+            assert kind == "plain_text", text
+        else:
+            assert not any(c in text for c in "_~") and "wins" not in text, text
+    assert sum(marked in text for _, text in _texts(payload)) == 4
+    assert payload["mrkdwn"] is False and "*wins*" in payload["text"]
 
 
 def test_slack_cuts_a_huge_sentence_below_the_block_limit() -> None:
     payload = slack_payload(_message(sentence="word " * 2000))
-    assert len(payload["blocks"][2]["text"]["text"]) <= 3000
+    assert len(payload["blocks"][3]["text"]["text"]) <= 3000

@@ -41,10 +41,11 @@ def test_posts_text_and_blocks_and_marks_sent(
     assert payload["text"] == (
         "[rumour] Xiaomi will build its cars with Great Wall Motors: unconfirmed -&gt; formalized"
     )
-    blocks = json.dumps(payload["blocks"])
-    for part in ("xiaomi-gwm", "0.55 -&gt; 0.93", "> Xiaomi signed an agreement", "Example News"):
+    blocks = json.dumps(payload["blocks"], ensure_ascii=False)
+    for part in ("xiaomi-gwm", "0.55 -&gt; 0.93", "“Xiaomi signed an agreement", "Example News"):
         assert part in blocks
-    assert "<https://news.example/xiaomi-gwm|Xiaomi signs deal with Great Wall Motors>" in blocks
+    assert "Xiaomi signs deal with Great Wall Motors" in blocks
+    assert "<https://news.example/xiaomi-gwm|open the article>" in blocks
     assert httpserver.log[0][0].headers["Content-Type"] == "application/json"
     assert alert_row(db, alert_id).status == "sent"
 
@@ -122,12 +123,21 @@ def test_malicious_title_cannot_ping_or_link_in_slack(
         sentence="Sources say <!everyone> should read <https://evil.example|this>.",
     )
     assert deliver_pending(db, config, channels_from_config(config.alerts)).sent == 1
-    raw = httpserver.log[0][0].get_data(as_text=True)
-    for bad in ("<!channel>", "<!everyone>", "<http://evil", "<https://evil", "<script>"):
-        assert bad not in json.loads(raw)["text"] + json.dumps(json.loads(raw)["blocks"])
-    blocks = json.dumps(json.loads(raw)["blocks"])
-    assert "&lt;!channel&gt;" in blocks and "&lt;http://evil.example|click here&gt;" in blocks
-    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in blocks
+    payload = json.loads(httpserver.log[0][0].get_data(as_text=True))
+    assert "<!channel>" not in payload["text"] and payload["mrkdwn"] is False
+    # Mentions and links have effect only in mrkdwn: the article's text arrives as plain_text,
+    # and the only link in mrkdwn is ours, to the source.
+    texts = [
+        (o["type"], o["text"])
+        for block in payload["blocks"]
+        for o in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]
+        if o is not None
+    ]
+    mrkdwn = "".join(text for kind, text in texts if kind == "mrkdwn")
+    for bad in ("<!", "<http://evil", "<https://evil", "<script>", "this>", "click here"):
+        assert bad not in mrkdwn
+    assert mrkdwn.count("<") == 1 and "<https://news.example/xiaomi-gwm|" in mrkdwn
+    assert ("plain_text", EVIL_TITLE_HTML) in texts
 
 
 def test_an_unreachable_webhook_is_a_delivery_error(alert_config: Callable[..., Config]) -> None:

@@ -534,3 +534,30 @@ def test_a_feed_its_server_gave_up_warns_until_its_url_changes(
     moved = httpserver.url_for("/new")
     config.write_text(config.read_text().replace(f'"{gone}"', f'"{moved}"'))
     assert "feed Gone" not in _lines(_run(config, "check", "--no-model")[1])
+
+
+def test_check_warns_when_every_feed_failed_its_last_attempt(
+    write_config: Callable[..., Path], db_url: str, httpserver: HTTPServer
+) -> None:
+    # It said "ok feeds: 2 feeds enabled" while nothing could arrive.
+    httpserver.expect_request("/a").respond_with_data("down", status=500)
+    httpserver.expect_request("/b").respond_with_data("gone away", status=404)
+    body = (
+        f'[polling]\nhost_delay = "0s"\n[[feeds]]\nname = "A"\nurl = "{httpserver.url_for("/a")}"\n'
+        f'[[feeds]]\nname = "B"\nurl = "{httpserver.url_for("/b")}"\n'
+    )
+    config = write_config(body, seeds=GIVEN_ENTITIES, db_url=db_url)
+    assert _run(config, "init")[0] == 0
+    _run(config, "poll")
+    code, out, _ = _run(config, "check", "--no-model")
+    assert code == 0  # a warning: the installation itself is sound
+    warning = next(line for line in out.splitlines() if "every feed failed" in line)
+    assert warning.startswith("warn  feeds: every feed failed its last attempt: 2 of 2 feeds")
+    assert "no success since" in warning and "A, B" in warning
+    httpserver.clear()
+    httpserver.expect_request("/a").respond_with_data(fixture_text("feeds/rss10.rdf", "http://x"))
+    httpserver.expect_request("/b").respond_with_data("gone away", status=404)
+    _run(config, "poll")
+    _, out, _ = _run(config, "check", "--no-model")
+    assert "every feed failed" not in out
+    assert "ok    feeds: 1 of 2 feeds failing (no success since" in out

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
@@ -331,3 +332,38 @@ def test_every_command_help_has_examples() -> None:
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, path
         assert re.search(r"Examples:\n +rumour-monitor ", result.stdout), " ".join(path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+nosuchdriver://u@127.0.0.1/x",
+        "postgresql+asyncpg://u@127.0.0.1/x",
+        "sqlite://",
+        "sqlite:///:memory:",
+    ],
+)
+@pytest.mark.parametrize("command", [["init"], ["status"], ["check", "--no-model"]])
+def test_a_database_url_no_command_can_use_exits_2_naming_the_key(
+    write_config: Callable[..., Path], url: str, command: list[str]
+) -> None:
+    # Each was a traceback from init, status and check, or (in memory) an init that "worked"
+    # and a status that found no schema.
+    config = write_config(db_url=url)
+    code, out, err = _run(config, *command)
+    assert code == 2, out + err
+    assert "Traceback" not in out + err and "database.url:" in out + err
+
+
+def test_an_unwritable_sqlite_path_is_a_config_error_naming_database_url(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for url in (f"sqlite:///{blocker}/rumours.db", "sqlite:////proc/x.db"):
+        if url.startswith("sqlite:////proc") and not Path("/proc/self").exists():
+            continue
+        code, _, err = _run(write_config(db_url=url), "init")
+        assert code == 2, err
+        assert err.startswith(f"error: database.url: {url}: cannot create or write ")
+        assert "Traceback" not in err

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,3 +166,56 @@ def test_poll_text_reads_feeds_then_state_changes_then_the_alerts_sent(
     alert = first("[rumour] acme-widgets: unconfirmed -> formalized")
     assert feed < polled < change < alert
     assert lines[-1] == "1 state change; alerts: 1 sent, 0 to retry, 0 failed"
+
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+
+
+def _times(data: object, key: str = "") -> list[tuple[str, str]]:
+    """Every (key, value) of a JSON document whose key names a time."""
+    if isinstance(data, dict):
+        return [pair for k, v in data.items() for pair in _times(v, k)]
+    if isinstance(data, list):
+        return [pair for item in data for pair in _times(item, key)]
+    timed = key == "at" or key.endswith("_at") or key == "state_since"
+    return [(key, data)] if timed and isinstance(data, str) else []
+
+
+def test_every_json_names_feeds_alike_and_writes_times_in_one_form(config: Path) -> None:
+    # poll --json named a feed "feed" where feeds --json says "name", and times came as
+    # "...T12:00:00.123456+00:00" here and "...T12:00:00+00:00" there.
+    code, out, _ = _run(config, "poll", "--json")
+    assert code == 0
+    polled = json.loads(out)
+    assert {(f["name"], f["feed"]) for f in polled["feeds"]} == {
+        ("Litware", "Litware"),
+        ("Broken", "Broken"),
+    }
+    documents = [polled]
+    for args in (["feeds"], ["status"], ["history", "acme-widgets"], ["alerts", "list"]):
+        code, out, _ = _run(config, *args, "--json")
+        assert code == 0, args
+        documents.append(json.loads(out))
+    times = [pair for document in documents for pair in _times(document)]
+    assert len(times) >= 6
+    assert [pair for pair in times if not ISO.match(pair[1])] == []
+
+
+def test_init_json_says_what_it_did(write_config: Callable[..., Path], db_url: str) -> None:
+    path = write_config('[[feeds]]\nname = "A"\nurl = "https://a.example/feed"\n', db_url=db_url)
+    code, out, _ = _run(path, "init", "--json")
+    assert code == 0
+    first = json.loads(out)
+    assert first["schema"]["before"] is None and first["schema"]["after"]
+    assert first["rumours"] == {
+        "tracked": 2,
+        "added": ["acme-widgets", "globex-ev"],
+        "updated": [],
+        "retired": [],
+    }
+    assert first["feeds"] == {"configured": 1, "added": ["A"], "updated": [], "disabled": []}
+    assert first["warnings"] == [] and "password" not in first["database"]
+    code, out, _ = _run(path, "init", "--json")
+    again = json.loads(out)
+    assert again["schema"]["before"] == again["schema"]["after"]
+    assert again["rumours"]["added"] == [] and again["feeds"]["added"] == []

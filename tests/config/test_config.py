@@ -176,3 +176,94 @@ def test_env_secrets_come_from_the_environment_given(
     assert str(info.value).endswith(
         "alerts.slack.webhook_url_env: environment variable RM_TEST_HOOK is not set"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+nosuchdriver://u@127.0.0.1/x",
+        "postgresql+asyncpg://u@127.0.0.1/x",
+        "postgresql+psycopg2://u@127.0.0.1/x",
+        "sqlite+aiosqlite:///state/r.db",
+    ],
+)
+def test_a_driver_the_monitor_cannot_use_is_named_with_the_ones_it_can(
+    write_config: Callable[..., Path], url: str
+) -> None:
+    path = write_config(f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert f"{path}: database.url: driver '{url.split(':')[0]}' is not one" in message
+    assert "sqlite:///PATH" in message and "postgresql+psycopg://" in message
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///"])
+def test_an_in_memory_database_is_refused(write_config: Callable[..., Path], url: str) -> None:
+    path = write_config(f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError, match=r"database\.url: .* in-memory database, which lives"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///state/r.db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"]
+)
+def test_the_drivers_installed_are_accepted(write_config: Callable[..., Path], url: str) -> None:
+    assert load_config(write_config(f'[database]\nurl = "{url}"\n')).database.url
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("http://", "must be an https:// URL with a host"),
+        ("https://", "must be an https:// URL with a host"),
+        ("hooks.slack.com/services/T/B/X", "must be an https:// URL with a host"),
+        ("ftp://hooks.example/x", "must be an https:// URL with a host"),
+        ("http://hooks.slack.com/services/T/B/X", "must be https:// (http:// only to a loopback"),
+        ("https://hooks.example:99999/x", "not a URL"),
+    ],
+)
+def test_a_webhook_url_is_checked_when_the_config_loads(
+    write_config: Callable[..., Path], url: str, fragment: str
+) -> None:
+    path = write_config(f'[alerts.slack]\nwebhook_url = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"alerts.slack.webhook_url: {fragment}" in str(info.value)
+    assert "/T/B/X" not in str(info.value)  # the path is the secret
+
+
+def test_a_webhook_url_from_the_environment_names_its_variable_key(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config("[alerts.slack]\nwebhook_url_env = 'RM_HOOK'\n")
+    with pytest.raises(ConfigError, match=r"alerts\.slack\.webhook_url_env: must be https://"):
+        load_config(path, environ={"RM_HOOK": "http://hooks.example.org/T/B/X"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://hooks.slack.com/services/T/B/X", "http://127.0.0.1:8080/hook", "http://[::1]/h"],
+)
+def test_https_webhooks_and_plain_http_to_loopback_load(
+    write_config: Callable[..., Path], url: str
+) -> None:
+    slack = load_config(write_config(f'[alerts.slack]\nwebhook_url = "{url}"\n')).alerts.slack
+    assert slack is not None and slack.webhook_url == url
+
+
+def test_allowed_hosts_are_host_names(write_config: Callable[..., Path]) -> None:
+    path = write_config('[service]\nallowed_hosts = ["Monitor.Example.org", "[::1]"]\n')
+    assert load_config(path).service.allowed_hosts == ("monitor.example.org", "[::1]")
+    path = write_config('[service]\nallowed_hosts = ["https://monitor.example.org/"]\n')
+    with pytest.raises(ConfigError, match=r"service\.allowed_hosts: .* is not a host name"):
+        load_config(path)
+
+
+def test_a_feed_name_with_a_control_character_is_refused(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config('[[feeds]]\nname = "News\\u001b[2J"\nurl = "https://a.example/feed"\n')
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.name: .* holds a control character"):
+        load_config(path)

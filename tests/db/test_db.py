@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from monitor.db import Database, current_revision, require_schema, upgrade
 from monitor.db.models import Alert, Article, Evidence, Rumour, Transition
-from monitor.errors import DatabaseError
+from monitor.errors import ConfigError, DatabaseError
 
 
 def _rumour(rid: str = "r1") -> Rumour:
@@ -141,10 +141,14 @@ def test_require_schema_tells_the_user_to_run_init(db_url: str) -> None:
     database.dispose()
 
 
-def test_an_sqlite_folder_that_cannot_be_made_is_a_database_error(tmp_path: Path) -> None:
+def test_an_sqlite_folder_that_cannot_be_made_is_a_config_error_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    # A config error (exit 2, which systemd does not retry): database.url names a place the
+    # monitor cannot write, and no restart changes that.
     blocker = tmp_path / "state"
     blocker.write_text("a file where the folder should be")
-    with pytest.raises(DatabaseError, match="cannot create the folder"):
+    with pytest.raises(ConfigError, match=r"^database\.url: .* cannot create or write .*state"):
         Database(f"sqlite:///{blocker / 'rumours.db'}")
 
 

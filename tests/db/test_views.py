@@ -86,8 +86,9 @@ def test_rumour_status_has_one_row_per_rumour_with_last_transition(db: Database)
     assert (ev["last_from_state"], ev["last_to_state"]) == ("denied", "formalized")
     assert ev["last_signal"] == "formalize"
     assert ev["last_url"] == "https://news.example/3"
-    assert str(ev["last_transition_at"]).startswith("2021-02-22 04:30:00")
-    assert str(ev["last_evidence_at"]).startswith("2021-02-22 04:30:00")
+    # with their zone: an aware datetime on PostgreSQL (timestamptz), ISO 8601 text on SQLite
+    for column in ("last_transition_at", "last_evidence_at"):
+        assert _zoned(ev[column]) == T0 + timedelta(days=3)
     quiet = rows["quiet"]
     assert quiet["evidence_count"] == 0
     assert quiet["last_to_state"] is None and quiet["last_transition_at"] is None
@@ -129,3 +130,64 @@ def test_downgrade_drops_the_views_and_upgrade_restores_them(db: Database) -> No
     assert not {"rumour_status", "rumour_timeline"} & set(inspect(db.engine).get_view_names())
     upgrade(db.engine)
     assert {"rumour_status", "rumour_timeline"} <= set(inspect(db.engine).get_view_names())
+
+
+def _zoned(value: Any) -> datetime:
+    """A view's time as the reader gets it, which must carry its zone on both backends."""
+    if isinstance(value, datetime):
+        assert value.utcoffset() == timedelta(0), value
+        return value
+    assert isinstance(value, str) and value.endswith("+00:00"), value
+    return datetime.fromisoformat(value)
+
+
+def test_every_time_in_the_views_carries_its_zone(db: Database) -> None:
+    _fill(db)
+    status = _rows(db, "SELECT last_evidence_at, last_transition_at, updated_at FROM rumour_status")
+    timeline = _rows(db, "SELECT at FROM rumour_timeline ORDER BY at, kind, row_id")
+    times = [v for row in status + timeline for v in row.values() if v is not None]
+    assert len(times) == 3 + 1 + 5  # `quiet` has only updated_at; five timeline rows
+    assert [_zoned(row["at"]) for row in timeline] == sorted(_zoned(row["at"]) for row in timeline)
+    if db.engine.dialect.name == "sqlite":  # one form, that of every --json
+        assert timeline[0]["at"] == (T0 + timedelta(days=1)).isoformat()
+
+
+def test_the_readmes_last_seven_days_query_works(db: Database) -> None:
+    _fill(db)
+    with db.transaction() as s:
+        s.execute(text("UPDATE transitions SET at = :now WHERE to_state = 'formalized'"),
+                  {"now": datetime.now(UTC).replace(tzinfo=None)})  # fmt: skip
+    since = (
+        "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-7 days')"
+        if db.engine.dialect.name == "sqlite"
+        else "now() - interval '7 days'"
+    )
+    rows = _rows(
+        db, f"SELECT to_state FROM rumour_timeline WHERE kind = 'transition' AND at >= {since}"
+    )
+    assert rows == [{"to_state": "formalized"}]
+
+
+def test_upgrading_cleans_control_characters_stored_by_older_versions(db_url: str) -> None:
+    database = Database(db_url)
+    try:
+        command.upgrade(alembic_config(database.engine), "0007")
+        with database.engine.begin() as conn:  # as an older version wrote it, raw
+            conn.execute(
+                text(
+                    "INSERT INTO articles (canonical_url, url, source, title, text, content_hash,"
+                    " extraction, retry_page, published_at, fetched_at, credibility) VALUES"
+                    " ('u', 'u', 'Wire', :title, :body, 'h', 'page', false, :at, :at, 0.6)"
+                ),
+                {
+                    "title": "Deal\x1b[2J\x1b[H signed",
+                    "body": "a\x07b\nc",
+                    "at": T0.replace(tzinfo=None),
+                },
+            )
+        upgrade(database.engine)
+        assert _rows(database, "SELECT title, text FROM articles") == [
+            {"title": "Deal signed", "text": "ab\nc"}
+        ]
+    finally:
+        database.dispose()

@@ -219,3 +219,15 @@ def test_assess_file_reads_a_saved_html_page_like_a_fetched_one(
     data = json.loads(out)
     assert data["signal"] == "formalize"
     assert "<" not in data["sentence"] and ">" not in data["sentence"]
+
+
+def test_assess_reads_past_control_characters_and_prints_none(
+    write_config: Callable[..., Path], encoder: object
+) -> None:
+    # A bell glued to a word hid it from matching ("unrelated"), and the escape sequences went
+    # to the terminal with the sentence.
+    text = "Ferro Motors\x07 said\x1b[2J in a statement\x1b]0;x\x07 it has no plans to build cars"
+    code, out, _ = run(write_config(), "--claim", CLAIM, "--text", text + " for Nimbus Mobile.")
+    assert code == 0
+    assert "stance      denies" in out and "signal      deny" in out
+    assert not any(ord(c) < 32 and c != "\n" for c in out)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -246,3 +247,98 @@ def test_a_fresh_database_reports_every_state_and_signal_at_zero(db: Database) -
     assert samples[("rumour_monitor_transitions_total", (("to", "denied"),))] == 0
     assert samples[("rumour_monitor_evidence_total", (("signal", "formalize"),))] == 0
     assert ("rumour_monitor_transitions_total", (("to", "unconfirmed"),)) not in samples
+
+
+def _feeds(db: Database, *error_counts: int, last_success: datetime | None = AT) -> None:
+    with db.transaction() as s:
+        for n, errors in enumerate(error_counts):
+            url = f"http://feed{n}.example/"
+            s.add(
+                Feed(
+                    name=f"feed{n}",
+                    config_url=url,
+                    url=url,
+                    error_count=errors,
+                    last_error="HTTP 503" if errors else None,
+                    last_success_at=last_success,
+                )
+            )
+
+
+def _answers(db: Database) -> dict[str, tuple[int, str]]:
+    health = HealthCheck(db, scheduler_running=lambda: True)
+    server = StatusServer("127.0.0.1:0", health, Metrics()).start()
+    try:
+        return {
+            p: _get(f"http://{server.address}{p}") for p in ("/healthz", "/readyz", "/healthz.json")
+        }
+    finally:
+        server.stop()
+
+
+def test_every_feed_failing_is_alive_but_not_ready(db: Database) -> None:
+    # /healthz said "200 ok" while every feed was failing: it still does (the process is
+    # fine, a restart would not help), but /readyz and /healthz.json say what is wrong.
+    _feeds(db, 4, 2)
+    answers = _answers(db)
+    assert answers["/healthz"] == (200, "ok\n")
+    code, body = answers["/readyz"]
+    assert code == 503
+    assert body == (
+        "every feed failing: 2 of 2 feeds failing (no success since 2021-03-30 09:00Z):"
+        " feed0, feed1\n"
+    )
+    code, body = answers["/healthz.json"]
+    report = json.loads(body)
+    assert code == 200 and report["status"] == "degraded"
+    assert (report["live"], report["ready"]) == (True, False)
+    assert report["feeds"] == {
+        "enabled": 2,
+        "failing": 2,
+        "failing_feeds": ["feed0", "feed1"],
+        "failing_since": "2021-03-30T09:00:00+00:00",
+    }
+
+
+def test_some_feeds_failing_is_ready_and_degraded(db: Database) -> None:
+    _feeds(db, 0, 3, 0)
+    answers = _answers(db)
+    code, body = answers["/readyz"]
+    assert code == 200
+    assert body.startswith("ready (degraded: 1 of 3 feeds failing (no success since")
+    report = json.loads(answers["/healthz.json"][1])
+    assert (report["status"], report["ready"]) == ("degraded", True)
+    assert report["feeds"]["failing_feeds"] == ["feed1"]
+
+
+def test_a_healthy_service_is_ok_everywhere(db: Database) -> None:
+    _feeds(db, 0, 0)
+    answers = _answers(db)
+    assert answers["/readyz"] == (200, "ready\n")
+    report = json.loads(answers["/healthz.json"][1])
+    assert report["status"] == "ok" and report["reasons"] == []
+    assert report["alerts"] == {"pending": 0, "overdue": 0, "oldest_due_at": None}
+
+
+def test_an_alert_backlog_makes_the_service_not_ready(db: Database) -> None:
+    _populate(db)  # one email alert pending, due now
+    assert _answers(db)["/readyz"][0] == 200  # just queued: delivery has its time
+    with db.transaction() as s:
+        for alert in s.query(Alert).filter(Alert.status == "pending"):
+            alert.next_attempt_at = datetime.now(UTC) - timedelta(hours=2)
+    answers = _answers(db)
+    code, body = answers["/readyz"]
+    assert code == 503 and body.startswith("alert backlog: 1 of 1 pending alerts due since")
+    report = json.loads(answers["/healthz.json"][1])
+    assert report["alerts"]["overdue"] == 1 and report["status"] == "degraded"
+
+
+def test_a_broken_service_fails_every_probe(sqlite_db: Database) -> None:
+    health = HealthCheck(sqlite_db, scheduler_running=lambda: False)
+    server = StatusServer("127.0.0.1:0", health, Metrics()).start()
+    try:
+        for path in ("/healthz", "/readyz", "/healthz.json"):
+            code, body = _get(f"http://{server.address}{path}")
+            assert code == 503 and "scheduler stopped" in body
+    finally:
+        server.stop()

@@ -274,6 +274,7 @@ def test_all_skipped_with_json_still_prints_the_json_with_each_file_and_its_prob
         ],
         "transitions": [],
         "alerts": None,
+        "queued_alerts": [],
     }
     lines = result.stderr.strip().splitlines()  # people still read it all on stderr
     assert lines[0] == f"skipped: {folder / 'no-url.txt'}: unknown header key 'Link' (" + KEYS

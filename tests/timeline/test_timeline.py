@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import tomllib
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +30,7 @@ from sqlalchemy import func, select
 from monitor.cli import cli
 from monitor.config import load_config
 from monitor.db import Database
-from monitor.db.models import Alert, Article, Evidence, Transition
+from monitor.db.models import Alert, Article, Evidence, Feed, Transition
 from monitor.queries import history
 from monitor.timeline.demo import RUMOURS, TIMELINE, demo_config_text, run_demo
 from monitor.timeline.replay import parse_article_file
@@ -260,6 +267,7 @@ def test_replay_json_reports_counts_skipped_files_and_the_recorded_transitions(
         _recorded_transitions(config, {rid for rid, _, _ in moves})
     )
     assert data["alerts"] == {"sent": 4, "retrying": 0, "failed": 0}
+    assert data["queued_alerts"] == []  # all sent
     assert "[rumour] xiaomi-great-wall: unconfirmed -> formalized" in result.stderr
     assert f"skipped: {folder / 'dup.txt'}: same URL as" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("2 of 6 files skipped")
@@ -285,6 +293,7 @@ def test_replay_json_again_over_the_timeline_reports_every_article_already_store
         "skipped": [],
         "transitions": [],
         "alerts": None,
+        "queued_alerts": [],
     }
     assert result.stderr == ""
 
@@ -344,3 +353,81 @@ def test_demo_keep_refuses_a_folder_holding_another_config(tmp_path: Path) -> No
 def test_demo_batch_must_be_at_least_one(batch: str) -> None:
     result = CliRunner().invoke(cli, ["demo", "--batch", batch])
     assert result.exit_code == 2 and "--batch" in result.stderr
+
+
+def test_replay_says_how_many_alerts_it_queued_and_how_to_send_or_drop_them(
+    replayed: tuple[Path, Database, Any],
+) -> None:
+    # It queued them without a word: the next `poll` sent a backtest's alerts to the channels.
+    config, _, result = replayed
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith(
+        "4 alerts queued, not sent: `rumour-monitor alerts deliver` sends them (so will the"
+        " next `poll` or `run`); `rumour-monitor alerts drop "
+    )
+    ids = last.split("`rumour-monitor alerts drop ")[1].split("`")[0].split()
+    listed = json.loads(_run(config, "alerts", "list", "--status", "pending", "--json").stdout)
+    assert sorted(int(i) for i in ids) == sorted(row["id"] for row in listed)
+    dropped = _run(config, "alerts", "drop", *ids, "--json")
+    assert dropped.exit_code == 0 and json.loads(dropped.stdout) == {
+        "dropped": 4,
+        "not_dropped": [],
+    }
+    assert json.loads(_run(config, "alerts", "list", "--json").stdout) == []
+    assert _run(config, "alerts", "deliver").stdout.strip() == (
+        "alerts: 0 sent, 0 to retry, 0 failed"
+    )
+
+
+def _answer(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def test_a_kept_demo_folder_runs_as_is_serving_the_web_view_and_polling_nothing(
+    tmp_path: Path,
+) -> None:
+    # The kept config pointed `run` at the demo's stopped news site, with no [service] table.
+    folder = tmp_path / "demo-state"
+    result = CliRunner().invoke(cli, ["demo", "--keep", str(folder), "--batch", "23", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # the running story went to stderr
+    assert data["states"] == FINAL and data["articles"] == 23 and data["polls"] == 1
+    assert data["alerts"] == {"sent": len(data["transitions"]), "failed": 0}
+    assert data["kept"] == str((folder / "config.toml").resolve())
+    assert "== Timeline of every rumour" in result.stderr
+
+    config = load_config(folder / "config.toml")
+    assert config.service.listen is not None
+    assert config.feeds and not any(feed.enabled for feed in config.feeds)
+    db = Database(config.database.url)
+    with db.sessions() as s:
+        checked = {f.name: f.last_checked_at for f in s.scalars(select(Feed))}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env.pop("NOTIFY_SOCKET", None)
+    command = [sys.executable, "-m", "monitor", "--config", str(folder / "config.toml"), "run"]
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    base = f"http://{config.service.listen}"
+    try:
+        deadline = time.monotonic() + 60
+        while _answer(f"{base}/healthz")[0] != 200:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the kept demo's `run` never answered"
+            time.sleep(0.2)
+        code, page = _answer(f"{base}/")
+        assert code == 200 and "xiaomi-great-wall" in page and "formalized" in page
+        time.sleep(2)  # a tick: the scheduler looks for due feeds at once
+        feeds = json.loads(_answer(f"{base}/feeds.json")[1])
+        assert feeds and not any(feed["enabled"] for feed in feeds)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    assert code == 0
+    with db.sessions() as s:
+        assert {f.name: f.last_checked_at for f in s.scalars(select(Feed))} == checked
+    db.dispose()

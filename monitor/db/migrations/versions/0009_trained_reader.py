@@ -1,8 +1,8 @@
 """the trained reader: which reader judged each evidence row, how sure it was, who spoke on
 record; and whether a rumour's entities were derived from its claim
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 """
 
 import importlib.util
@@ -13,8 +13,8 @@ from types import ModuleType
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,7 +35,7 @@ def upgrade() -> None:
 
 def _views() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "query_views", Path(__file__).with_name("0002_query_views.py")
+        "zoned_views", Path(__file__).with_name("0007_views_with_zone.py")
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -46,8 +46,8 @@ def _views() -> ModuleType:
 def downgrade() -> None:
     # SQLite refuses DROP COLUMN on a table a view reads: set the views aside meanwhile.
     views = _views()
-    views.downgrade()
+    views.drop_views()
     op.drop_column("rumours", "entities_derived")
     for column in ("reader", "on_record", "probability"):
         op.drop_column("evidence", column)
-    views.upgrade()
+    views.create_views()
