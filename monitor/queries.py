@@ -124,7 +124,7 @@ def history(session: Session, rumour_id: str) -> dict[str, Any]:
     transitions = session.scalars(
         select(Transition)
         .where(Transition.rumour_id == rumour_id)
-        .options(selectinload(Transition.article))
+        .options(selectinload(Transition.article), selectinload(Transition.evidence))
         .order_by(Transition.at, Transition.id)
     )
     evidence = session.scalars(
@@ -167,6 +167,21 @@ def _transition_json(t: Transition) -> dict[str, Any]:
         "signal": t.signal,
         "confidence_before": round(t.confidence_before, 4),
         "confidence_after": round(t.confidence_after, 4),
+        **_reading(t.evidence),
+    }
+
+
+def _reading(e: Evidence | None) -> dict[str, Any]:
+    """Why the reader judged as it did: who is on record, the model's probability, the cues
+    the rules found, and which reader (and version) it was. Null before the trained reader."""
+    if e is None:
+        return {"on_record": None, "probability": None, "cues": [], "reader": None}
+    probability = round(e.probability, 4) if e.probability is not None else None
+    return {
+        "on_record": e.on_record,
+        "probability": probability,
+        "cues": list(e.cues or []),
+        "reader": e.reader,
     }
 
 
@@ -183,6 +198,7 @@ def _evidence_json(e: Evidence) -> dict[str, Any]:
         "source": fields["source"],
         "confidence_before": round(e.confidence_before, 4),
         "confidence_after": round(e.confidence_after, 4),
+        **_reading(e),
     }
 
 
@@ -264,3 +280,20 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return "" if value is None else value
+
+
+def why(row: Mapping[str, Any]) -> str:
+    """One line for people from a `history` transition or evidence entry: who was on record,
+    how sure the reader was, and the cues the rules found ("" before the trained reader)."""
+    parts = []
+    if row.get("on_record"):
+        who = str(row["on_record"])
+        parts.append(
+            who if who in ("reported, not on record", "stated as fact") else f"on record: {who}"
+        )
+    if row.get("probability") is not None:
+        parts.append(f"{row.get('reader') or 'reader'} {row['probability']:.2f}")
+    cues = [c for c in row.get("cues") or [] if not str(c).startswith("model:")]
+    if cues:
+        parts.append("cues: " + ", ".join(str(c) for c in cues[:4]))
+    return "; ".join(parts)

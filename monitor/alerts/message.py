@@ -20,6 +20,7 @@ from monitor.db.models import Article, Rumour, Transition
 from monitor.urls import is_web_url
 
 MESSAGE_ID_DOMAIN = "rumour-monitor"
+_NOT_ON_RECORD = ("", "reported, not on record", "stated as fact")
 # Slack rejects section texts over 3000 characters; claims and sentences are cut well below.
 _SLACK_FIELD_MAX = 2000
 _WHITESPACE = re.compile(r"\s+")
@@ -43,6 +44,10 @@ class AlertMessage:
     source_name: str | None
     published_at: datetime | None
     test: bool = False
+    # Why the reader moved it: who is on record, how sure the model was, which reader judged.
+    on_record: str = ""
+    probability: float | None = None
+    reader: str = ""
     # The Message-ID of the rumour's first alert on this channel, which later ones refer to so
     # a mail client shows a rumour's alerts as one thread; None on the first one.
     thread_id: str | None = None
@@ -82,7 +87,29 @@ def from_transition(
         source_url=article.url if article is not None else None,
         source_name=(article.source or None) if article is not None else None,
         published_at=article.published_at if article is not None else transition.at,
+        **_why(transition),
     )
+
+
+def _why(transition: Transition) -> dict[str, Any]:
+    evidence = transition.evidence
+    if evidence is None:
+        return {}
+    return {
+        "on_record": evidence.on_record or "",
+        "probability": evidence.probability,
+        "reader": evidence.reader or "",
+    }
+
+
+def explanation(m: AlertMessage) -> str:
+    """Who is on record and how sure the reader was: "on record: Arventa said; formalize,
+    model 0.97", or "reported, not on record; ...". Empty when nothing was recorded."""
+    if not (m.on_record or m.probability is not None):
+        return ""
+    who = f"on record: {m.on_record}" if m.on_record not in _NOT_ON_RECORD else m.on_record
+    sure = f", {m.reader} {m.probability:.2f}" if m.probability is not None else ""
+    return one_line(f"{who or 'on record: unknown'}; {m.signal}{sure}")
 
 
 def make_test_message(now: datetime | None = None) -> AlertMessage:
@@ -134,6 +161,7 @@ def render_text(m: AlertMessage) -> str:
         f"  claim:      {one_line(m.claim)}",
         f"  confidence: {m.confidence_before:.2f} -> {m.confidence_after:.2f} ({m.signal})",
         f'  sentence:   "{one_line(m.sentence)}"',
+        *([f"  why:        {explanation(m)}"] if explanation(m) else []),
         f"  article:    {one_line(m.article_title or '(untitled)')}",
         f"  source:     {m.source_url or '(no link)'}"
         + (f" ({m.source_name})" if m.source_name else ""),
@@ -149,7 +177,8 @@ def render_line(m: AlertMessage) -> str:
         f"[rumour] {m.rumour_id}: {m.old_state} -> {m.new_state}"
         f" | confidence {m.confidence_before:.2f} -> {m.confidence_after:.2f} ({m.signal})"
         f' | "{one_line(m.sentence)}"'
-        f" | {one_line(m.article_title or '(untitled)')} {source}"
+        + (f" | {explanation(m)}" if explanation(m) else "")
+        + f" | {one_line(m.article_title or '(untitled)')} {source}"
         + (f" ({one_line(m.source_name)})" if m.source_name else "")
         + f" | published {_time(m.published_at)}"
         f" | claim: {one_line(m.claim)}"
@@ -173,7 +202,8 @@ def render_html(m: AlertMessage) -> str:
         f"Confidence: {m.confidence_before:.2f} &rarr; {m.confidence_after:.2f}"
         f" ({e(m.signal)})</p>\n"
         f"<blockquote>{e(one_line(m.sentence))}</blockquote>\n"
-        f"<p>{link}{source}<br>\nPublished {e(_time(m.published_at))}</p>\n"
+        + (f"<p>{e(explanation(m))}</p>\n" if explanation(m) else "")
+        + f"<p>{link}{source}<br>\nPublished {e(_time(m.published_at))}</p>\n"
         "</body></html>\n"
     )
 
@@ -233,6 +263,7 @@ def slack_payload(m: AlertMessage) -> dict[str, Any]:
             ],
         },
         {"type": "section", "text": _plain(f"“{_cut(one_line(m.sentence), _SLACK_FIELD_MAX)}”")},
+        *([{"type": "context", "elements": [_plain(explanation(m))]}] if explanation(m) else []),
         {"type": "context", "elements": context},
     ]
     return {"text": slack_escape(f"[rumour] {claim}: {states}"), "mrkdwn": False, "blocks": blocks}

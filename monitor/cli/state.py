@@ -10,7 +10,7 @@ from monitor.db import upgrade
 from monitor.display import table
 from monitor.errors import SeedError
 from monitor.polling import sync_feeds
-from monitor.queries import evidence_csv, history, seeded_state, status_rows
+from monitor.queries import evidence_csv, history, seeded_state, status_rows, why
 from monitor.seeds import load_seeds, sync_rumours
 from monitor.service import setup_lock
 
@@ -192,6 +192,8 @@ def history_cmd(app: App, rumour_id: str, as_json: bool, as_csv: bool) -> None:
     for t in data["transitions"]:
         click.echo(f"  {t['at']}  {t['from']} -> {t['to']}  ({t['signal']})")
         click.echo(f'      "{t["sentence"]}"')
+        if why(t):
+            click.echo(f"      {why(t)}")
         click.echo(f"      {t['title'] or ''} {t['url'] or ''}".rstrip())
     click.echo("\nEvidence:")
     if not data["evidence"]:
@@ -200,3 +202,5 @@ def history_cmd(app: App, rumour_id: str, as_json: bool, as_csv: bool) -> None:
         where = e["source"] or ""
         click.echo(f"  {e['at']}  {e['stance']}/{e['signal']}  sim {e['similarity']:.2f}  {where}")
         click.echo(f'      "{e["sentence"]}"  {e["url"] or ""}'.rstrip())
+        if why(e):
+            click.echo(f"      {why(e)}")

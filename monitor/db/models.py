@@ -251,6 +251,7 @@ class Transition(Base):
 
     rumour: Mapped[Rumour] = relationship(back_populates="transitions")
     article: Mapped[Article | None] = relationship()
+    evidence: Mapped[Evidence | None] = relationship()
     alerts: Mapped[list[Alert]] = relationship(back_populates="transition")
 
 
