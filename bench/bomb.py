@@ -105,11 +105,12 @@ def main() -> None:
             encoding="utf-8",
         )
         command = [sys.executable, "-m", "monitor", "--config", str(config)]
-        subprocess.run([*command, "init"], check=True, capture_output=True)
+        # cwd: `python -m` puts it first on sys.path, and PYTHONPATH must choose the code
+        subprocess.run([*command, "init"], check=True, capture_output=True, cwd=root)
         out_file, err_file = root / "out.txt", root / "err.txt"
         started = time.monotonic()
         with out_file.open("w") as stdout, err_file.open("w") as stderr:
-            child = subprocess.Popen([*command, "poll"], stdout=stdout, stderr=stderr)
+            child = subprocess.Popen([*command, "poll"], stdout=stdout, stderr=stderr, cwd=root)
             _, status, usage = os.wait4(child.pid, 0)  # the rusage of `poll` alone
         wall = time.monotonic() - started
         out, err = out_file.read_text(), err_file.read_text()
