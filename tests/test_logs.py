@@ -3,7 +3,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,68 @@ def test_migration_chatter_is_quiet_at_info_but_not_when_debugging() -> None:
     setup_logging("debug", "text", stream=out)
     logging.getLogger("alembic.runtime.migration").info("Running upgrade")
     assert "Running upgrade" in out.getvalue()
+
+
+def _logged(*args: object, fmt: str = "text", **extra: object) -> str:
+    out = io.StringIO()
+    setup_logging("debug", "json" if fmt == "json" else "text", stream=out)
+    logging.getLogger("monitor.polling").debug(*args, extra=extra)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.slack.com/services/T1/B2/XyZ", "https://hooks.slack.com/…"),
+        ("https://discord.com/api/webhooks/123/tok", "https://discord.com/…"),
+        ("https://acme.webhook.office.com/webhookb2/abc", "https://acme.webhook.office.com/…"),
+        ("https://api.telegram.org/bot123:AAE/sendMessage", "https://api.telegram.org/…"),
+        (
+            "postgresql+psycopg://monitor:pw1234@db.internal/rumours",
+            "postgresql+psycopg://db.internal/…",
+        ),
+        ("https://news.example/feed?token=abc123", "https://news.example/…"),
+        ("https://news.example/rss?api_key=abc123&x=1", "https://news.example/…"),
+        ("https://cdn.example/a.xml?X-Amz-Signature=f00", "https://cdn.example/…"),
+    ],
+)
+def test_urls_that_may_carry_a_secret_are_cut_to_their_host(url: str, shown: str) -> None:
+    line = _logged("HTTP Request: GET %s", url)
+    assert shown in line and url not in line
+
+
+def test_ordinary_urls_stay_readable() -> None:
+    url = "https://news.example/2024/05/acme-buys-widget?page=2&utm_source=rss"
+    assert url in _logged("HTTP Request: GET %s", url)
+    assert "https://hooks.slack.com.evil.example/x" in _logged(
+        "https://hooks.slack.com.evil.example/x"
+    )
+
+
+def test_the_configs_secrets_are_hidden_in_messages_fields_and_tracebacks(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.config import load_config
+    from monitor.logs import protect
+
+    monkeypatch.setenv("HOOK", "http://127.0.0.1:8080/hooks/team-7/Zq9secret")
+    config = write_config(
+        '[alerts.slack]\nwebhook_url_env = "HOOK"\n'
+        '[alerts.apprise]\nurls = ["ntfy://watcher:hunter22@ntfy.internal/rumours"]\n'
+        '[alerts.email]\nhost = "127.0.0.1"\nusername = "m"\npassword_env = "PW"\n'
+        'sender = "m@example.org"\nrecipients = ["d@example.org"]\n'
+    )
+    monkeypatch.setenv("PW", "correct-horse")
+    protect(load_config(config))
+    line = _logged("POST http://127.0.0.1:8080/hooks/team-7/Zq9secret", fmt="json", to="hunter22")
+    record = json.loads(line)
+    assert record["message"] == "POST http://127.0.0.1:8080/…" and record["to"] == "***"
+    out = io.StringIO()
+    setup_logging("debug", "text", stream=out)
+    try:
+        raise RuntimeError("login correct-horse refused by /hooks/team-7/Zq9secret")
+    except RuntimeError:
+        logging.getLogger("monitor").exception("failed")
+    text = out.getvalue()
+    assert "correct-horse" not in text and "Zq9secret" not in text
+    assert "RuntimeError: login *** refused by …" in text

@@ -26,7 +26,7 @@ from monitor.config import (
 )
 from monitor.db import Database, require_schema
 from monitor.errors import MonitorError
-from monitor.logs import setup_logging
+from monitor.logs import protect, setup_logging
 from monitor.queries import json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +45,7 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path)
+            protect(self._config)  # from here on, its secrets never reach the log
         return self._config
 
     @property

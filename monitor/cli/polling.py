@@ -17,7 +17,9 @@ from monitor.queries import iso
 from monitor.service import setup_lock
 
 if TYPE_CHECKING:
+    from jobs.poll import PollRun
     from monitor.polling import FeedReport
+    from monitor.reading import TransitionReport
     from monitor.service import Runtime
 
 
@@ -37,12 +39,12 @@ def poll(app: App, due: bool, as_json: bool) -> None:
     For timers and cron (systemd/rumour-monitor-poll.timer); safe alongside a running `run`.
     Each feed is fetched with its stored ETag/Last-Modified, so an unchanged feed costs one
     short request; --due leaves out the feeds whose next check has not come (the timer unit
-    uses it). Prints one line per feed (new entries, not modified, or the error), then
-    every state change with the sentence and source behind it, then the alerts as they are
-    sent when they go to the console (no alert channel configured), and last a count of
-    changes and alerts. A failing feed backs off (see
-    `rumour-monitor feeds`) and does not stop the others; the exit code is 0 unless the config
-    or database itself is unusable.
+    uses it). Prints one line per feed as soon as it is stored (new entries, not modified,
+    or the error), then the state changes its articles brought, with the sentence and source
+    behind each, and the alerts as they are sent when they go to the console (no alert
+    channel configured); a slow feed does not hold back the others. Last, a count of feeds,
+    changes and alerts. A failing feed backs off (see `rumour-monitor feeds`) and does not
+    stop the others; the exit code is 0 unless the config or database itself is unusable.
 
     \b
     --json prints {"feeds": [...], "transitions": [...], "alerts": {...}}; each feed has
@@ -54,35 +56,32 @@ def poll(app: App, due: bool, as_json: bool) -> None:
       rumour-monitor poll
       rumour-monitor poll --due --json | jq '.transitions[] | {id, from, to, url}'
     """
-    from jobs import deliver
     from jobs import poll as poll_job
 
-    reports = poll_step(app, due_only=due)
-    # In text, each part prints as soon as it is done, so the output reads in the order things
-    # happened: the feeds, the state changes they brought, then the alerts as the console
-    # channel delivers them. With --json, stdout is the JSON document: console alerts go to
-    # stderr so it stays valid.
-    if not as_json:
-        _echo_feeds(reports)
+    _sync_feeds(app)
+    # With --json, stdout is the JSON document: console alerts go to stderr so it stays valid.
     with _runtime(app, console=sys.stderr if as_json else sys.stdout) as runtime:
-        _, changes = poll_job.process(runtime)
-        if not as_json:
-            for change in changes:
-                click.echo(change.line())
-        alerts = deliver.run(runtime)
+        if as_json:
+            enabled = sum(1 for feed in app.config.feeds if feed.enabled)  # a bound with --due
+            with Progress("polling feeds", total=enabled) as bar:
+                done = poll_job.poll(runtime, due_only=due, on_feed=lambda _: bar.advance())
+        else:
+            # Each part prints as soon as it is done, so the output reads in the order things
+            # happened: a feed, the state changes its articles brought, the alerts as the
+            # console channel delivers them; then the next feed.
+            done = poll_job.poll(
+                runtime, due_only=due, on_feed=_echo_feed, on_changes=_echo_changes
+            )
     if as_json:
         emit_json(
             {
-                "feeds": [feed_json(r) for r in reports],
-                "transitions": [t.to_json() for t in changes],
-                "alerts": alerts,
+                "feeds": [feed_json(r) for r in done.reports],
+                "transitions": [t.to_json() for t in done.changes],
+                "alerts": dict(done.alerts),
             }
         )
         return
-    click.echo(
-        f"{counted(len(changes), 'state change')}; alerts: {alerts.get('sent', 0)} sent, "
-        f"{alerts.get('retrying', 0)} to retry, {alerts.get('failed', 0)} failed"
-    )
+    _echo_summary(done)
 
 
 def feed_json(report: FeedReport) -> dict[str, Any]:
@@ -91,18 +90,34 @@ def feed_json(report: FeedReport) -> dict[str, Any]:
     return {"name": report.feed} | report.to_json() | {"next_check_at": iso(report.next_check_at)}
 
 
-def _echo_feeds(reports: Sequence[FeedReport]) -> None:
+def _echo_feed(report: FeedReport) -> None:
+    click.echo(f"{report.feed}: {_poll_line(report)}")
+
+
+def _echo_changes(changes: Sequence[TransitionReport]) -> None:
+    for change in changes:
+        click.echo(change.line())
+
+
+def _echo_summary(done: PollRun) -> None:
+    reports = done.reports
     for r in reports:
-        click.echo(f"{r.feed}: {_poll_line(r)}")
+        if r.outcome == "skipped":  # the others were printed as they were polled
+            _echo_feed(r)
     failed = sum(r.outcome == "error" for r in reports)
     new = sum(r.new_articles for r in reports)
     polled = sum(r.outcome != "skipped" for r in reports)
     click.echo(f"polled {counted(polled, 'feed')}: {counted(new, 'new article')}, {failed} failed")
+    alerts = done.alerts
+    click.echo(
+        f"{counted(len(done.changes), 'state change')}; alerts: {alerts['sent']} sent, "
+        f"{alerts['retrying']} to retry, {alerts['failed']} failed"
+    )
 
 
 @contextmanager
 def _runtime(app: App, *, console: TextIO) -> Iterator[Runtime]:
-    """What `run` uses after each poll to process the stored articles and send their alerts."""
+    """What `run` uses: the database, the fetcher, the model, the alert channels."""
     from monitor.alerts import channels_from_config
     from monitor.service import Metrics, Runtime
 
@@ -115,18 +130,11 @@ def _runtime(app: App, *, console: TextIO) -> Iterator[Runtime]:
         runtime.close()
 
 
-def poll_step(app: App, *, due_only: bool = False) -> list[FeedReport]:
-    """The polling part of `poll`: sync feeds from config, poll them (all, or the due ones)."""
-    # Imported here: httpx and trafilatura would slow every other command's start.
-    from monitor.polling import Fetcher, poll_feeds
-
-    config = app.config
+def _sync_feeds(app: App) -> None:
+    """Make the feeds table match config.toml before polling, as `run` does at each start."""
     db = app.database()
     with setup_lock(db), db.transaction() as session:  # a `run` or `poll` may sync at once
-        sync_feeds(session, config.feeds)
-    enabled = sum(1 for feed in config.feeds if feed.enabled)  # an upper bound with --due
-    with Fetcher(config.polling) as fetcher, Progress("polling feeds", total=enabled) as bar:
-        return poll_feeds(db, config, fetcher, due_only=due_only, on_feed=lambda _: bar.advance())
+        sync_feeds(session, app.config.feeds)
 
 
 def _poll_line(r: FeedReport) -> str:
@@ -142,6 +150,8 @@ def _poll_line(r: FeedReport) -> str:
         line = f"{r.new_articles} new of {counted(r.entries, 'entry', 'entries')}"
     if r.updated_article_ids:
         line += f", {len(r.updated_article_ids)} page(s) re-read"
+    if r.pages_deferred:
+        line += f", {r.pages_deferred} page(s) left for the next poll (feed_budget)"
     return line + (f" (malformed feed: {r.warning})" if r.warning else "")
 
 

@@ -186,6 +186,7 @@ def _polling(table: Table | None, root: Table) -> PollingConfig:
         host_delay=t.duration("host_delay", "1s", lo=0, hi=600),
         host_concurrency=t.integer("host_concurrency", 2, 1, 64),
         concurrency=t.integer("concurrency", 16, 1, 512),
+        feed_budget=t.duration("feed_budget", "2m", lo=1, hi=86400),
     )
     t.finish()
     return cfg

@@ -34,6 +34,7 @@ class PollingConfig:
     host_delay: float
     host_concurrency: int
     concurrency: int
+    feed_budget: float = 120.0  # seconds of page fetching one feed may take per poll
 
 
 @dataclass(frozen=True)

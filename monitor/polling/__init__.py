@@ -9,7 +9,8 @@ from monitor.polling.articles import content_hash
 from monitor.polling.extract import decode_html, extract_article, parse_page_date
 from monitor.polling.feeds import parse_feed
 from monitor.polling.fetch import ACCEPT_FEED, Fetcher
-from monitor.polling.poller import FeedReport, poll_feeds
+from monitor.polling.outcome import FeedReport
+from monitor.polling.poller import poll_feed, poll_feeds
 from monitor.polling.subscriptions import (
     FeedFailures,
     FeedHealth,
@@ -31,6 +32,7 @@ __all__ = [
     "feed_health",
     "parse_feed",
     "parse_page_date",
+    "poll_feed",
     "poll_feeds",
     "sync_feeds",
 ]

@@ -66,13 +66,11 @@ def is_transient(error: FetchError) -> bool:
     return error.status is not None and (error.status >= 500 or error.status == 429)
 
 
-def read_article(
-    entry: FeedItem, fetcher: Fetcher, *, allow_private: bool, now: datetime
-) -> ArticleDraft:
-    """Fetch and extract the entry's page; on any failure use the entry's own text."""
+def summary_draft(entry: FeedItem, now: datetime) -> ArticleDraft:
+    """The article as the feed entry alone tells it: its summary (or title) for text."""
     assert entry.link is not None
     key = canonical_url(entry.link)
-    draft = ArticleDraft(
+    return ArticleDraft(
         guid=entry.guid,
         link_key=key,
         canonical=key,
@@ -86,6 +84,14 @@ def read_article(
         published_at=_published(entry.published, None, now),
         fetched_at=now,
     )
+
+
+def read_article(
+    entry: FeedItem, fetcher: Fetcher, *, allow_private: bool, now: datetime
+) -> ArticleDraft:
+    """Fetch and extract the entry's page; on any failure use the entry's own text."""
+    assert entry.link is not None
+    draft = summary_draft(entry, now)
     try:
         result = fetcher.fetch(entry.link, allow_private=allow_private, accept=ACCEPT_PAGE)
     except UnsafeURLError as exc:

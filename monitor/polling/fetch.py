@@ -2,23 +2,22 @@
 
 A `Fetcher` is built once from `[polling]` and shared by every thread of a poll. It follows
 redirects itself (at most five) so that each hop is checked for scheme and loops and so that a
-chain of 301/308 can be reported as the feed's new permanent address. Connections go through a
-network backend that resolves the host itself and refuses private addresses at connect time, so
-a name that re-resolves to 127.0.0.1 between a check and the connect cannot slip through.
+chain of 301/308 can be reported as the feed's new permanent address. Connections go through
+`network`: private addresses are refused at connect time and `polling.timeout` is one
+wall-clock deadline for the whole request. Bodies are decoded by `decode`, a step at a time, so
+`polling.max_bytes` holds for what a compressed body inflates to.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -26,6 +25,8 @@ import httpx
 
 from monitor.config import PollingConfig
 from monitor.errors import FetchError, UnsafeURLError
+from monitor.polling.decode import ACCEPT_ENCODING, DecodeError, decoded
+from monitor.polling.network import DeadlineBackend, RefusedConnect, Resolver, deadline, resolve
 from monitor.urls import check_scheme, refused_address
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,6 @@ ACCEPT_FEED = (
     "application/xml;q=0.9, application/json;q=0.9, */*;q=0.5"
 )
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-
-Resolver = Callable[[str, int], list[str]]
-
-
-def resolve(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for host:port."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)
@@ -125,38 +118,20 @@ class HostLimiter:
             yield
 
 
-class _RefusedConnect(httpcore.ConnectError):
-    """Raised inside the connection pool; `Fetcher` turns it back into UnsafeURLError."""
+@dataclass
+class _Clock:
+    """One request's deadline, started when its first hop gets a connection slot."""
 
+    timeout: float
+    started: float | None = None
 
-class _GuardedBackend(httpcore.SyncBackend):
-    """Resolves the host itself and connects only to addresses that passed the check."""
+    def start(self) -> float:
+        if self.started is None:
+            self.started = time.monotonic()
+        return self.started + self.timeout
 
-    def __init__(self, resolver: Resolver) -> None:
-        self.resolver = resolver
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            addresses = self.resolver(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        refused = refused_address(addresses)
-        if refused is not None:
-            raise _RefusedConnect(f"{host} resolves to {refused[0]}, a {refused[1]} address")
-        error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for address in addresses:
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        raise error
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
 
 
 class Fetcher:
@@ -169,21 +144,23 @@ class Fetcher:
         self._all = threading.BoundedSemaphore(config.concurrency)
         self._count_lock = threading.Lock()
         self.requests = 0  # HTTP requests sent, for benchmarks and tests
-        headers = {"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate, br"}
+        # Two clients: one that connects anywhere (operator-chosen private feeds, or
+        # allow_private_networks) and one whose connections pass the address check.
+        self._open = self._client(config, DeadlineBackend())
+        self._guarded = self._client(config, DeadlineBackend(resolver))
+
+    @staticmethod
+    def _client(config: PollingConfig, backend: DeadlineBackend) -> httpx.Client:
         limits = httpx.Limits(
             max_connections=config.concurrency, max_keepalive_connections=config.concurrency
         )
-        # Two clients: one that connects anywhere (operator-chosen private feeds, or
-        # allow_private_networks) and one whose connections pass the address check.
-        self._open = httpx.Client(
-            headers=headers, limits=limits, trust_env=False, follow_redirects=False
-        )
-        guarded = httpx.HTTPTransport(limits=limits, trust_env=False)
-        pool = guarded._pool
+        transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+        pool = transport._pool
         assert isinstance(pool, httpcore.ConnectionPool)
-        pool._network_backend = _GuardedBackend(resolver)  # httpx has no public hook for it
-        self._guarded = httpx.Client(
-            headers=headers, transport=guarded, trust_env=False, follow_redirects=False
+        pool._network_backend = backend  # httpx has no public hook for it
+        headers = {"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        return httpx.Client(
+            headers=headers, transport=transport, trust_env=False, follow_redirects=False
         )
 
     def serves_privately(self, url: str) -> bool:
@@ -228,17 +205,15 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        budget = self.config.timeout  # one deadline for every hop, connect to last byte
+        clock = _Clock(self.config.timeout)  # one deadline for every hop, connect to last byte
         seen: set[str] = set()
         current, permanent, permanent_chain = url, None, True
         for _hop in range(MAX_REDIRECTS + 1):
             check_scheme(current)
             seen.add(current)
-            started = time.monotonic()
-            response, body = self._get(client, current, headers, budget)
-            budget -= time.monotonic() - started
+            response, body = self._get(client, current, headers, clock)
             if response.status_code not in (301, 302, 303, 307, 308):
-                return self._result(url, current, response, body, permanent, started)
+                return self._result(url, current, response, body, permanent, clock)
             target = self._redirect_target(current, response)
             if target in seen:
                 raise FetchError(f"{url}: redirect loop at {target}", url=url)
@@ -248,24 +223,31 @@ class Fetcher:
             current = target
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects", url=url)
 
+    def _timed_out(self, url: str) -> FetchError:
+        return FetchError(f"{url}: timed out after {self.config.timeout:g}s", url=url)
+
     def _get(
-        self, client: httpx.Client, url: str, headers: dict[str, str], budget: float
+        self, client: httpx.Client, url: str, headers: dict[str, str], clock: _Clock
     ) -> tuple[httpx.Response, bytes]:
-        if budget <= 0:
-            raise FetchError(f"{url}: timed out after {self.config.timeout:g}s", url=url)
         host = urlsplit(url).hostname or ""
-        timeout = httpx.Timeout(budget, connect=min(budget, 10.0))
         with self.limiter.slot(host), self._all:
+            at = clock.start()  # the wait for a slot is politeness, not the request's time
+            left = at - time.monotonic()
+            if left <= 0:
+                raise self._timed_out(url)
             self._count()
+            # A short connect timeout leaves time to try a host's next address.
+            timeout = httpx.Timeout(left, connect=min(left, 10.0))
             try:
-                with client.stream("GET", url, headers=headers, timeout=timeout) as response:
-                    body = self._read(url, response, time.monotonic() + budget)
+                with (
+                    deadline(at),
+                    client.stream("GET", url, headers=headers, timeout=timeout) as response,
+                ):
+                    body = self._read(url, response, at)
             except httpx.TimeoutException as exc:
-                raise FetchError(
-                    f"{url}: timed out after {self.config.timeout:g}s", url=url
-                ) from exc
+                raise self._timed_out(url) from exc
             except httpx.ConnectError as exc:
-                if isinstance(exc.__cause__, _RefusedConnect):
+                if isinstance(exc.__cause__, RefusedConnect):
                     raise UnsafeURLError(
                         f"{url}: refused: {exc} (set [polling] allow_private_networks = true "
                         "to allow it)",
@@ -281,8 +263,8 @@ class Fetcher:
         # Names the setting: a feed that legitimately grew past it needs only that raised.
         return f"exceeds {cap} bytes (polling.max_bytes)"
 
-    def _read(self, url: str, response: httpx.Response, deadline: float) -> bytes:
-        """The body, decompressed, refused beyond max_bytes or past the deadline."""
+    def _read(self, url: str, response: httpx.Response, at: float) -> bytes:
+        """The body, decoded a step at a time, refused beyond max_bytes or past the deadline."""
         if response.status_code >= 300:
             return b""  # redirects, 304 and errors: the body is never used
         cap = self.config.max_bytes
@@ -291,13 +273,17 @@ class Fetcher:
             raise FetchError(f"{url}: body of {declared} bytes {self._over(cap)}", url=url)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():  # decoded, so a gzip bomb is capped too
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"{url}: body {self._over(cap)}", url=url)
-            if time.monotonic() > deadline:
-                raise FetchError(f"{url}: timed out after {self.config.timeout:g}s", url=url)
-            chunks.append(chunk)
+        try:
+            # Raw bytes, decoded here: httpx would inflate a whole network chunk at once.
+            for chunk in decoded(response.iter_raw(), response.headers.get("content-encoding", "")):
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(f"{url}: body {self._over(cap)}", url=url)
+                if time.monotonic() > at:  # decoding is the request's time too
+                    raise self._timed_out(url)
+                chunks.append(chunk)
+        except DecodeError as exc:
+            raise FetchError(f"{url}: {exc}", url=url) from exc
         return b"".join(chunks)
 
     def _result(
@@ -307,7 +293,7 @@ class Fetcher:
         response: httpx.Response,
         body: bytes,
         permanent: str | None,
-        started: float,
+        clock: _Clock,
     ) -> FetchResult:
         status = response.status_code
         if status in RETRY_STATUSES:
@@ -325,7 +311,7 @@ class Fetcher:
             headers=headers,
             body=body,
             permanent_url=permanent,
-            elapsed=time.monotonic() - started,
+            elapsed=clock.elapsed(),
         )
 
     def _redirect_target(self, current: str, response: httpx.Response) -> str:

@@ -1,27 +1,32 @@
 """The polling stage: fetch due feeds, store each new article once, back off failing feeds.
 
 Network work (feed GET, page GETs, extraction) runs in a thread pool bounded by
-`[polling] concurrency`; the per-host limiter inside the Fetcher keeps it polite. Workers only
-read the database; every write happens on the calling thread, one transaction per feed, so
-SQLite never sees two writers and one broken feed can never roll back another's articles.
-New articles are stored with processed_at = NULL: the matching stage picks them up from there.
+`[polling] concurrency`, each feed's pages a few at a time (`pages`); the per-host limiter
+inside the Fetcher keeps it polite. Workers only read the database; every write happens on the
+calling thread, one transaction per feed, so SQLite never sees two writers and one broken feed
+can never roll back another's articles. New articles are stored with processed_at = NULL: the
+matching stage picks them up from there, and `on_feed` lets the caller start it as soon as a
+feed is stored, so a slow feed never holds back another feed's alerts.
+
+`poll_feeds` polls every feed (or the due ones); `poll_feed` polls one, for a worker that
+takes feeds one at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.config import Config
+from monitor.config import Config, PollingConfig
 from monitor.db import Database
 from monitor.db.models import Article, Feed, FeedEntry
 from monitor.errors import FeedError, FetchError, MonitorError
@@ -31,51 +36,24 @@ from monitor.polling.articles import (
     RetryOutcome,
     apply_retry,
     link_entry,
-    read_article,
-    retry_page,
     store_article,
 )
 from monitor.polling.feeditems import FeedItem
 from monitor.polling.feeds import parse_feed
 from monitor.polling.fetch import ACCEPT_FEED, Fetcher, FetchResult
+from monitor.polling.outcome import (
+    FeedReport,
+    Outcome,
+    feed_report,
+    record_failure,
+    record_success,
+)
+from monitor.polling.pages import PageReader
 from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["new", "not-modified", "error", "skipped"]
-MAX_BACKOFF = 24 * 3600.0
-MAX_RETRY_AFTER = timedelta(days=7)  # a hostile Retry-After must not silence a feed for good
 _CHUNK = 500  # bound parameters per IN (...) query
-
-
-@dataclass(frozen=True)
-class FeedReport:
-    feed: str
-    outcome: Outcome
-    new_articles: int
-    article_ids: tuple[int, ...]
-    error: str | None
-    next_check_at: datetime | None
-    url: str = ""
-    entries: int = 0  # entries in the feed document
-    pages_fetched: int = 0
-    updated_article_ids: tuple[int, ...] = ()  # retried pages that now have their full text
-    warning: str | None = None  # e.g. a malformed feed whose entries were still read
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "feed": self.feed,
-            "url": self.url,
-            "outcome": self.outcome,
-            "entries": self.entries,
-            "new_articles": self.new_articles,
-            "article_ids": list(self.article_ids),
-            "updated_article_ids": list(self.updated_article_ids),
-            "pages_fetched": self.pages_fetched,
-            "error": self.error,
-            "warning": self.warning,
-            "next_check_at": self.next_check_at.isoformat() if self.next_check_at else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -104,11 +82,7 @@ class _Plan:
     drafts: list[ArticleDraft] = field(default_factory=list)
     retried: list[tuple[PageRetry, RetryOutcome]] = field(default_factory=list)
     pages: int = 0
-
-
-def backoff_seconds(interval: float, error_count: int) -> float:
-    """Time to the next check after `error_count` failures in a row: doubling, capped at 24 h."""
-    return min(interval * float(2 ** min(error_count, 32)), MAX_BACKOFF)
+    deferred: int = 0
 
 
 def poll_feeds(
@@ -124,7 +98,8 @@ def poll_feeds(
 
     Disabled feeds get a "skipped" report. Failures are recorded on the feed (backoff) and
     reported, never raised, so one broken feed never stops the others. `on_feed` hears of
-    each feed as it is stored (for progress on a first poll of many feeds).
+    each feed as soon as it is stored, on the calling thread (so it may write to the database):
+    progress, or reading that feed's articles while the others are still being fetched.
     """
     now = now or datetime.now(UTC)
     jobs, skipped = _load_jobs(db, due_only=due_only, now=now)
@@ -133,52 +108,89 @@ def poll_feeds(
         workers = max(1, min(config.polling.concurrency, len(jobs)))
         with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
             futures: dict[Future[_Plan], _Job] = {
-                pool.submit(_collect, job, db, fetcher, now): job for job in jobs
+                pool.submit(_collect, job, db, fetcher, config.polling, now): job for job in jobs
             }
             for future in as_completed(futures):
                 report = _store(db, _result_of(future, futures[future]), now)
                 reports.append(report)
                 if on_feed is not None:
-                    on_feed(report)
+                    _tell(on_feed, report)
     return sorted(reports, key=lambda r: r.feed)
+
+
+def poll_feed(
+    db: Database, config: Config, fetcher: Fetcher, feed_id: int, *, now: datetime | None = None
+) -> FeedReport:
+    """Poll one feed now, due or not, and store what it brought; MonitorError if it is gone."""
+    now = now or datetime.now(UTC)
+    jobs, skipped = _load_jobs(db, due_only=False, now=now, feed_id=feed_id)
+    if skipped:
+        return skipped[0]
+    if not jobs:
+        raise MonitorError(f"no feed with id {feed_id}")
+    try:
+        plan = _collect(jobs[0], db, fetcher, config.polling, now)
+    except Exception as exc:  # a bug is recorded on the feed like any failure
+        plan = _unexpected(jobs[0], exc)
+    return _store(db, plan, now)
+
+
+def _tell(on_feed: Callable[[FeedReport], None], report: FeedReport) -> None:
+    try:
+        on_feed(report)
+    except Exception:  # the feeds still in flight must be stored all the same
+        log.exception("feed %s: handling its report failed", report.feed)
 
 
 def _result_of(future: Future[_Plan], job: _Job) -> _Plan:
     try:
         return future.result()
     except Exception as exc:  # a bug must cost one feed, not the whole poll
-        log.exception("feed %s: unexpected failure", job.name)
-        return _Plan(job=job, error=MonitorError(f"{job.url}: unexpected failure: {exc!r}"))
+        return _unexpected(job, exc)
+
+
+def _unexpected(job: _Job, exc: Exception) -> _Plan:
+    log.error("feed %s: unexpected failure", job.name, exc_info=exc)
+    return _Plan(job=job, error=MonitorError(f"{job.url}: unexpected failure: {exc!r}"))
 
 
 def _load_jobs(
-    db: Database, *, due_only: bool, now: datetime
+    db: Database, *, due_only: bool, now: datetime, feed_id: int | None = None
 ) -> tuple[list[_Job], list[FeedReport]]:
     with db.sessions() as session:
-        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
-        retries: dict[int, list[PageRetry]] = defaultdict(list)
-        query = select(Article.id, Article.url, Article.fetched_at, Article.feed_id).where(
+        query = select(Feed).order_by(Feed.name)
+        retry_query = select(Article.id, Article.url, Article.fetched_at, Article.feed_id).where(
             Article.retry_page.is_(True)
         )
-        for article_id, url, fetched_at, feed_id in session.execute(query):
-            if feed_id is not None:
-                retries[feed_id].append(PageRetry(article_id, url, fetched_at))
+        if feed_id is not None:
+            query = query.where(Feed.id == feed_id)
+            retry_query = retry_query.where(Article.feed_id == feed_id)
+        feeds = list(session.scalars(query))
+        retries: dict[int, list[PageRetry]] = defaultdict(list)
+        for article_id, url, fetched_at, article_feed in session.execute(retry_query):
+            if article_feed is not None:
+                retries[article_feed].append(PageRetry(article_id, url, fetched_at))
     jobs: list[_Job] = []
     skipped: list[FeedReport] = []
     for feed in feeds:
         if not feed.enabled:
             reason = f"disabled: {feed.disabled_reason or 'enabled = false in config'}"
-            skipped.append(_report(feed, "skipped", error=reason))
+            skipped.append(feed_report(feed, "skipped", error=reason))
         elif not due_only or feed.next_check_at is None or feed.next_check_at <= now:
             retry = tuple(retries.get(feed.id, ()))
             jobs.append(_Job(feed.id, feed.name, feed.url, feed.etag, feed.last_modified, retry))
     return jobs, skipped
 
 
-def _collect(job: _Job, db: Database, fetcher: Fetcher, now: datetime) -> _Plan:
+def _collect(
+    job: _Job, db: Database, fetcher: Fetcher, polling: PollingConfig, now: datetime
+) -> _Plan:
     """The network half for one feed: conditional GET, parse, new entries' pages, retries."""
+    # The feed's share of the poll: no page of it is started after this.
+    until = time.monotonic() + polling.feed_budget
     # A feed the operator put on a private address may link to that network too.
     plan = _Plan(job=job, allow_private=fetcher.serves_privately(job.url))
+    reader = PageReader(fetcher, plan.allow_private, now, until, polling.host_concurrency)
     try:
         plan.result = fetcher.fetch(
             job.url,
@@ -190,26 +202,23 @@ def _collect(job: _Job, db: Database, fetcher: Fetcher, now: datetime) -> _Plan:
     except FetchError as exc:
         plan.error = exc
         return plan
-    for retry in job.retries:
-        plan.retried.append(
-            (retry, retry_page(retry, fetcher, allow_private=plan.allow_private, now=now))
-        )
-        plan.pages += 1
-    if plan.result.not_modified:
-        return plan  # nothing to parse, nothing to read
-    try:
-        parsed = parse_feed(plan.result.body, plan.result.headers, url=plan.result.final_url)
-    except FeedError as exc:
-        plan.error = exc
-        return plan
-    plan.entries, plan.warning = len(parsed.entries), parsed.problem
-    _read_new_entries(plan, parsed.entries, db, fetcher, now)
+    entries: Sequence[FeedItem] = ()
+    if not plan.result.not_modified:  # else nothing to parse: only pages to read again
+        try:
+            parsed = parse_feed(plan.result.body, plan.result.headers, url=plan.result.final_url)
+        except FeedError as exc:
+            plan.error = exc
+            return plan
+        plan.entries, plan.warning = len(parsed.entries), parsed.problem
+        entries = _new_entries(plan, parsed.entries, db)
+    pages = reader.read(entries, job.retries)
+    plan.drafts, plan.retried = pages.drafts, pages.retried
+    plan.pages, plan.deferred = pages.fetched, pages.deferred
     return plan
 
 
-def _read_new_entries(
-    plan: _Plan, entries: Sequence[FeedItem], db: Database, fetcher: Fetcher, now: datetime
-) -> None:
+def _new_entries(plan: _Plan, entries: Sequence[FeedItem], db: Database) -> list[FeedItem]:
+    """The entries whose pages to read; those whose story is stored already go to known_by_url."""
     with db.sessions() as session:
         known = _known_guids(session, plan.job.id, [e.guid for e in entries])
         fresh = [e for e in entries if e.guid not in known and e.link]
@@ -219,14 +228,15 @@ def _read_new_entries(
         if entry.guid not in known and not entry.link:
             log.info("feed %s: entry %r has no link, skipped", plan.job.name, entry.guid)
     reading: set[str] = set()
+    to_read: list[FeedItem] = []
     for entry in fresh:
         key = keys[entry.guid]
         if key in stored or key in reading:
             plan.known_by_url.append((entry.guid, key))  # same story: no page fetch
             continue
         reading.add(key)
-        plan.drafts.append(read_article(entry, fetcher, allow_private=plan.allow_private, now=now))
-        plan.pages += 1
+        to_read.append(entry)
+    return to_read
 
 
 def _known_guids(session: Session, feed_id: int, guids: list[str]) -> set[str]:
@@ -262,17 +272,18 @@ def _store(db: Database, plan: _Plan, now: datetime) -> FeedReport:
                 raise MonitorError(f"feed {plan.job.name!r} vanished during the poll")
             feed.last_checked_at = now
             if plan.error is not None or plan.result is None:
-                return _record_failure(feed, plan, now)
+                return _fail(feed, plan, now)
             new_ids, updated_ids = _store_articles(session, feed, plan)
-            _record_success(feed, plan.result, now)
+            record_success(feed, plan.result, now)
             outcome: Outcome = "not-modified" if plan.result.not_modified else "new"
-            return _report(
+            return feed_report(
                 feed,
                 outcome,
                 new_ids=new_ids,
                 updated_ids=updated_ids,
                 entries=plan.entries,
                 pages=plan.pages,
+                deferred=plan.deferred,
                 warning=plan.warning,
             )
     except (SQLAlchemyError, MonitorError) as exc:
@@ -281,12 +292,17 @@ def _store(db: Database, plan: _Plan, now: datetime) -> FeedReport:
         return _store_failure_only(db, failed, now)
 
 
+def _fail(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
+    error = plan.error or MonitorError(f"{feed.url}: no response")
+    return record_failure(feed, error, now, pages=plan.pages)
+
+
 def _store_failure_only(db: Database, plan: _Plan, now: datetime) -> FeedReport:
     try:
         with db.transaction() as session:
             feed = session.get(Feed, plan.job.id)
             if feed is not None:
-                return _record_failure(feed, plan, now)
+                return _fail(feed, plan, now)
     except SQLAlchemyError as exc:
         log.error("feed %s: could not record the failure either: %s", plan.job.name, exc)
     error = str(plan.error)
@@ -324,78 +340,3 @@ def _store_articles(session: Session, feed: Feed, plan: _Plan) -> tuple[list[int
             log.info("feed %s: %s vanished before it could be linked", feed.name, key)
     updated_ids = [r.article_id for r, outcome in plan.retried if apply_retry(session, r, outcome)]
     return new_ids, updated_ids
-
-
-def _record_success(feed: Feed, result: FetchResult, now: datetime) -> None:
-    if result.permanent_url and result.permanent_url != feed.url:
-        log.warning(
-            "feed %s moved permanently: %s -> %s",
-            feed.name,
-            feed.url,
-            result.permanent_url,
-            extra={"feed": feed.name},
-        )
-        feed.url = result.permanent_url
-    if not result.not_modified or result.etag or result.last_modified:
-        feed.etag, feed.last_modified = result.etag, result.last_modified
-    feed.error_count = 0
-    feed.last_error = None
-    feed.last_success_at = now
-    feed.next_check_at = now + timedelta(seconds=feed.interval_seconds)
-
-
-def _record_failure(feed: Feed, plan: _Plan, now: datetime) -> FeedReport:
-    error = plan.error or MonitorError(f"{feed.url}: no response")
-    feed.error_count = (feed.error_count or 0) + 1
-    feed.last_error = str(error)
-    delay = backoff_seconds(feed.interval_seconds, feed.error_count)
-    next_check = now + timedelta(seconds=delay)
-    if isinstance(error, FetchError) and error.retry_after is not None:
-        # Retry-After is on the real clock; `now` may be a replayed one, so carry the wait over.
-        wait = min(error.retry_after - datetime.now(UTC), MAX_RETRY_AFTER)
-        next_check = max(next_check, now + wait)
-    feed.next_check_at = next_check
-    if isinstance(error, FetchError) and error.status == 410:
-        feed.enabled = False
-        feed.disabled_reason = f"410 Gone at {feed.url} on {now:%Y-%m-%d}"
-        log.warning(
-            "feed %s disabled: %s", feed.name, feed.disabled_reason, extra={"feed": feed.name}
-        )
-        # No next try: it stays off until its URL changes in the config (then `init`).
-        disabled = "feed disabled: give it a new url in the config, then run init"
-        return _report(feed, "error", error=str(error), pages=plan.pages, warning=disabled)
-    # the feed as a field too, so `--log-format json` lines can be selected by feed
-    log.warning(
-        "feed %s failed (%d in a row): %s",
-        feed.name,
-        feed.error_count,
-        error,
-        extra={"feed": feed.name},
-    )
-    return _report(feed, "error", error=str(error), pages=plan.pages)
-
-
-def _report(
-    feed: Feed,
-    outcome: Outcome,
-    *,
-    error: str | None = None,
-    new_ids: Sequence[int] = (),
-    updated_ids: Sequence[int] = (),
-    entries: int = 0,
-    pages: int = 0,
-    warning: str | None = None,
-) -> FeedReport:
-    return FeedReport(
-        feed=feed.name,
-        outcome=outcome,
-        new_articles=len(new_ids),
-        article_ids=tuple(new_ids),
-        error=error,
-        next_check_at=feed.next_check_at if feed.enabled else None,
-        url=feed.url,
-        entries=entries,
-        pages_fetched=pages,
-        updated_article_ids=tuple(updated_ids),
-        warning=warning,
-    )

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from monitor.cli import cli
 from monitor.cli.polling import _poll_line
 from monitor.db import Database
-from monitor.polling.poller import FeedReport
+from monitor.polling import FeedReport
 from tests.helpers import fixture_text
 
 
@@ -138,7 +140,8 @@ def test_poll_text_reads_feeds_then_state_changes_then_the_alerts_sent(
     write_config: Callable[..., Path], db_url: str, threaded_server: HTTPServer
 ) -> None:
     # The console channel prints each alert while delivering it; the feed lines used to come
-    # after the alerts, so the output read backwards.
+    # after the alerts, so the output read backwards. Each feed's changes and alerts follow
+    # its own line, as soon as it is stored; the counts come last.
     base = threaded_server.url_for("").rstrip("/")
     item = (
         f"<item><title>Acme Corp signs deal</title><link>{base}/a/1</link><guid>a1</guid>"
@@ -164,7 +167,7 @@ def test_poll_text_reads_feeds_then_state_changes_then_the_alerts_sent(
     feed, polled = first("Wire: 1 new of 1 entry"), first("polled 1 feed:")
     change = first("acme-widgets: unconfirmed -> formalized (formalize")
     alert = first("[rumour] acme-widgets: unconfirmed -> formalized")
-    assert feed < polled < change < alert
+    assert feed < change < alert < polled
     assert lines[-1] == "1 state change; alerts: 1 sent, 0 to retry, 0 failed"
 
 
@@ -219,3 +222,59 @@ def test_init_json_says_what_it_did(write_config: Callable[..., Path], db_url: s
     again = json.loads(out)
     assert again["schema"]["before"] == again["schema"]["after"]
     assert again["rumours"]["added"] == [] and again["feeds"]["added"] == []
+
+
+def test_a_slow_feed_does_not_hold_back_another_feeds_alert(
+    write_config: Callable[..., Path], sqlite_db: Database, threaded_server: HTTPServer
+) -> None:
+    # The case scaled down: a feed whose pages never answer held back every other
+    # feed's state changes and alerts until each of its pages had timed out, one by one.
+    base = threaded_server.url_for("").rstrip("/")
+    # Another host name for the slow site: one host's limits are shared by all its feeds.
+    slow_site = f"http://localhost:{threaded_server.port}"
+    slow_items = "".join(
+        f"<item><title>Slow {n}</title><link>{slow_site}/slow/{n}</link><guid>s{n}</guid></item>"
+        for n in range(6)
+    )
+    wire_item = (
+        f"<item><title>Acme Corp signs deal</title><link>{base}/a/1</link><guid>a1</guid>"
+        "<description>Acme Corp signed a definitive agreement to buy Widget Works, the "
+        "companies said in a joint statement.</description></item>"
+    )
+    for path, items in (("/slow.xml", slow_items), ("/wire.xml", wire_item)):
+        threaded_server.expect_request(path).respond_with_data(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+            "</channel></rss>",
+            content_type="application/rss+xml",
+        )
+    asked: list[float] = []
+
+    def never_answers(_request: Request) -> Response:
+        asked.append(time.monotonic())
+        time.sleep(1.5)  # past the 1 s timeout
+        return Response("late", content_type="text/html")
+
+    for n in range(6):
+        threaded_server.expect_request(f"/slow/{n}").respond_with_handler(never_answers)
+    threaded_server.no_handler_status_code = 404  # the wire's page: its summary is used
+    body = (
+        '[polling]\nhost_delay = "0s"\ntimeout = "1s"\nhost_concurrency = 2\n\n'
+        f'[[feeds]]\nname = "Slow"\nurl = "{slow_site}/slow.xml"\n\n'
+        f'[[feeds]]\nname = "Wire"\nurl = "{base}/wire.xml"\n'
+    )
+    config = write_config(body, db_url=sqlite_db.url)
+    assert _run(config, "init")[0] == 0
+    code, out, _ = _run(config, "poll")
+    assert code == 0, out
+    alert = out.index("[rumour] acme-widgets: unconfirmed -> formalized")
+    assert out.index("Wire: 1 new of 1 entry") < alert < out.index("Slow: 6 new of 6 entries")
+    # The slow feed's pages go two at a time (host_concurrency), a timeout apart.
+    first, second, third = sorted(asked)[:3]
+    assert second - first < 0.5 and third - first > 0.9
+
+
+def test_poll_prints_a_feed_error_once_and_does_not_log_it_too(config: Path) -> None:
+    code, out, err = _run(config, "poll")
+    assert code == 0
+    assert out.count("HTTP 500") == 1 and "Broken: error:" in out
+    assert "HTTP 500" not in err and "Broken" not in err

