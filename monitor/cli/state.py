@@ -38,12 +38,19 @@ def init(app: App) -> None:
             " (see seeds/xiaomi-ev.toml in the project)"
         )
     db = app.database(migrated=False)
+    queue_note = ""
     with setup_lock(db):  # a second `init` at the same moment waits, then finds it all done
         before, after = upgrade(db.engine)
+        if config.queue.distributed:
+            from monitor.queue import upgrade_queue
+
+            queue_note = _queue_note(*upgrade_queue(db))
         with db.transaction() as session:
             rumours = sync_rumours(session, seeds)
             feeds = sync_feeds(session, config.feeds)
     click.echo(f"database ready: {_safe_url(config.database.url)}{_schema_note(before, after)}")
+    if queue_note:
+        click.echo(queue_note)
     click.echo(
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
@@ -67,6 +74,14 @@ def _schema_note(before: str | None, after: str | None) -> str:
     if before is None:
         return f" (schema {after} created)"
     return f" (schema upgraded {before} -> {after})" if before != after else ""
+
+
+def _queue_note(before: str | None, after: str) -> str:
+    if before is None:
+        return f"job queue ready: Procrastinate schema {after} created"
+    if before != after:
+        return f"job queue ready: Procrastinate schema upgraded {before} -> {after}"
+    return f"job queue ready: Procrastinate schema {after}"
 
 
 def _safe_url(url: str) -> str:

@@ -27,6 +27,7 @@ from monitor.config.types import (
     MatchingConfig,
     ModelConfig,
     PollingConfig,
+    QueueConfig,
     Security,
     SeedsConfig,
     ServiceConfig,
@@ -47,6 +48,7 @@ __all__ = [
     "MatchingConfig",
     "ModelConfig",
     "PollingConfig",
+    "QueueConfig",
     "Security",
     "SeedsConfig",
     "ServiceConfig",
@@ -107,8 +109,16 @@ def _build(root: Table, file: Path) -> Config:
         model=_model(root.sub("model"), root, base),
         matching=_matching(root.sub("matching"), root),
         alerts=_alerts(root.sub("alerts"), root),
+        queue=_queue(root.sub("queue"), root),
     )
     root.finish()
+    if config.queue.distributed and not config.database.url.startswith("postgresql"):
+        raise root.error(
+            "queue.backend",
+            f"procrastinate keeps its jobs in PostgreSQL, but [database] url is "
+            f'{config.database.url!r}: set url = "postgresql+psycopg://user@host/db", or '
+            'backend = "local" for one process on SQLite',
+        )
     return config
 
 
@@ -142,6 +152,20 @@ def _database(table: Table | None, root: Table, base: Path) -> DatabaseConfig:
     return DatabaseConfig(
         url=url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
     )
+
+
+def _queue(table: Table | None, root: Table) -> QueueConfig:
+    t = table or _empty(root, "queue")
+    backend = t.text("backend", "local")
+    if backend not in ("local", "procrastinate"):
+        raise t.error("backend", f"must be local or procrastinate, got {backend!r}")
+    cfg = QueueConfig(
+        backend=backend,
+        stall_timeout=t.duration("stall_timeout", "1m", lo=3, hi=86400),
+        keep_jobs_days=t.integer("keep_jobs_days", 7, 1, 3650),
+    )
+    t.finish()
+    return cfg
 
 
 def _seeds(table: Table | None, root: Table, base: Path) -> SeedsConfig:

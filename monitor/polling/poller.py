@@ -119,15 +119,17 @@ def poll_feeds(
     due_only: bool,
     now: datetime | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    feed_ids: Sequence[int] | None = None,
 ) -> list[FeedReport]:
     """Poll enabled feeds (only those due, or all), store new articles; one report per feed.
 
     Disabled feeds get a "skipped" report. Failures are recorded on the feed (backoff) and
     reported, never raised, so one broken feed never stops the others. `on_feed` hears of
-    each feed as it is stored (for progress on a first poll of many feeds).
+    each feed as it is stored (for progress on a first poll of many feeds). `feed_ids` limits
+    the poll to those feeds (a queue worker polls one feed per job).
     """
     now = now or datetime.now(UTC)
-    jobs, skipped = _load_jobs(db, due_only=due_only, now=now)
+    jobs, skipped = _load_jobs(db, due_only=due_only, now=now, feed_ids=feed_ids)
     reports = list(skipped)
     if jobs:
         workers = max(1, min(config.polling.concurrency, len(jobs)))
@@ -152,10 +154,13 @@ def _result_of(future: Future[_Plan], job: _Job) -> _Plan:
 
 
 def _load_jobs(
-    db: Database, *, due_only: bool, now: datetime
+    db: Database, *, due_only: bool, now: datetime, feed_ids: Sequence[int] | None = None
 ) -> tuple[list[_Job], list[FeedReport]]:
     with db.sessions() as session:
-        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+        chosen = select(Feed).order_by(Feed.name)
+        if feed_ids is not None:
+            chosen = chosen.where(Feed.id.in_(feed_ids))
+        feeds = list(session.scalars(chosen))
         retries: dict[int, list[PageRetry]] = defaultdict(list)
         query = select(Article.id, Article.url, Article.fetched_at, Article.feed_id).where(
             Article.retry_page.is_(True)
