@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.queue.app import EMBED, QUEUES
@@ -79,10 +80,7 @@ def recover_stalled(session: Session, stall_timeout: float) -> list[Recovered]:
     for job_id, task, attempts in rows:
         retry = attempts < MAX_STALLS
         if retry:
-            session.execute(
-                text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"),
-                {"id": job_id},
-            )
+            _retry(session, int(job_id))
         else:
             session.execute(
                 text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)"), {"id": job_id}
@@ -96,6 +94,22 @@ def recover_stalled(session: Session, stall_timeout: float) -> list[Recovered]:
         )
         recovered.append(Recovered(int(job_id), str(task), retry))
     return recovered
+
+
+def _retry(session: Session, job_id: int) -> None:
+    retry = text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)")
+    try:
+        with session.begin_nested():
+            session.execute(retry, {"id": job_id})
+    except IntegrityError:
+        # An identical job already waits under the same queueing lock (a reader queues the
+        # next reader before it ends): this one goes back without the lock, and runs once
+        # more; every stage being keyed by rows, the second run finds its work done.
+        session.execute(
+            text("UPDATE procrastinate_jobs SET queueing_lock = NULL WHERE id = :id"),
+            {"id": job_id},
+        )
+        session.execute(retry, {"id": job_id})
 
 
 def delete_finished(session: Session, days: int) -> int:
