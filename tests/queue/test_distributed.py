@@ -212,7 +212,8 @@ def test_the_xiaomi_timeline_through_scheduler_and_workers_matches_the_single_pr
     from datetime import UTC, datetime
     from urllib.parse import urlsplit
 
-    from monitor.timeline.demo import RUMOURS, TIMELINE as XIAOMI, batches, run_demo
+    from monitor.timeline.demo import RUMOURS, batches, run_demo
+    from monitor.timeline.demo import TIMELINE as XIAOMI
     from monitor.timeline.newssite import FeedServer
     from monitor.timeline.replay import load_articles
 
