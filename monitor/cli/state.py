@@ -128,6 +128,17 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
         for r in rows
     ]
     click.echo(table(headers, body))
+    queue_line(app)
+
+
+def queue_line(app: App) -> None:
+    """In distributed mode, the job queue in one line under the table: depth, failures, workers."""
+    if not app.config.queue.distributed:
+        return
+    from monitor.queue import queue_stats
+
+    with app.database().sessions() as session:
+        click.echo(queue_stats(session, app.config.queue.stall_timeout).line())
 
 
 @cli.command(name="history")

@@ -4,8 +4,9 @@ Procrastinate ships its full schema (`schema.sql`) and one SQL file per change
 (`sql/migrations/*.sql`, named so that they sort in the order they apply) but leaves recording
 which ones ran to the application. We keep that in a one-row table, `queue_schema`: the name of
 the last migration the database has. A fresh database gets `schema.sql` and the name of the
-newest migration; an older one gets every migration after its name, in order, in one
-transaction. Like our own schema, one that a later version upgraded is refused, not guessed at.
+newest migration; an older one gets every migration after its name, in order, each in a
+transaction of its own. Like our own schema, one that a later version upgraded is refused, not
+guessed at.
 """
 
 from __future__ import annotations
@@ -46,15 +47,30 @@ def queue_revision(database: Database) -> str | None:
 def upgrade_queue(database: Database) -> tuple[str | None, str]:
     """Create or upgrade Procrastinate's schema; the migration names before and after.
 
-    Call under `setup_lock`: two `init`s at once would both create the tables.
+    Each migration commits on its own, with the name it reached: some cannot share a
+    transaction (a value added to an enum is usable only once committed), and an upgrade cut
+    short resumes where it stopped. Call under `setup_lock`: two `init`s at once would both
+    create the tables.
     """
     if database.engine.dialect.name != "postgresql":
         raise DatabaseError("the procrastinate queue needs PostgreSQL")
     try:
         with database.engine.begin() as conn:
             before = _recorded(conn)
-            after = _apply(conn, before)
-        return before, after
+            if before is None:
+                return None, _create(conn)
+        names = [path.stem for path in _migrations()]
+        if before not in names:
+            raise DatabaseError(
+                f"the job queue's schema is at Procrastinate migration {before}, which this "
+                f"installation does not ship (its newest is {names[-1]}): a later version of "
+                "the monitor upgraded it; run that version"
+            )
+        for path in _migrations()[names.index(before) + 1 :]:
+            with database.engine.begin() as conn:
+                _run_sql(conn, path.read_text(encoding="utf-8"))
+                conn.execute(text(f"UPDATE {VERSION_TABLE} SET name = :n"), {"n": path.stem})
+        return before, names[-1]
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {database.url!r}: queue schema failed: {exc}") from exc
 
@@ -66,29 +82,17 @@ def _recorded(conn: Connection) -> str | None:
     return conn.execute(text(f"SELECT name FROM {VERSION_TABLE}")).scalar()
 
 
-def _apply(conn: Connection, before: str | None) -> str:
-    migrations = _migrations()
-    names = [path.stem for path in migrations]
-    if before is None:
-        if inspect(conn).has_table(JOBS_TABLE):
-            raise DatabaseError(
-                f"the database has Procrastinate tables that `init` did not make ({JOBS_TABLE}),"
-                f" and no {VERSION_TABLE} row saying which version they are: use a database "
-                "(or schema) of its own for the monitor"
-            )
-        _run_sql(conn, resources.files("procrastinate.sql").joinpath("schema.sql").read_text())
-        conn.execute(text(f"INSERT INTO {VERSION_TABLE} (name) VALUES (:n)"), {"n": names[-1]})
-        return names[-1]
-    if before not in names:
+def _create(conn: Connection) -> str:
+    if inspect(conn).has_table(JOBS_TABLE):
         raise DatabaseError(
-            f"the job queue's schema is at Procrastinate migration {before}, which this "
-            f"installation does not ship (its newest is {names[-1]}): a later version of the "
-            "monitor upgraded it; run that version"
+            f"the database has Procrastinate tables that `init` did not make ({JOBS_TABLE}),"
+            f" and no {VERSION_TABLE} row saying which version they are: use a database "
+            "(or schema) of its own for the monitor"
         )
-    for path in migrations[names.index(before) + 1 :]:
-        _run_sql(conn, path.read_text(encoding="utf-8"))
-    conn.execute(text(f"UPDATE {VERSION_TABLE} SET name = :n"), {"n": names[-1]})
-    return names[-1]
+    _run_sql(conn, resources.files("procrastinate.sql").joinpath("schema.sql").read_text())
+    newest = newest_migration()
+    conn.execute(text(f"INSERT INTO {VERSION_TABLE} (name) VALUES (:n)"), {"n": newest})
+    return newest
 
 
 def _run_sql(conn: Connection, sql: str) -> None:
