@@ -57,14 +57,15 @@ def run(app: App) -> None:
     "--queues",
     default=",".join(("fetch", "model", "alerts")),
     show_default=True,
-    help="Comma-separated queues to take jobs from: fetch (feeds and pages), model "
-    "(embedding, matching, tracking), alerts (delivery).",
+    help="Queues to take jobs from, separated by commas (or colons, as in a systemd instance "
+    "name): fetch (feeds and pages), model (embedding, matching, tracking), alerts (delivery).",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 512),
     default=None,
-    help="Jobs at a time. Default: one per core when the model queue is served (a model job "
+    envvar="RUMOUR_MONITOR_WORKER_CONCURRENCY",
+    help="Jobs at a time (or $RUMOUR_MONITOR_WORKER_CONCURRENCY). Default: one per core when the model queue is served (a model job "
     "uses one core), else 8.",
 )
 @click.pass_obj
@@ -84,7 +85,7 @@ def worker(app: App, queues: str, concurrency: int | None) -> None:
       rumour-monitor --log-level info worker
       rumour-monitor worker --queues model --concurrency 4
       rumour-monitor worker --queues fetch,alerts --concurrency 32
-      systemctl start rumour-monitor-worker@model    (systemd/rumour-monitor-worker@.service)
+      systemctl start rumour-monitor-worker@fetch:alerts   (systemd/rumour-monitor-worker@.service)
     """
     from monitor.errors import ConfigError
     from monitor.queue import QUEUES, default_concurrency, require_queue_schema, run_worker
@@ -95,7 +96,7 @@ def worker(app: App, queues: str, concurrency: int | None) -> None:
             f'{config.path}: queue.backend: `worker` needs backend = "procrastinate" (and a'
             ' PostgreSQL [database] url); with backend = "local", `run` does all the work'
         )
-    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    chosen = [q.strip() for q in queues.replace(":", ",").split(",") if q.strip()]
     unknown = [q for q in chosen if q not in QUEUES]
     if unknown or not chosen:
         raise click.BadParameter(

@@ -175,7 +175,7 @@ def test_kill_9_of_a_worker_mid_model_job_and_of_the_scheduler_loses_and_doubles
 ) -> None:
     c, site = cluster(long=True)
     scheduler = c.start("run1", "run")
-    c.worker("fetcher", queues="fetch,alerts")
+    c.worker("fetcher", queues="fetch:alerts")  # as a systemd instance name gives it
     doomed = c.worker("model1", queues="model")
     c.wait(lambda: doomed.started("embed_articles"), "a model job started")
     doomed.kill9()
