@@ -65,8 +65,8 @@ def run(app: App) -> None:
     type=click.IntRange(1, 512),
     default=None,
     envvar="RUMOUR_MONITOR_WORKER_CONCURRENCY",
-    help="Jobs at a time (or $RUMOUR_MONITOR_WORKER_CONCURRENCY). Default: one per core when the model queue is served (a model job "
-    "uses one core), else 8.",
+    help="Jobs at a time (or $RUMOUR_MONITOR_WORKER_CONCURRENCY). Default: one per core when "
+    "the model queue is served (a model job uses one core), else 8.",
 )
 @click.pass_obj
 @handle_errors
