@@ -168,6 +168,18 @@ def run(base: str, articles: int, workers: int, folder: Path) -> dict[str, float
             )
         ]
         sentences = conn.execute(text("SELECT count(*) FROM sentence_embeddings")).scalar_one()
+        busy = dict(
+            conn.execute(
+                text(
+                    "SELECT j.task_name, sum(extract(epoch FROM e.at - s.at))"
+                    " FROM procrastinate_jobs j"
+                    " JOIN procrastinate_events s ON s.job_id = j.id AND s.type = 'started'"
+                    " JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'succeeded'"
+                    " WHERE j.id < :idle GROUP BY 1"
+                ),
+                {"idle": first_idle},
+            ).all()
+        )
     db.dispose()
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -186,6 +198,8 @@ def run(base: str, articles: int, workers: int, folder: Path) -> dict[str, float
         "idle_median_ms": 1000 * statistics.median(idle),
         "idle_p95_ms": 1000 * _p95(idle),
         "rows_per_article": rows / articles,
+        "embed_seconds": float(busy.get(EMBED, 0.0)),
+        "read_seconds": float(busy.get(READ, 0.0)),
     }
 
 
@@ -239,7 +253,9 @@ def main() -> None:
                 f"{result['latency_p95_ms']:.0f} ms p95 behind the batch's backlog, "
                 f"{result['idle_median_ms']:.0f} / {result['idle_p95_ms']:.0f} ms on an idle "
                 "worker; "
-                f"{result['rows_per_article']:.1f} rows written per article",
+                f"{result['rows_per_article']:.1f} rows written per article; job time: "
+                f"embedding {result['embed_seconds']:.1f} s, "
+                f"reading {result['read_seconds']:.1f} s",
                 flush=True,
             )
     if len(results) > 1:
