@@ -1,7 +1,8 @@
 """Distributed mode: articles per second through the model queue with 1 and 2 worker processes.
 
 For each worker count it makes a fresh PostgreSQL schema, `init`s it with the Xiaomi rumours,
-stores ARTICLES articles (sentences of the Xiaomi corpus, each made unique so that the
+stores ARTICLES articles (sentences of the Xiaomi corpus, or with --related below 1 partly
+local news naming none of the tracked companies; each sentence made unique so that the
 embedding cache cannot answer for the model), starts that many `rumour-monitor worker --queues
 model --concurrency 1` processes (one core each; the model loads before the clock starts),
 queues the embedding jobs and a reader as a poll would, and waits until every article is read.
@@ -42,14 +43,26 @@ from monitor.timeline.demo import RUMOURS, TIMELINE  # noqa: E402
 from monitor.timeline.replay import load_articles  # noqa: E402
 
 
-def corpus(count: int) -> list[tuple[str, str]]:
-    """`count` (title, text) pairs from the Xiaomi stories, every sentence made unique."""
+def corpus(count: int, related: float) -> list[tuple[str, str]]:
+    """`count` (title, text) pairs, every sentence made unique: a `related` share from the
+    Xiaomi stories (they name the tracked companies, so they are matched and judged), the rest
+    local news that names none of them (embedded, then let go by the entity gate)."""
     stories, _ = load_articles(TIMELINE)
     out = []
+    every = max(1, round(1 / related)) if related > 0 else count + 1
     for n in range(count):
-        story = stories[n % len(stories)]
-        lines = [f"{line} (item {n}.{i})" for i, line in enumerate(story.text.split(". ")) if line]
-        out.append((f"{story.title} ({n})", ". ".join(lines)))
+        if n % every == 0:
+            story = stories[n % len(stories)]
+            parts = [p for p in story.text.split(". ") if p]
+            lines = [f"{line} (item {n}.{i})" for i, line in enumerate(parts)]
+            out.append((f"{story.title} ({n})", ". ".join(lines)))
+        else:
+            lines = [
+                f"The council of district {n} met on day {i} to discuss road repairs, "
+                f"school meals and a park budget of {n * 7 + i} thousand."
+                for i in range(5)
+            ]
+            out.append((f"District {n} council meets", " ".join(lines)))
     return out
 
 
@@ -65,7 +78,7 @@ def rows_written(db: Database) -> int:
         )
 
 
-def run(base: str, articles: int, workers: int, folder: Path) -> dict[str, float]:
+def run(base: str, articles: int, workers: int, folder: Path, related: float) -> dict[str, float]:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base)
     with admin.begin() as conn:
@@ -83,7 +96,7 @@ def run(base: str, articles: int, workers: int, folder: Path) -> dict[str, float
     db = Database(url)
     now = datetime.now(UTC)
     with db.transaction() as session:
-        for n, (title, body) in enumerate(corpus(articles)):
+        for n, (title, body) in enumerate(corpus(articles, related)):
             session.add(
                 Article(
                     canonical_url=f"https://bench.example/{n}",
@@ -236,6 +249,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--related",
+        type=float,
+        default=1.0,
+        help="share of articles about the tracked rumours (1.0: all, the reader's worst case)",
+    )
     args = parser.parse_args()
     base = os.environ.get("RUMOUR_MONITOR_TEST_PG")
     if not base:
@@ -243,7 +262,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="rumour-scale-") as tmp:
         for workers in args.workers:
-            result = run(base, args.articles, workers, Path(tmp))
+            result = run(base, args.articles, workers, Path(tmp), args.related)
             results.append(result)
             print(
                 f"{workers} worker process(es): {result['articles']} articles, "

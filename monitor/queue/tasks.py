@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMBED_CHUNK = 16  # articles per embedding job: full model batches, yet spread over workers
-READ_BATCH = 8  # articles between two looks at the stop flag
 RECHECK = 1.0  # seconds before a reader that had to wait looks again
 BARRIER_WAIT = 600.0  # a reader waits at most this long for the polls queued before it
 
@@ -166,29 +165,29 @@ def _read(job: Job, ids: list[int]) -> tuple[list[Any], int]:
     from monitor.reading import process_ids
 
     runtime = job.runtime
-    failed: set[int] = set()
-    reports: list[Any] = []
-    done = 0
-    while done < len(ids) and not runtime.stop.is_set():
-        batch = ids[done : done + READ_BATCH]
-        changes = process_ids(
-            runtime.database, runtime.config, embedder(runtime), batch, failed=failed
+    done: list[int] = []
+    reports = process_ids(
+        runtime.database,
+        runtime.config,
+        embedder(runtime),
+        ids,
+        failed=set(),
+        on_article=done.append,
+        stop=runtime.stop.is_set,  # SIGTERM: the article in hand finishes, the rest waits
+    )
+    for change in reports:
+        log.info(
+            "rumour changed state",
+            extra={
+                "job_id": job.id,
+                "rumour": change.rumour_id,
+                "from": change.from_state,
+                "to": change.to_state,
+                "signal": change.signal,
+                "url": change.url,
+            },
         )
-        done += len(batch)
-        for change in changes:
-            log.info(
-                "rumour changed state",
-                extra={
-                    "job_id": job.id,
-                    "rumour": change.rumour_id,
-                    "from": change.from_state,
-                    "to": change.to_state,
-                    "signal": change.signal,
-                    "url": change.url,
-                },
-            )
-        reports += changes
-    return reports, done
+    return reports, len(done)
 
 
 def deliver(job: Job) -> dict[str, Any]:

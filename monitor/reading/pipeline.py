@@ -127,9 +127,10 @@ def process_ids(
     *,
     on_article: Callable[[int], None] | None = None,
     failed: set[int] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[TransitionReport]:
     """Process these articles in this order (see process_pending); already processed ones
-    are left as they are."""
+    are left as they are. `stop` is asked before each article: True leaves the rest."""
     if not ids:
         return []
     run = _start(db, config, embedder)
@@ -138,6 +139,8 @@ def process_ids(
         chunk = ids[start : start + PREFETCH]
         _prefetch(db, run, chunk)
         for article_id in chunk:
+            if stop is not None and stop():
+                return reports
             try:
                 with db.transaction() as session:
                     reports.extend(_process(session, run, article_id))
