@@ -140,6 +140,7 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
     time.sleep(1.5)  # pg_stat counters are flushed about once a second
     rows_before = rows_written(db)
     app = build_app(load_config(config), min_size=1, max_size=2).open()
+    cpu_before = sum(_cpu_seconds(proc.pid) for proc in procs)
     started = time.perf_counter()
     for start in range(0, len(ids), EMBED_CHUNK):
         defer(app, EMBED, article_ids=ids[start : start + EMBED_CHUNK])
@@ -161,6 +162,7 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
     seconds = time.perf_counter() - started
     time.sleep(1.5)
     rows = rows_written(db) - rows_before  # before the idle readers add their own job rows
+    cpu = sum(_cpu_seconds(proc.pid) for proc in procs) - cpu_before
     first_idle = _idle_jobs(db, app)
     app.close()
     for proc in procs:
@@ -211,9 +213,16 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
         "idle_median_ms": 1000 * statistics.median(idle),
         "idle_p95_ms": 1000 * _p95(idle),
         "rows_per_article": rows / articles,
+        "cpu_seconds": cpu,
         "embed_seconds": float(busy.get(EMBED, 0.0)),
         "read_seconds": float(busy.get(READ, 0.0)),
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc), its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _p95(values: list[float]) -> float:
@@ -274,7 +283,9 @@ def main() -> None:
                 "worker; "
                 f"{result['rows_per_article']:.1f} rows written per article; job time: "
                 f"embedding {result['embed_seconds']:.1f} s, "
-                f"reading {result['read_seconds']:.1f} s",
+                f"reading {result['read_seconds']:.1f} s; "
+                f"workers' CPU {result['cpu_seconds']:.1f} s "
+                f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
                 flush=True,
             )
     if len(results) > 1:
