@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.alerts import Channel, channels_from_config, deliver_pending
-from monitor.service import Runtime
-
-
-def channels(runtime: Runtime) -> dict[str, Channel]:
-    return runtime.shared("channels", lambda: channels_from_config(runtime.config.alerts))
+from monitor.alerts import deliver_pending
+from monitor.service import Runtime, channels
 
 
 def run(runtime: Runtime) -> dict[str, Any]:

@@ -21,28 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs import deliver
-from monitor.polling import FeedReport, Fetcher, poll_feed, poll_feeds
+from monitor.polling import FeedReport, poll_feed, poll_feeds
 from monitor.queries import pending_count
-from monitor.reading import Embedder, TransitionReport, process_pending, shared_encoder
-from monitor.service import Runtime, TimedEncoder
+from monitor.reading import TransitionReport, process_pending
+from monitor.service import Runtime, embedder, fetcher
 
 log = logging.getLogger(__name__)
 BATCH = 4  # articles between two looks at the stop flag
-
-
-def fetcher(runtime: Runtime) -> Fetcher:
-    return runtime.shared("fetcher", lambda: Fetcher(runtime.config.polling))
-
-
-def embedder(runtime: Runtime) -> Embedder:
-    """The model, loaded on first need and kept for the life of the process."""
-    model = runtime.config.model
-
-    def build() -> Embedder:
-        encoder = TimedEncoder(shared_encoder(model.name), runtime.metrics)
-        return Embedder(encoder, model.name, model.batch_size)
-
-    return runtime.shared("embedder", build)
 
 
 def poll_one(runtime: Runtime, feed_id: int) -> FeedReport:

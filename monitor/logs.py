@@ -220,5 +220,6 @@ def setup_logging(level: str, fmt: LogFormat = "text", stream: IO[str] | None = 
     logging.captureWarnings(True)
     # third-party chatter stays at warning unless we are debugging the monitor itself
     quiet = logging.WARNING if level.lower() != "debug" else logging.INFO
-    for name in ("alembic", "apscheduler", "httpx", "httpcore", "urllib3", "sentence_transformers"):
+    chatty = ("alembic", "apscheduler", "httpx", "httpcore", "urllib3", "sentence_transformers")
+    for name in (*chatty, "procrastinate"):
         logging.getLogger(name).setLevel(max(quiet, root.level))

@@ -113,6 +113,7 @@ def _parse(path: Path) -> dict[str, dict[str, list[str]]]:
         "rumour-monitor.service",
         "rumour-monitor-poll.service",
         "rumour-monitor-poll.timer",
+        "rumour-monitor-worker@.service",
     ],
 )
 def test_unit_uses_only_known_sections_and_keys(name: str) -> None:
@@ -138,6 +139,18 @@ def test_services_are_hardened_and_run_the_right_command(name: str) -> None:
     assert command[0] == EXEC and command[-2:] == (
         ["info", "run"] if name == "rumour-monitor.service" else ["poll", "--due"]
     )
+
+
+def test_worker_template_has_the_services_hardening_and_runs_its_instances_queues() -> None:
+    worker = _parse(UNITS / "rumour-monitor-worker@.service")["Service"]
+    main = _parse(UNITS / "rumour-monitor.service")["Service"]
+    hardening = [k for k in main if k.startswith(("Protect", "Restrict", "Private", "System"))]
+    for key in [*hardening, "NoNewPrivileges", "DynamicUser", "CapabilityBoundingSet", "UMask"]:
+        assert worker.get(key) == main[key], f"worker@: {key} differs from rumour-monitor.service"
+    command = worker["ExecStart"][0].split()
+    assert command[0] == EXEC and command[-3:] == ["worker", "--queues", "%i"]
+    assert worker["Restart"] == ["on-failure"] and worker["RestartPreventExitStatus"] == ["2"]
+    assert "-/etc/rumour-monitor/worker-%i.env" in worker["EnvironmentFile"]
 
 
 def test_main_service_restarts_on_failure_and_speaks_notify() -> None:

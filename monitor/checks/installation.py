@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts import EmailChannel, channel_names
 from monitor.checks.listen import check_service
+from monitor.checks.queue import check_queue
 from monitor.checks.result import Result, fail, ok, warn
 from monitor.config import Config, FeedConfig, load_config
 from monitor.db import Database, head_revision, require_schema
@@ -369,6 +370,9 @@ def run_checks(path: Path, options: CheckOptions, environ: Mapping[str, str]) ->
             yield from check_feed_failures(db)
         yield from check_alerts(setup, options.alerts)
         yield check_service(config, db)
+        queue = check_queue(config, db)
+        if queue is not None:
+            yield queue
     finally:
         if db is not None:
             db.dispose()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from monitor.cli.app import App, cli, emit_json, handle_errors
+from monitor.cli.state import queue_line
 from monitor.display import counted, table, when
 from monitor.polling import feed_health, sync_feeds
 from monitor.progress import Progress
@@ -193,3 +194,4 @@ def feeds_cmd(app: App, as_json: bool) -> None:
         for f in rows
     ]
     click.echo(table(headers, body))
+    queue_line(app)

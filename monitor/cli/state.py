@@ -46,8 +46,13 @@ def init(app: App, as_json: bool) -> None:
             " (see seeds/xiaomi-ev.toml in the project)"
         )
     db = app.database(migrated=False)
+    queue_note = ""
     with setup_lock(db):  # a second `init` at the same moment waits, then finds it all done
         before, after = upgrade(db.engine)
+        if config.queue.distributed:
+            from monitor.queue import upgrade_queue
+
+            queue_note = _queue_note(*upgrade_queue(db))
         with db.transaction() as session:
             rumours = sync_rumours(session, seeds)
             feeds = sync_feeds(session, config.feeds)
@@ -81,6 +86,8 @@ def init(app: App, as_json: bool) -> None:
         )
         return
     click.echo(f"database ready: {_safe_url(config.database.url)}{_schema_note(before, after)}")
+    if queue_note:
+        click.echo(queue_note)
     click.echo(
         f"rumours: {len(seeds)} tracked ({len(rumours.added)} added, "
         f"{len(rumours.updated)} updated, {len(rumours.retired)} retired)"
@@ -96,6 +103,14 @@ def _schema_note(before: str | None, after: str | None) -> str:
     if before is None:
         return f" (schema {after} created)"
     return f" (schema upgraded {before} -> {after})" if before != after else ""
+
+
+def _queue_note(before: str | None, after: str) -> str:
+    if before is None:
+        return f"job queue ready: Procrastinate schema {after} created"
+    if before != after:
+        return f"job queue ready: Procrastinate schema upgraded {before} -> {after}"
+    return f"job queue ready: Procrastinate schema {after}"
 
 
 def _safe_url(url: str) -> str:
@@ -142,6 +157,17 @@ def status(app: App, as_json: bool, include_retired: bool) -> None:
         for r in rows
     ]
     click.echo(table(headers, body))
+    queue_line(app)
+
+
+def queue_line(app: App) -> None:
+    """In distributed mode, the job queue in one line under the table: depth, failures, workers."""
+    if not app.config.queue.distributed:
+        return
+    from monitor.queue import queue_stats
+
+    with app.database().sessions() as session:
+        click.echo(queue_stats(session, app.config.queue.stall_timeout).line())
 
 
 @cli.command(name="history")

@@ -28,6 +28,7 @@ from monitor.config.types import (
     MatchingConfig,
     ModelConfig,
     PollingConfig,
+    QueueConfig,
     Security,
     SeedsConfig,
     ServiceConfig,
@@ -50,6 +51,7 @@ __all__ = [
     "MatchingConfig",
     "ModelConfig",
     "PollingConfig",
+    "QueueConfig",
     "Security",
     "SeedsConfig",
     "ServiceConfig",
@@ -110,8 +112,16 @@ def _build(root: Table, file: Path) -> Config:
         model=_model(root.sub("model"), root, base),
         matching=_matching(root.sub("matching"), root),
         alerts=_alerts(root.sub("alerts"), root),
+        queue=_queue(root.sub("queue"), root),
     )
     root.finish()
+    if config.queue.distributed and not config.database.url.startswith("postgresql"):
+        raise root.error(
+            "queue.backend",
+            f"procrastinate keeps its jobs in PostgreSQL, but [database] url is "
+            f'{config.database.url!r}: set url = "postgresql+psycopg://user@host/db", or '
+            'backend = "local" for one process on SQLite',
+        )
     return config
 
 
@@ -166,6 +176,20 @@ _DRIVERS = (
     "use sqlite:///PATH, or postgresql+psycopg://USER@HOST/DB (postgresql:// also means"
     " psycopg 3, the PostgreSQL driver installed with the monitor)"
 )
+
+
+def _queue(table: Table | None, root: Table) -> QueueConfig:
+    t = table or _empty(root, "queue")
+    backend = t.text("backend", "local")
+    if backend not in ("local", "procrastinate"):
+        raise t.error("backend", f"must be local or procrastinate, got {backend!r}")
+    cfg = QueueConfig(
+        backend=backend,
+        stall_timeout=t.duration("stall_timeout", "1m", lo=3, hi=86400),
+        keep_jobs_days=t.integer("keep_jobs_days", 7, 1, 3650),
+    )
+    t.finish()
+    return cfg
 
 
 def _seeds(table: Table | None, root: Table, base: Path) -> SeedsConfig:

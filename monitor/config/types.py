@@ -50,6 +50,20 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """Who does the work: this one process ("local"), or workers sharing Procrastinate jobs."""
+
+    backend: Literal["local", "procrastinate"] = "local"
+    # A worker whose heartbeat is older than this is presumed dead: its jobs are retried.
+    stall_timeout: float = 60.0
+    keep_jobs_days: int = 7  # finished jobs kept this long for `status` and post-mortems
+
+    @property
+    def distributed(self) -> bool:
+        return self.backend == "procrastinate"
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -136,6 +150,7 @@ class Config:
     model: ModelConfig
     matching: MatchingConfig
     alerts: AlertsConfig
+    queue: QueueConfig = QueueConfig()
 
     @property
     def base_dir(self) -> Path:

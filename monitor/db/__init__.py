@@ -84,6 +84,27 @@ def _writable(url: str, path: Path, *, file: bool = False) -> None:
         ) from exc
 
 
+def libpq_conninfo(
+    url: str, *, connect_timeout: float = 10.0, statement_timeout: float = 600.0
+) -> str:
+    """The PostgreSQL URL as a libpq conninfo string (for psycopg pools such as Procrastinate's),
+    with the same bounded waits and the same `options` (a search_path, say) as our engine."""
+    from psycopg.conninfo import make_conninfo
+
+    parsed = make_url(url)
+    params: dict[str, Any] = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "dbname": parsed.database,
+        "user": parsed.username,
+        "password": parsed.password,
+    }
+    for key, value in parsed.query.items():
+        params[key] = " ".join(value) if isinstance(value, tuple) else value
+    params.update(_postgres_args(parsed.query, connect_timeout, statement_timeout))
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

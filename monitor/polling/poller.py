@@ -93,6 +93,7 @@ def poll_feeds(
     due_only: bool,
     now: datetime | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    feed_ids: Sequence[int] | None = None,
 ) -> list[FeedReport]:
     """Poll enabled feeds (only those due, or all), store new articles; one report per feed.
 
@@ -100,9 +101,10 @@ def poll_feeds(
     reported, never raised, so one broken feed never stops the others. `on_feed` hears of
     each feed as soon as it is stored, on the calling thread (so it may write to the database):
     progress, or reading that feed's articles while the others are still being fetched.
+    `feed_ids` limits the poll to those feeds (a queue worker polls one feed per job).
     """
     now = now or datetime.now(UTC)
-    jobs, skipped = _load_jobs(db, due_only=due_only, now=now)
+    jobs, skipped = _load_jobs(db, due_only=due_only, now=now, feed_ids=feed_ids)
     reports = list(skipped)
     if jobs:
         workers = max(1, min(config.polling.concurrency, len(jobs)))
@@ -123,7 +125,7 @@ def poll_feed(
 ) -> FeedReport:
     """Poll one feed now, due or not, and store what it brought; MonitorError if it is gone."""
     now = now or datetime.now(UTC)
-    jobs, skipped = _load_jobs(db, due_only=False, now=now, feed_id=feed_id)
+    jobs, skipped = _load_jobs(db, due_only=False, now=now, feed_ids=[feed_id])
     if skipped:
         return skipped[0]
     if not jobs:
@@ -155,16 +157,16 @@ def _unexpected(job: _Job, exc: Exception) -> _Plan:
 
 
 def _load_jobs(
-    db: Database, *, due_only: bool, now: datetime, feed_id: int | None = None
+    db: Database, *, due_only: bool, now: datetime, feed_ids: Sequence[int] | None = None
 ) -> tuple[list[_Job], list[FeedReport]]:
     with db.sessions() as session:
         query = select(Feed).order_by(Feed.name)
         retry_query = select(Article.id, Article.url, Article.fetched_at, Article.feed_id).where(
             Article.retry_page.is_(True)
         )
-        if feed_id is not None:
-            query = query.where(Feed.id == feed_id)
-            retry_query = retry_query.where(Article.feed_id == feed_id)
+        if feed_ids is not None:
+            query = query.where(Feed.id.in_(feed_ids))
+            retry_query = retry_query.where(Article.feed_id.in_(feed_ids))
         feeds = list(session.scalars(query))
         retries: dict[int, list[PageRetry]] = defaultdict(list)
         for article_id, url, fetched_at, article_feed in session.execute(retry_query):

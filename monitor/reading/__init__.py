@@ -15,7 +15,13 @@ from monitor.reading.match import (
     Match,
     match_article,
 )
-from monitor.reading.pipeline import TransitionReport, build_index, process_pending
+from monitor.reading.pipeline import (
+    TransitionReport,
+    build_index,
+    embed_articles,
+    process_ids,
+    process_pending,
+)
 from monitor.reading.reader import Passage, Reader, ReaderError, Verdict, shared_reader
 from monitor.reading.rules import Signal
 from monitor.reading.text import article_sentences
@@ -39,8 +45,10 @@ __all__ = [
     "assess_pairs",
     "build_index",
     "cached_models",
+    "embed_articles",
     "match_article",
     "parse_pair",
+    "process_ids",
     "process_pending",
     "shared_encoder",
     "shared_reader",

@@ -121,6 +121,21 @@ def process_pending(
             query = query.where(Article.id.not_in(failed))
         query = query.order_by(Article.published_at, Article.id).limit(limit)
         ids = list(session.scalars(query))
+    return process_ids(db, config, embedder, ids, on_article=on_article, failed=failed)
+
+
+def process_ids(
+    db: Database,
+    config: Config,
+    embedder: Embedder,
+    ids: Sequence[int],
+    *,
+    on_article: Callable[[int], None] | None = None,
+    failed: set[int] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> list[TransitionReport]:
+    """Process these articles in this order (see process_pending); already processed ones
+    are left as they are. `stop` is asked before each article: True leaves the rest."""
     if not ids:
         return []
     run = _start(db, config, embedder)
@@ -129,6 +144,8 @@ def process_pending(
         chunk = ids[start : start + PREFETCH]
         _prefetch(db, run, chunk)
         for article_id in chunk:
+            if stop is not None and stop():
+                return reports
             try:
                 with db.transaction() as session:
                     reports.extend(_process(session, run, article_id))
@@ -173,17 +190,26 @@ def process_article(
 
 
 def _prefetch(db: Database, run: _Run, article_ids: Sequence[int]) -> None:
-    """Embed the sentences of several articles in one go so the model sees full batches.
+    embed_articles(db, run.config, run.embedder, article_ids)
 
-    Only the cache is written here, so it may commit apart from the articles' own transactions.
+
+def embed_articles(
+    db: Database, config: Config, embedder: Embedder, article_ids: Sequence[int]
+) -> int:
+    """Embed the sentences of several articles in one go so the model sees full batches;
+    the number of sentences.
+
+    Only the cache is written here, so it may commit apart from the articles' own transactions
+    (and run on another worker ahead of them).
     """
-    limit = run.config.matching.max_sentences
+    limit = config.matching.max_sentences
     with db.transaction() as session:
         rows = session.execute(
             select(Article.title, Article.text).where(Article.id.in_(article_ids))
         )
         sentences = [s for title, text in rows for s in article_sentences(title, text, limit=limit)]
-        run.embedder.embed(session, sentences)
+        embedder.embed(session, sentences)
+    return len(sentences)
 
 
 def _process(session: Session, run: _Run, article_id: int) -> list[TransitionReport]:

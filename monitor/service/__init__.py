@@ -9,6 +9,7 @@ from monitor.service.listener import SERVER_NAME
 from monitor.service.lock import scheduler_holder, setup_lock
 from monitor.service.maintenance import run_maintenance
 from monitor.service.metrics import Metrics, TimedEncoder
+from monitor.service.parts import channels, embedder, fetcher
 from monitor.service.scheduler import JobSpec, Runtime, run_service
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "Metrics",
     "Runtime",
     "TimedEncoder",
+    "channels",
+    "embedder",
+    "fetcher",
     "run_maintenance",
     "run_service",
     "scheduler_holder",

@@ -35,7 +35,9 @@ _JOB_BUCKETS = (0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 900)
 class Metrics:
     """The service's metrics; pass one instance to whatever records into it."""
 
-    def __init__(self, database: Database | None = None) -> None:
+    def __init__(
+        self, database: Database | None = None, *, queue_stall_timeout: float | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.embedding_seconds = Histogram(
@@ -67,7 +69,7 @@ class Metrics:
             registry=r,
         )
         if database is not None:
-            r.register(DatabaseCollector(database))
+            r.register(DatabaseCollector(database, queue_stall_timeout))
 
     def observe_embedding(self, seconds: float, sentences: int = 0) -> None:
         """Record one encoding batch; the engine (or a wrapper around it) calls this."""
@@ -99,14 +101,17 @@ class Metrics:
 class DatabaseCollector(Collector):
     """Counts rows at scrape time; a database that does not answer shows as database_up 0."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, queue_stall_timeout: float | None = None) -> None:
         self.database = database
+        self.queue_stall_timeout = queue_stall_timeout  # set in distributed mode
 
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily(f"{PREFIX}_database_up", "1 when the database answered the scrape")
         try:
             with self.database.sessions() as session:
                 families = list(_database_families(session))
+                if self.queue_stall_timeout is not None:
+                    families += _queue_families(session, self.queue_stall_timeout)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
@@ -215,6 +220,34 @@ def _per_rumour_families(session: Session) -> Iterator[GaugeMetricFamily | InfoM
         info.add_metric([rumour_id], {"state": state, "claim": claim})
     yield confidence
     yield info
+
+
+def _queue_families(session: Session, stall_timeout: float) -> list[GaugeMetricFamily]:
+    from monitor.queue import QUEUES, queue_stats
+
+    stats = queue_stats(session, stall_timeout)
+    jobs = GaugeMetricFamily(
+        f"{PREFIX}_queue_jobs", "Jobs in the queue by queue and status", labels=["queue", "status"]
+    )
+    for queue in QUEUES:
+        for status, counts in (
+            ("todo", stats.todo),
+            ("doing", stats.doing),
+            ("failed", stats.failed),
+        ):
+            jobs.add_metric([queue, status], counts[queue])
+    failed = GaugeMetricFamily(f"{PREFIX}_queue_jobs_failed_24h", "Jobs failed in the last 24h")
+    failed.add_metric([], stats.failed_recent)
+    workers = GaugeMetricFamily(
+        f"{PREFIX}_queue_workers", "Workers registered, by heartbeat", labels=["status"]
+    )
+    workers.add_metric(["alive"], stats.workers)
+    workers.add_metric(["silent"], stats.workers_silent)
+    wait = GaugeMetricFamily(
+        f"{PREFIX}_queue_oldest_wait_seconds", "How long the longest-waiting due job has waited"
+    )
+    wait.add_metric([], stats.oldest_todo_seconds)
+    return [jobs, failed, workers, wait]
 
 
 def _feed_family(session: Session) -> GaugeMetricFamily:

@@ -279,7 +279,8 @@ def run_service(config: Config, database: Database, jobs: Sequence[JobSpec]) -> 
         # config.toml is the truth about which feeds exist; a `poll` may be syncing at once
         with setup_lock(database), database.transaction() as session:
             sync_feeds(session, config.feeds)
-        metrics = Metrics(database)
+        stall = config.queue.stall_timeout if config.queue.distributed else None
+        metrics = Metrics(database, queue_stall_timeout=stall)
         service = Service(Runtime(config, database, metrics), jobs, lock, Notifier())
         if config.service.listen:
             health = HealthCheck(database, lambda: service.running, lock.alive)

@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from monitor.db.models import STATES
 from monitor.display import counted, duration, when
 from monitor.polling import FeedFailures, FeedHealth
-from monitor.queries import StatusRow, seeded_state
+from monitor.queries import StatusRow, seeded_state, why
 from monitor.service import chart
 from monitor.urls import is_web_url
 
@@ -73,6 +73,7 @@ def _environment() -> Environment:
         ago=ago,
         duration=duration,
         rumour_path=rumour_path,
+        why=why,
     )
     env.tests["web_url"] = lambda url: isinstance(url, str) and is_web_url(url)
     env.globals["layout"] = {
