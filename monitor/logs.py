@@ -95,8 +95,14 @@ class SecretFilter(logging.Filter):
         with self._lock:
             strings = sorted(self._strings, key=len, reverse=True)
         for secret in strings:
-            if secret in text:
-                text = text.replace(secret, "…" if secret.startswith("/") else "***")
+            if secret not in text:
+                continue
+            if secret.startswith("/"):
+                # A path is hidden only where it stands as a path: "/hook" must not eat
+                # the "/hook" of "https://hooks.example".
+                text = re.sub(rf"(?<![\w/.:-]){re.escape(secret)}(?![\w.-])", "…", text)
+            else:
+                text = text.replace(secret, "***")
         return text
 
     def _url(self, url: str) -> str:

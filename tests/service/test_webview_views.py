@@ -154,8 +154,8 @@ def test_failing_feeds_put_a_banner_on_the_pages(sqlite_db: Database) -> None:
     with sqlite_db.sessions() as s:
         failures = feed_failures(s)
     # feed-0 never had a good check: its failing dates from when it was added
-    assert (failures.enabled, failures.failing) == (7, 7)
-    assert failures.failing_since == now - timedelta(hours=5, days=2)
+    assert (failures.enabled, len(failures.failing)) == (7, 7)
+    assert failures.since == now - timedelta(hours=5, days=2)
     with serve(sqlite_db) as client:
         for path in ("/", "/rumours/acme"):
             page = client.get(path).text
