@@ -67,7 +67,11 @@ class VectorCache:
             found = self.encode(missing)  # type: ignore[operator]
             for text, vector in zip(missing, found, strict=True):
                 self.vectors[self.key(text)] = np.asarray(vector, dtype=np.float32)
-        return np.stack([self.vectors[self.key(t)] for t in texts]) if texts else np.zeros((0, 1))
+        return (
+            np.stack([self.vectors[self.key(t)] for t in texts])
+            if texts
+            else np.zeros((0, 1), dtype=np.float32)
+        )
 
     def save(self) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)

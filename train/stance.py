@@ -21,9 +21,11 @@ Seeded; the vectors of the bi-encoder are cached in --cache between runs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
+import shutil
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -97,7 +99,20 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
     parser.add_argument("--unrelated-share", type=float, default=0.2)
     parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
-    parser.add_argument("--epochs", type=int, default=2, help="stage-2 epochs")
+    parser.add_argument("--fnc1-epochs", type=int, default=1, help="stage-1 epochs")
+    parser.add_argument("--epochs", type=int, default=4, help="stage-2 epochs")
+    parser.add_argument("--lr", type=float, default=5e-5, help="stage-2 learning rate")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="measure a folder an earlier run wrote (its weights as shipped) instead of training",
+    )
+    parser.add_argument(
+        "--seen-corpus",
+        type=Path,
+        help="with --weights: the corpus folder those weights were trained on; the thresholds "
+        "are then chosen on every train story not in it (stories it never saw)",
+    )
     parser.add_argument("--no-emergent", action="store_true", help="never train on Emergent")
     parser.add_argument("--emergent-folds", type=int, default=0, help="measure Emergent by claim")
     parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
@@ -164,9 +179,43 @@ def stage_two(
     model = network.build(config)
     model.load_state_dict(base)
     fit.freeze_word_embeddings(model)
-    settings = fit.Settings(epochs=args.epochs, lr=3e-5, max_length=args.max_length)
+    settings = fit.Settings(epochs=args.epochs, lr=args.lr, max_length=args.max_length)
     fit.train(model, tokenizer, examples, with_features(examples), settings, args.seed, log, tag)
     return model
+
+
+def stage_one(
+    config: network.NetworkConfig,
+    tokenizer: Any,
+    fnc_train: list[data.Example],
+    args: argparse.Namespace,
+    log: Log,
+) -> dict[str, torch.Tensor]:
+    """Stance on FNC-1; kept in --cache under its settings, so a run that changes only stage 2
+    starts from the same weights instead of training them again."""
+    settings = fit.Settings(epochs=args.fnc1_epochs, max_length=args.max_length)
+    key = json.dumps(
+        [
+            args.seed,
+            args.fnc1_rows,
+            args.unrelated_share,
+            config.layers,
+            config.features,
+            str(settings),
+        ],
+    )
+    saved = args.cache / f"stage1-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    model = network.build(config)
+    if saved.exists():
+        log(f"[fnc1] stage 1 from {saved}")
+        model.load_state_dict(torch.load(saved))
+        return model.state_dict()
+    fit.freeze_word_embeddings(model)
+    stage1 = sample_fnc1(fnc_train, args.fnc1_rows, args.unrelated_share, args.seed)
+    fit.train(model, tokenizer, stage1, with_features(stage1), settings, args.seed, log, "fnc1")
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.save(state, saved)
+    return state
 
 
 def main() -> None:
@@ -191,6 +240,10 @@ def main() -> None:
     corpus = data.corpus_examples(load_corpus(args.corpus, "train"), vectors)
     corpus_test = data.corpus_examples(load_corpus(args.corpus, "test"), vectors)
     corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
+    if args.weights and args.seen_corpus:
+        seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
+        corpus_fit = [e for e in corpus if e.group in seen]
+        corpus_dev = [e for e in corpus if e.group not in seen]
     ours = labelled(vectors)
     vectors.save()
     if args.limit:
@@ -210,24 +263,22 @@ def main() -> None:
         features=FEATURES,
         base_sha256=network.file_sha256(network.base_path() / "model.safetensors"),
     )
-    model = network.build(config)
-    fit.freeze_word_embeddings(model)
     tokenizer = network_tokenizer()
-    stage1 = sample_fnc1(fnc_train, args.fnc1_rows, args.unrelated_share, args.seed)
-    settings = fit.Settings(epochs=1, max_length=args.max_length)
-    fit.train(model, tokenizer, stage1, with_features(stage1), settings, args.seed, log, "fnc1")
-    base = {k: v.clone() for k, v in model.state_dict().items()}
-    replay = random.Random(args.seed + 1).sample(fnc_train, min(args.replay, len(fnc_train)))
     measured: dict[str, Any] = {}
-    if args.emergent_folds and not args.no_emergent:
-        measured["emergent_by_claim"] = emergent_folds(
-            base, config, tokenizer, emergent, corpus_fit + replay, args, log
+    # Of the run that trained the weights, when they are only measured here.
+    training: dict[str, Any] = {}
+    if args.weights:
+        model, _, trained = network.load(args.weights)
+        training = {k: trained.extra[k] for k in ("trained", "seconds", "settings")}
+        config = network.NetworkConfig(**{**trained.__dict__, "extra": {}})
+        log(f"weights from {args.weights}, as the product loads them")
+    else:
+        model = train_reader(
+            config, tokenizer, fnc_train, corpus_fit, emergent, args, log, measured
         )
-    mix = corpus_fit + replay + ([] if args.no_emergent else emergent)
-    model = stage_two(base, config, tokenizer, mix, args, log, "tune")
     dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
-    threshold = evaluate.choose_threshold(corpus_dev, dev, args.most_false)
-    log(f"signal threshold {threshold} (dev stories, at most {args.most_false:.0%} false)")
+    threshold = evaluate.choose_thresholds(corpus_dev, dev, args.most_false)
+    log(f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false)")
     measured.update(
         measure(
             model, tokenizer, config, threshold, fnc_test, corpus_test, corpus_dev, ours, emergent
@@ -241,19 +292,53 @@ def main() -> None:
         **{
             **config.__dict__,
             "extra": {
-                "signal_threshold": threshold,
+                "signal_threshold": max(threshold.values()),
+                "signal_thresholds": threshold,
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - started),
                 "settings": {k: str(v) for k, v in vars(args).items()},
+                **training,
+                **(
+                    {"measured_with": {k: str(v) for k, v in vars(args).items()}}
+                    if training
+                    else {}
+                ),
                 "figures": {
                     k: {n: v for n, v in r.items() if n != "table"} for k, r in measured.items()
                 },
             },
         }
     )
-    network.save(model, final, args.out)
+    if args.weights:  # as they were: the loaded network is quantized, not what ships
+        if args.weights.resolve() != args.out.resolve():
+            shutil.copyfile(args.weights / network.WEIGHTS, args.out / network.WEIGHTS)
+        (args.out / network.CONFIG).write_text(final.to_json(), encoding="utf-8")
+    else:
+        network.save(model, final, args.out)
     card.write(args.out, final, measured, args, data_files(args))
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
+
+
+def train_reader(
+    config: network.NetworkConfig,
+    tokenizer: Any,
+    fnc_train: list[data.Example],
+    corpus_fit: list[data.Example],
+    emergent: list[data.Example],
+    args: argparse.Namespace,
+    log: Log,
+    measured: dict[str, Any],
+) -> network.CrossEncoder:
+    """Stage 1 on FNC-1, then stage 2 on the corpus, Emergent and FNC-1 again; with
+    --emergent-folds, Emergent measured by claim on the way (into ``measured``)."""
+    base = stage_one(config, tokenizer, fnc_train, args, log)
+    replay = random.Random(args.seed + 1).sample(fnc_train, min(args.replay, len(fnc_train)))
+    if args.emergent_folds and not args.no_emergent:
+        measured["emergent_by_claim"] = emergent_folds(
+            base, config, tokenizer, emergent, corpus_fit + replay, args, log
+        )
+    mix = corpus_fit + replay + ([] if args.no_emergent else emergent)
+    return stage_two(base, config, tokenizer, mix, args, log, "tune")
 
 
 def network_tokenizer() -> Any:
@@ -266,7 +351,7 @@ def measure(
     model: network.CrossEncoder,
     tokenizer: Any,
     config: network.NetworkConfig,
-    threshold: float,
+    threshold: evaluate.Threshold,
     fnc_test: list[data.Example],
     corpus_test: list[data.Example],
     corpus_dev: list[data.Example],
@@ -319,7 +404,11 @@ def emergent_folds(
 def data_files(args: argparse.Namespace) -> dict[str, str]:
     files = [args.fnc1 / "train_stances.csv", args.fnc1 / "train_bodies.csv", args.emergent]
     files += [*sorted(args.corpus.glob("*.jsonl")), LABELLED]
-    return {str(p): network.file_sha256(p) for p in files}
+    hashes = {str(p): network.file_sha256(p) for p in files}
+    if args.weights and args.seen_corpus:  # what the weights were trained on
+        for path in sorted(args.seen_corpus.glob("*.jsonl")):
+            hashes[f"trained on {path.name}"] = network.file_sha256(path)
+    return hashes
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ the figures of the rules on their own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -85,7 +85,7 @@ class ModelReader:
                 "(check [model] reader in config: 'bundled', 'rules' or a trained folder)"
             ) from exc
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
-        self.threshold = float(self.config.extra.get("signal_threshold", 0.5))
+        self.threshold = thresholds(self.config.extra)
         self.version = f"model {self.config.version}"
         self._lock = threading.Lock()  # torch modules are not safe across threads at once
 
@@ -115,15 +115,18 @@ class ModelReader:
 
 
 def decide(
-    stance: npt.NDArray[np.float32], signal: npt.NDArray[np.float32], threshold: float
+    stance: npt.NDArray[np.float32],
+    signal: npt.NDArray[np.float32],
+    threshold: float | Mapping[str, float],
 ) -> tuple[Stance, Signal, float]:
     """(stance, signal, probability) from the model's two distributions: the likeliest stance,
-    and the likeliest signal only when it reaches the threshold and the text is related; a
-    signal brings the stance it belongs to."""
+    and the likeliest signal only when it reaches its threshold (one for all, or one per
+    signal) and the text is related; a signal brings the stance it belongs to."""
     label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
     best = 1 + int(np.argmax(signal[1:]))
-    if label != "unrelated" and float(signal[best]) >= threshold:
-        act: Signal = SIGNALS[best]  # type: ignore[assignment]
+    act: Signal = SIGNALS[best]  # type: ignore[assignment]
+    least = threshold if isinstance(threshold, float | int) else threshold[act]
+    if label != "unrelated" and float(signal[best]) >= least:
         return _SIGNAL_STANCE[act], act, float(signal[best])
     return label, "none", float(stance.max())
 
@@ -141,6 +144,15 @@ def _feature(name: str, passage: Passage, found: Findings) -> float:
     if name == "cosine":
         return passage.similarity * COSINE_SCALE
     return float(found.features.get(name, 0.0))
+
+
+def thresholds(extra: Mapping[str, object]) -> float | dict[str, float]:
+    """The signal thresholds a training run chose: one per signal (newer runs), or one for all."""
+    chosen = extra.get("signal_thresholds")
+    if isinstance(chosen, dict) and set(chosen) == set(SIGNALS[1:]):
+        return {str(k): float(v) for k, v in chosen.items()}
+    value = extra.get("signal_threshold", 0.5)
+    return float(value) if isinstance(value, int | float | str) else 0.5
 
 
 class RulesReader:
