@@ -31,6 +31,9 @@ DATA = [
     "monitor/reading/data/text.toml",
     "monitor/reading/rules/data/stance.toml",
     "monitor/reading/rules/data/stance_model.json",
+    "monitor/reading/model/data/reader.safetensors",
+    "monitor/reading/model/data/reader.json",
+    "monitor/reading/model/data/MODEL_CARD.md",
     "monitor/timeline/xiaomi/rumours.toml",
     "monitor/timeline/xiaomi/2021-09-06-xiaomi-great-wall-agreement.txt",
     "monitor/db/migrations/env.py",
@@ -88,6 +91,9 @@ def test_an_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path) -> N
         "from monitor.service import webview;"
         "from monitor.reading.rules import load_lexicon, load_model;"
         "from monitor.db import MIGRATIONS;"
+        "from monitor.reading.model import PACKAGED;"
+        f"assert PACKAGED.is_relative_to({str(target)!r});"
+        "assert (PACKAGED / 'reader.safetensors').stat().st_size > 10_000_000;"
         f"assert monitor.__file__.startswith({str(target)!r}), monitor.__file__;"
         "assert load_lexicon().weights and load_model().features;"
         "assert t.article_sentences('One. Two here.', 'Title');"
