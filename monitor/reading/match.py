@@ -11,7 +11,8 @@ first:
    best per rumour, and the configured similarity threshold;
 3. the claim's content: the sentence names something the claim says happens, not only its
    parties (see monitor/reading/rules/content.py): "Xiaomi was the world's third-largest smartphone
-   vendor" is no evidence that Xiaomi will build a car, however close its vector;
+   vendor" is no evidence that Xiaomi will build a car, however close its vector (for claims
+   with configured entities; with derived ones the reader judges it);
 4. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
    are named in it, the previous sentence or the title, and it does not name a party of another
    tracked rumour in place of one it lacks ("Xiaomi is in talks with Chery" is not evidence
@@ -214,7 +215,9 @@ def match_article(
     found: list[Match] = []
     for s, r in hits.tolist():
         rumour = rumours[r]
-        if not index.on_content(rumour, sentences[s]):
+        # The content check is tuned for deal news and its named parties; for a claim whose
+        # names were only derived (any topic, any wording) the reader judges relatedness.
+        if not index.derived[rumour] and not index.on_content(rumour, sentences[s]):
             continue
         if index.anchored(rumour, gram_of(s), gram_of(s - 1) | title_grams):
             found.append(Match(index.specs[rumour].rumour_id, s, sentences[s], float(scores[s, r])))
