@@ -293,7 +293,7 @@ def _model(table: Table | None, root: Table, base: Path) -> ModelConfig:
     local = Path(name).expanduser() if name.startswith("~") else base / name
     if name.startswith(("./", "../", "~")) or (name != "bundled" and local.is_dir()):
         name = str(local.resolve())
-    reader = str(t.text("reader", "rules"))
+    reader = str(t.text("reader", "bundled"))
     if reader not in ("bundled", "rules"):
         folder = Path(reader).expanduser()
         folder = folder if folder.is_absolute() else base / folder
