@@ -29,6 +29,11 @@ claim = "Acme Corp will buy Widget Works"
 entities = ["Acme|Acme Corp", "Widget Works"]
 """
 
+# What is under test here is the order news is read in, not the reading: the rules read these
+# sentences as the tests mean them. The trained reader takes "said it has signed a definitive
+# agreement" for a confirmation, not a formal act (issue 14; the sentence is in our labelled set).
+RULES = '[model]\nreader = "rules"'
+
 
 def _item(n: int, base: str, title: str, date: str) -> str:
     return (
@@ -64,6 +69,7 @@ def test_items_sharing_one_date_are_matched_oldest_first_by_their_place_in_the_f
     )
     threaded_server.no_handler_status_code = 404  # pages missing: the items' own text is used
     body = f"""
+{RULES}
 [polling]
 host_delay = "0s"
 allow_private_networks = true
@@ -159,6 +165,7 @@ def test_a_date_slightly_ahead_of_the_clock_cannot_block_later_news(
     )
     threaded_server.no_handler_status_code = 404
     body = f"""
+{RULES}
 [polling]
 host_delay = "0s"
 allow_private_networks = true

@@ -21,7 +21,7 @@ from tests.helpers import FIXTURES, ROOT
 FIXTURE = FIXTURES / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.956, signal 0.968 (344 sentences, the hard negatives and
+# Measured on the labelled set: stance 0.951, signal 0.965 (346 sentences, the hard negatives and
 # the sentences still misread kept in), with and without the learned layer (bench/stance.py
 # prints both). The judge alone reads them, without the matching layer's content filter.
 STANCE_ACCURACY = 0.95

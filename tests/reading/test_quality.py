@@ -1,0 +1,135 @@
+"""Quality gates for the shipped reader, on data it was never trained on.
+
+- The signal corpus's test stories (train/corpus, split "test"): signal macro-F1 and false
+  signals on hard negatives, the figures issue-level users act on.
+- Our labelled sentences (tests/fixtures/stance_labelled.jsonl): stance accuracy.
+- Held-out FNC-1 bodies and Emergent claims, a small seeded sample each, through `assess`
+  (the product path), when the data sets' paths are given: RUMOUR_MONITOR_FNC1 (the folder
+  of train_stances.csv) and RUMOUR_MONITOR_EMERGENT (the CSV). CI sets both.
+
+The floors sit a margin below what the shipped reader measured (the figures beside them; the
+whole held-out sets are in README, "Measured figures"), not at what would pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from monitor.config import MatchingConfig
+from monitor.reading.assess import Pair, assess_pairs
+from monitor.reading.embed import Embedder
+from monitor.reading.reader import Passage, Reader, shared_reader
+from tests.helpers import FIXTURES
+from train.corpus import load_corpus
+from train.metrics import SIGNALS, STANCES, accuracy, fnc_score, macro_f1
+
+MATCHING = MatchingConfig(similarity=0.55, max_sentences=400)
+# Floors a margin below what the shipped reader measured on these same samples (in brackets),
+# so a worse model fails. The issues' targets are higher and not reached yet: signal macro-F1
+# 0.90 and at most 1% false signals (issue 14), stance on our labelled set 0.95 (issue 13).
+SIGNAL_F1_FLOOR = 0.60  # (0.664)
+FALSE_SIGNALS_MOST = 0.025  # (10 of 698: 1.4%)
+LABELLED_STANCE_FLOOR = 0.76  # (0.798; the rules alone: 0.951, tests/reading/test_stance.py)
+FNC_SCORE_FLOOR = 0.72  # (0.776 of the best score; 261 pairs)
+FNC_F1_FLOOR = 0.47  # (0.537)
+EMERGENT_ACCURACY_FLOOR = 0.70  # (0.757; 263 pairs)
+EMERGENT_F1_FLOOR = 0.75  # (0.808)
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return shared_reader("bundled")
+
+
+def _cosines(embedder: Embedder, pairs: list[tuple[str, str]]) -> list[float]:
+    texts = list(dict.fromkeys(t for pair in pairs for t in pair))
+    vectors = embedder.encode(texts)
+    row = {t: i for i, t in enumerate(texts)}
+    return [float(vectors[row[a]] @ vectors[row[b]]) for a, b in pairs]
+
+
+def test_signals_on_the_corpus_test_stories(reader: Reader, embedder: Embedder) -> None:
+    rows = load_corpus(split="test")
+    sims = _cosines(embedder, [(r.claim, r.sentence) for r in rows])
+    passages = [
+        Passage(r.claim, r.sentence, tuple(r.neighbours), s)
+        for r, s in zip(rows, sims, strict=True)
+    ]
+    verdicts = reader.read(passages)
+    gold = [r.signal for r in rows]
+    read = [v.signal for v in verdicts]
+    hard = [v.signal for r, v in zip(rows, verdicts, strict=True) if r.hard]
+    false = sum(s != "none" for s in hard)
+    assert len(rows) > 500 and len(hard) > 300
+    assert macro_f1(gold, read, SIGNALS) >= SIGNAL_F1_FLOOR
+    assert false / len(hard) <= FALSE_SIGNALS_MOST, f"{false} of {len(hard)} hard negatives"
+
+
+def test_stance_on_our_labelled_sentences(reader: Reader, embedder: Embedder) -> None:
+    rows = [
+        json.loads(line)
+        for line in (FIXTURES / "stance_labelled.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    sims = _cosines(embedder, [(r["claim"], r["sentence"]) for r in rows])
+    verdicts = reader.read(
+        [Passage(r["claim"], r["sentence"], (), s) for r, s in zip(rows, sims, strict=True)]
+    )
+    assert accuracy([r["stance"] for r in rows], [v.stance for v in verdicts]) >= (
+        LABELLED_STANCE_FLOOR
+    )
+
+
+def _data(variable: str) -> Path:
+    value = os.environ.get(variable)
+    if not value:
+        pytest.skip(f"{variable} not set: the held-out sample is not checked")
+    path = Path(value)
+    assert path.exists(), f"{variable}={value} does not exist"
+    return path
+
+
+def _sample(rows: list[dict[str, str]], key: str, size: int) -> list[dict[str, str]]:
+    """Whole groups (bodies, claims), seeded, until about ``size`` rows."""
+    groups = sorted({r[key] for r in rows})
+    random.Random(7).shuffle(groups)
+    chosen: list[dict[str, str]] = []
+    for group in groups:
+        if len(chosen) >= size:
+            break
+        chosen += [r for r in rows if r[key] == group]
+    return chosen
+
+
+def test_fnc1_heldout_bodies_sample(reader: Reader, embedder: Embedder) -> None:
+    folder = _data("RUMOUR_MONITOR_FNC1")
+    with (folder / "train_bodies.csv").open(newline="", encoding="utf-8") as handle:
+        bodies = {r["Body ID"]: r["articleBody"] for r in csv.DictReader(handle)}
+    with (folder / "train_stances.csv").open(newline="", encoding="utf-8") as handle:
+        held = [r for r in csv.DictReader(handle) if int(r["Body ID"]) % 5 == 0]
+    rows = _sample(held, "Body ID", 250)
+    pairs = [Pair(i, r["Headline"], bodies[r["Body ID"]]) for i, r in enumerate(rows)]
+    names = {"agree": "supports", "disagree": "denies", "discuss": "reports"}
+    gold = [names.get(r["Stance"], "unrelated") for r in rows]
+    read = [a.stance for a in assess_pairs(pairs, embedder, MATCHING, reader)]
+    assert fnc_score(gold, read) >= FNC_SCORE_FLOOR
+    assert macro_f1(gold, read, STANCES) >= FNC_F1_FLOOR
+
+
+def test_emergent_claims_sample(reader: Reader, embedder: Embedder) -> None:
+    path = _data("RUMOUR_MONITOR_EMERGENT")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = _sample(list(csv.DictReader(handle)), "claimId", 250)
+    pairs = [Pair(i, r["claimHeadline"], r["articleHeadline"]) for i, r in enumerate(rows)]
+    names = {"supports": "for", "denies": "against", "reports": "observing"}
+    read = [
+        names.get(a.stance, "unrelated") for a in assess_pairs(pairs, embedder, MATCHING, reader)
+    ]
+    gold = [r["articleHeadlineStance"] for r in rows]
+    assert accuracy(gold, read) >= EMERGENT_ACCURACY_FLOOR
+    assert macro_f1(gold, read, ("for", "against", "observing")) >= EMERGENT_F1_FLOOR
