@@ -98,9 +98,9 @@ class SecretFilter(logging.Filter):
             if secret not in text:
                 continue
             if secret.startswith("/"):
-                # A path is hidden only where it stands as a path: "/hook" must not eat
-                # the "/hook" of "https://hooks.example".
-                text = re.sub(rf"(?<![\w/.:-]){re.escape(secret)}(?![\w.-])", "…", text)
+                # A path is hidden wherever it ends as a path ends, but not inside a name:
+                # "/hook" must not eat the "/hook" of "https://hooks.example".
+                text = re.sub(rf"(?<!/){re.escape(secret)}(?![\w-])", "…", text)
             else:
                 text = text.replace(secret, "***")
         return text

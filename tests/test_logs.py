@@ -151,3 +151,16 @@ def test_the_configs_secrets_are_hidden_in_messages_fields_and_tracebacks(
     text = out.getvalue()
     assert "correct-horse" not in text and "Zq9secret" not in text
     assert "RuntimeError: login *** refused by …" in text
+
+
+def test_a_secret_path_is_hidden_as_a_path_but_not_inside_a_host_name() -> None:
+    from monitor.logs import SecretFilter
+
+    secrets = SecretFilter()
+    secrets.add_url("http://127.0.0.1:8080/hook")
+    assert secrets.redact('"POST /hook HTTP/1.1" 200') == '"POST … HTTP/1.1" 200'
+    assert secrets.redact("connect 10.0.0.1:8080/hook failed") == "connect 10.0.0.1:8080… failed"
+    # A global filter once holding "/hook" cut "https://hooks.slack.com" to "https:/…s.slack.com".
+    assert (
+        secrets.redact("https://hooks.example/x and /hooks") == "https://hooks.example/x and /hooks"
+    )
