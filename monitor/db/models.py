@@ -152,6 +152,19 @@ class Article(Base):
     process_error: Mapped[str | None] = mapped_column(CleanText())
 
 
+class StoredVerdict(Base):
+    """A reader's verdict on one passage, judged ahead by a model worker (distributed mode), so
+    that the one ordered reading job finds it instead of running the model again. Keyed by a
+    hash of the reader's version and all it read (monitor.reading.verdicts)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (Index("ix_verdicts_created_at", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[str] = mapped_column(Text)  # JSON: the Verdict's fields
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SentenceEmbedding(Base):
     """Embedding cache: a sentence is never encoded twice by the same model.
 

@@ -3,14 +3,15 @@
 * `poll_feed` (fetch queue): claim the feed if it is still due, poll it, store its new
   articles, and queue their embedding. A second copy of the job finds the feed claimed or no
   longer due and does nothing.
-* `embed_articles` (model queue): encode the articles' sentences into the embedding cache.
+* `embed_articles` (model queue): encode the articles' sentences into the embedding cache,
+  then match them and read the candidates, storing the verdicts (monitor.reading.verdicts).
   This is nearly all of the model's time, and any number of workers do it side by side.
 * `read_pending` (model queue, one at a time by its lock): match, judge and track the pending
-  articles, oldest published first, as `run` does. The encoding is already cached, so this
-  part is short; keeping it to one reader keeps the order of the news, which decides the
-  state changes, the same as in one process. It first waits for the feed polls queued before
-  it, as `run` reads only once a round of polls is stored, and stops before an article whose
-  embedding job has not run yet, queueing itself again to go on once it has.
+  articles, oldest published first, as `run` does. The encoding and the verdicts are already
+  stored, so this part is short; keeping it to one reader keeps the order of the news, which
+  decides the state changes, the same as in one process. It first waits for the feed polls
+  queued before it, as `run` reads only once a round of polls is stored, and stops before an
+  article whose embedding job has not run yet, queueing itself again to go on once it has.
 * `deliver` (alerts queue): send the outbox's due alerts, exactly as `run` does.
 * `maintenance` (fetch queue): the daily upkeep, and forgetting old finished jobs.
 
@@ -114,7 +115,27 @@ def embed_articles(job: Job, article_ids: list[int]) -> dict[str, Any]:
                 sentences += embed(runtime.database, runtime.config, model, [article_id])
             except Exception as exc:
                 log.warning("job %d: article %d not embedded: %r", job.id, article_id, exc)
-    return {"articles": len(article_ids), "sentences": sentences}
+    return {"articles": len(article_ids), "sentences": sentences, **_judge_ahead(job, article_ids)}
+
+
+def _judge_ahead(job: Job, article_ids: list[int]) -> dict[str, Any]:
+    """Read the articles' candidates here, side by side with the other model workers, and
+    store the verdicts for the one ordered reading job. A failure costs only the head start:
+    the reading job reads what it does not find."""
+    from monitor.reading import judge_ahead, shared_reader
+    from monitor.reading.verdicts import StoredVerdicts
+
+    runtime = job.runtime
+    reader = StoredVerdicts(
+        shared_reader(runtime.config.model.reader), runtime.database, store=True
+    )
+    try:
+        judge_ahead(runtime.database, runtime.config, embedder(runtime), article_ids, reader)
+        stored = reader.flush()
+    except Exception as exc:
+        log.warning("job %d: judging ahead failed, the reader will do it: %r", job.id, exc)
+        return {"verdicts_stored": 0}
+    return {"verdicts_stored": stored}
 
 
 def read_pending(
@@ -162,10 +183,12 @@ def _readable(job: Job, retry_failed: bool) -> tuple[list[int], int]:
 
 
 def _read(job: Job, ids: list[int]) -> tuple[list[Any], int]:
-    from monitor.reading import process_ids
+    from monitor.reading import process_ids, shared_reader
+    from monitor.reading.verdicts import StoredVerdicts
 
     runtime = job.runtime
     done: list[int] = []
+    reader = StoredVerdicts(shared_reader(runtime.config.model.reader), runtime.database)
     reports = process_ids(
         runtime.database,
         runtime.config,
@@ -174,7 +197,16 @@ def _read(job: Job, ids: list[int]) -> tuple[list[Any], int]:
         failed=set(),
         on_article=done.append,
         stop=runtime.stop.is_set,  # SIGTERM: the article in hand finishes, the rest waits
+        reader=reader,
     )
+    if ids:
+        log.info(
+            "job %d: %d verdicts found stored, %d read here",
+            job.id,
+            reader.found,
+            reader.read_here,
+            extra={"job_id": job.id},
+        )
     for change in reports:
         log.info(
             "rumour changed state",

@@ -19,6 +19,7 @@ from monitor.reading.pipeline import (
     TransitionReport,
     build_index,
     embed_articles,
+    judge_ahead,
     process_ids,
     process_pending,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "build_index",
     "cached_models",
     "embed_articles",
+    "judge_ahead",
     "match_article",
     "parse_pair",
     "process_ids",

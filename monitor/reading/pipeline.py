@@ -93,10 +93,10 @@ def build_index(session: Session, embedder: Embedder) -> ClaimIndex:
     return ClaimIndex.build(claim_specs(session), lambda texts: embedder.embed(session, texts))
 
 
-def _start(db: Database, config: Config, embedder: Embedder) -> _Run:
+def _start(db: Database, config: Config, embedder: Embedder, reader: Reader | None = None) -> _Run:
     with db.transaction() as session:
         index = build_index(session, embedder)
-    reader = shared_reader(config.model.reader)
+    reader = reader if reader is not None else shared_reader(config.model.reader)
     return _Run(config, embedder, index, reader, channel_names(config.alerts))
 
 
@@ -133,12 +133,14 @@ def process_ids(
     on_article: Callable[[int], None] | None = None,
     failed: set[int] | None = None,
     stop: Callable[[], bool] | None = None,
+    reader: Reader | None = None,
 ) -> list[TransitionReport]:
     """Process these articles in this order (see process_pending); already processed ones
-    are left as they are. `stop` is asked before each article: True leaves the rest."""
+    are left as they are. `stop` is asked before each article: True leaves the rest.
+    `reader` replaces the configured one (distributed mode: one that finds stored verdicts)."""
     if not ids:
         return []
-    run = _start(db, config, embedder)
+    run = _start(db, config, embedder, reader)
     reports: list[TransitionReport] = []
     for start in range(0, len(ids), PREFETCH):
         chunk = ids[start : start + PREFETCH]
@@ -222,6 +224,32 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
         return []
     article = session.get_one(Article, article_id)
+    judged = _judge(session, run, article)
+    reports = []
+    for rumour_id, found in sorted(judged.items()):
+        report = _record(session, article, rumour_id, found, run.channels)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def judge_ahead(
+    db: Database, config: Config, embedder: Embedder, article_ids: Sequence[int], reader: Reader
+) -> int:
+    """Match and read these articles without recording anything: for distributed mode, where
+    ``reader`` stores its verdicts for the ordered reading job (monitor.reading.verdicts).
+    Returns how many articles were judged (those not processed yet)."""
+    run = _start(db, config, embedder, reader)
+    with db.sessions() as session:
+        query = select(Article).where(Article.id.in_(article_ids), Article.processed_at.is_(None))
+        articles = list(session.scalars(query.order_by(Article.id)))
+        for article in articles:
+            _judge(session, run, article)
+    return len(articles)
+
+
+def _judge(session: Session, run: _Run, article: Article) -> dict[str, list[Judged]]:
+    """The article's candidate sentences per rumour, read: what `_record` weighs."""
     sentences = article_sentences(
         article.title, article.text, limit=run.config.matching.max_sentences
     )
@@ -235,7 +263,7 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
         title=article.title,
     )
     claims = {spec.rumour_id: spec.claim for spec in run.index.specs}
-    judged = read_matches(
+    return read_matches(
         run.reader,
         claims,
         sentences,
@@ -245,12 +273,6 @@ def _process(session: Session, run: _Run, article_id: int) -> list[TransitionRep
         credibility=article.credibility,
         published_at=article.published_at,
     )
-    reports = []
-    for rumour_id, found in sorted(judged.items()):
-        report = _record(session, article, rumour_id, found, run.channels)
-        if report is not None:
-            reports.append(report)
-    return reports
 
 
 def _record(

@@ -7,7 +7,9 @@ each state. Text is pruned only once the article has been processed: an article 
 the engine still needs it.
 
 The embedding cache only saves model time, so a vector no article has needed for
-`service.embedding_cache_days` goes; if its sentence comes back, it is encoded again.
+`service.embedding_cache_days` goes; if its sentence comes back, it is encoded again. The
+verdicts model workers store ahead of the reading job (distributed mode) serve it within
+seconds; those older than two days go.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from monitor.config import Config
 from monitor.db import Database
 from monitor.db.models import Article, SentenceEmbedding, utcnow
 from monitor.errors import DatabaseError
+from monitor.reading.verdicts import forget_verdicts
 
 log = logging.getLogger(__name__)
 
 # Cache rows deleted per transaction: a huge backlog (the first run after an upgrade, say) goes
 # in short transactions, none holding SQLite's write lock or many PostgreSQL row locks for long.
 EMBEDDING_PRUNE_BATCH = 5000
+VERDICT_DAYS = 2  # stored verdicts kept: the reading job is seconds behind, or an outage
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class MaintenanceReport:
     pruned_articles: int
     optimised: str  # what the database was asked to do
     pruned_embeddings: int = 0  # cached sentence vectors deleted
+    pruned_verdicts: int = 0  # verdicts stored ahead (distributed mode) deleted
 
 
 def prune_article_text(database: Database, retention_days: int, *, now: datetime | None) -> int:
@@ -114,6 +119,7 @@ def run_maintenance(
     try:
         pruned = prune_article_text(database, service.retention_days, now=now)
         dropped = prune_embeddings(database, service.embedding_cache_days, now=now)
+        verdicts = forget_verdicts(database, (now or utcnow()) - timedelta(days=VERDICT_DAYS))
         done = optimise(database)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"maintenance of {engine_name(database)} failed: {exc}") from exc
@@ -124,9 +130,10 @@ def run_maintenance(
             "retention_days": service.retention_days,
             "pruned_embeddings": dropped,
             "embedding_cache_days": service.embedding_cache_days,
+            "pruned_verdicts": verdicts,
         },
     )
-    return MaintenanceReport(pruned_articles=pruned, optimised=done, pruned_embeddings=dropped)
+    return MaintenanceReport(pruned, done, dropped, verdicts)
 
 
 def engine_name(database: Database) -> str:

@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, text
 from werkzeug import Request, Response
 
-from monitor.db.models import Alert, Article, Evidence, Transition
+from monitor.db.models import Alert, Article, Evidence, StoredVerdict, Transition
 from monitor.queries import status_rows
 from monitor.queue.app import DELIVER, EMBED, POLL, READ
 from tests.queue.cluster import Cluster, page, rss
@@ -241,6 +241,8 @@ def test_the_xiaomi_timeline_through_scheduler_and_workers_matches_the_single_pr
                 c.wait(lambda start=start: _round_done(c, start), "a round of polls read")
             with c.db.sessions() as s:
                 states = {r.id: r.state for r in status_rows(s)}
+                # the model worker read the candidates while embedding, for the reading job
+                judged_ahead = s.scalar(select(func.count()).select_from(StoredVerdict))
                 rows = s.execute(
                     select(Transition, Article.url)
                     .join(Article, Article.id == Transition.article_id)
@@ -255,6 +257,7 @@ def test_the_xiaomi_timeline_through_scheduler_and_workers_matches_the_single_pr
         finally:
             c.close()
     assert states == reference.states
+    assert judged_ahead
     assert [
         (t.rumour_id, t.from_state, t.to_state, t.signal, urlsplit(url).path) for t, url in rows
     ] == [
