@@ -59,16 +59,7 @@ def process(runtime: Runtime, failed: set[int] | None = None) -> tuple[int, list
         batches += 1
         changes.extend(reports)
         for report in reports:
-            log.info(
-                "rumour changed state",
-                extra={
-                    "rumour": report.rumour_id,
-                    "from": report.from_state,
-                    "to": report.to_state,
-                    "signal": report.signal,
-                    "url": report.url,
-                },
-            )
+            log.info("rumour changed state", extra=report.log_fields())
     return pending, changes
 
 

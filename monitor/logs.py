@@ -68,6 +68,8 @@ class SecretFilter(logging.Filter):
         self._lock = threading.Lock()
         self._places: set[tuple[str, str]] = set()  # (host[:port], path) of secret URLs
         self._strings: set[str] = set()
+        # Longest first, each path with its pattern: made when a secret is added, not per line.
+        self._ordered: tuple[tuple[str, re.Pattern[str] | None], ...] = ()
 
     def add_url(self, url: str) -> None:
         """A URL the config holds as a secret: hidden wherever it or its path shows up.
@@ -83,26 +85,28 @@ class SecretFilter(logging.Filter):
             if parts.hostname and len(parts.path) > 1:
                 self._places.add((_host(parts.netloc), parts.path))
             self._strings.update(s for s in secrets if len(s) >= MIN_SECRET)
+            self._order()
 
     def add_string(self, secret: str) -> None:
         if len(secret) >= MIN_SECRET:
             with self._lock:
                 self._strings.add(secret)
+                self._order()
+
+    def _order(self) -> None:
+        # A path is hidden wherever it ends as a path ends, but not inside a name: "/hook" must
+        # not eat the "/hook" of "https://hooks.example".
+        self._ordered = tuple(
+            (s, re.compile(rf"(?<!/){re.escape(s)}(?![\w-])") if s.startswith("/") else None)
+            for s in sorted(self._strings, key=len, reverse=True)
+        )
 
     def redact(self, text: str) -> str:
         if "://" in text:
             text = _URL.sub(lambda m: self._url(m.group(0)), text)
-        with self._lock:
-            strings = sorted(self._strings, key=len, reverse=True)
-        for secret in strings:
-            if secret not in text:
-                continue
-            if secret.startswith("/"):
-                # A path is hidden wherever it ends as a path ends, but not inside a name:
-                # "/hook" must not eat the "/hook" of "https://hooks.example".
-                text = re.sub(rf"(?<!/){re.escape(secret)}(?![\w-])", "…", text)
-            else:
-                text = text.replace(secret, "***")
+        for secret, as_path in self._ordered:
+            if secret in text:
+                text = as_path.sub("…", text) if as_path else text.replace(secret, "***")
         return text
 
     def _url(self, url: str) -> str:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,9 @@ from train.corpus import Row
 FNC_STANCES = {"agree": "supports", "disagree": "denies", "discuss": "reports"}
 FNC_STANCES["unrelated"] = "unrelated"
 EMERGENT_STANCES = {"for": "supports", "against": "denies", "observing": "reports"}
+EMERGENT = {ours: theirs for theirs, ours in EMERGENT_STANCES.items()}  # our stance, in Emergent's
 Vectors = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,6 +89,31 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def fnc1_heldout(body_id: str) -> bool:
     return int(body_id) % 5 == 0
+
+
+def fnc1_heldout_pairs(folder: Path) -> list[tuple[str, str, str, str]]:
+    """The held-out pairs whole, for the product's path: (headline, body text, stance in our
+    names, Body ID)."""
+    bodies = {r["Body ID"]: r["articleBody"] for r in read_csv(folder / "train_bodies.csv")}
+    return [
+        (r["Headline"], bodies[r["Body ID"]], FNC_STANCES[r["Stance"]], r["Body ID"])
+        for r in read_csv(folder / "train_stances.csv")
+        if fnc1_heldout(r["Body ID"])
+    ]
+
+
+def sample_groups(rows: Sequence[T], group: Callable[[T], str], size: int, seed: int) -> list[T]:
+    """Whole groups (bodies, claims), seeded, added until there are about ``size`` rows."""
+    groups = sorted({group(r) for r in rows})
+    random.Random(seed).shuffle(groups)
+    chosen: set[str] = set()
+    count = 0
+    for name in groups:
+        if count >= size:
+            break
+        chosen.add(name)
+        count += sum(group(r) == name for r in rows)
+    return [r for r in rows if group(r) in chosen]
 
 
 def fnc1_examples(

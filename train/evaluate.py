@@ -13,7 +13,7 @@ import numpy as np
 from monitor.reading.model import STANCES
 from monitor.reading.model.network import CrossEncoder, NetworkConfig, passage, predict
 from monitor.reading.reader import decide
-from train.data import Example
+from train.data import EMERGENT, Example
 from train.metrics import SIGNALS, accuracy, fnc_score, macro_f1, per_class, table
 
 # The thresholds tried: in twentieths, and finer near 1, where a confident network's false
@@ -21,7 +21,6 @@ from train.metrics import SIGNALS, accuracy, fnc_score, macro_f1, per_class, tab
 GRID = np.round(np.concatenate([np.arange(0.30, 0.951, 0.05), [0.97, 0.98, 0.99]]), 2)
 # One signal threshold for all, or one per signal.
 Threshold = float | Mapping[str, float]
-EMERGENT = {"supports": "for", "denies": "against", "reports": "observing"}
 
 
 @dataclass(frozen=True)

@@ -208,17 +208,7 @@ def _read(job: Job, ids: list[int]) -> tuple[list[Any], int]:
             extra={"job_id": job.id},
         )
     for change in reports:
-        log.info(
-            "rumour changed state",
-            extra={
-                "job_id": job.id,
-                "rumour": change.rumour_id,
-                "from": change.from_state,
-                "to": change.to_state,
-                "signal": change.signal,
-                "url": change.url,
-            },
-        )
+        log.info("rumour changed state", extra={"job_id": job.id, **change.log_fields()})
     return reports, len(done)
 
 

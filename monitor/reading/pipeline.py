@@ -56,6 +56,16 @@ class TransitionReport:
             f'    "{self.sentence}"'
         )
 
+    def log_fields(self) -> dict[str, str]:
+        """The fields a log line about this change carries."""
+        return {
+            "rumour": self.rumour_id,
+            "from": self.from_state,
+            "to": self.to_state,
+            "signal": self.signal,
+            "url": self.url,
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.rumour_id,

@@ -13,10 +13,8 @@ whole held-out sets are in README, "Measured figures"), not at what would pass.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import random
 from pathlib import Path
 
 import pytest
@@ -27,9 +25,11 @@ from monitor.reading.embed import Embedder
 from monitor.reading.reader import Passage, Reader, shared_reader
 from tests.helpers import FIXTURES
 from train.corpus import load_corpus
+from train.data import EMERGENT, fnc1_heldout_pairs, read_csv, sample_groups
 from train.metrics import SIGNALS, STANCES, accuracy, fnc_score, macro_f1
 
 MATCHING = MatchingConfig(similarity=0.55, max_sentences=400)
+SEED = 7  # of the held-out samples
 # Floors a margin below what the shipped reader measured on these same samples (in brackets),
 # so a worse model fails. The issues' targets are higher and not reached yet: signal macro-F1
 # 0.90 and at most 1% false signals (issue 14), stance on our labelled set 0.95 (issue 13).
@@ -94,41 +94,22 @@ def _data(variable: str) -> Path:
     return path
 
 
-def _sample(rows: list[dict[str, str]], key: str, size: int) -> list[dict[str, str]]:
-    """Whole groups (bodies, claims), seeded, until about ``size`` rows."""
-    groups = sorted({r[key] for r in rows})
-    random.Random(7).shuffle(groups)
-    chosen: list[dict[str, str]] = []
-    for group in groups:
-        if len(chosen) >= size:
-            break
-        chosen += [r for r in rows if r[key] == group]
-    return chosen
-
-
 def test_fnc1_heldout_bodies_sample(reader: Reader, embedder: Embedder) -> None:
-    folder = _data("RUMOUR_MONITOR_FNC1")
-    with (folder / "train_bodies.csv").open(newline="", encoding="utf-8") as handle:
-        bodies = {r["Body ID"]: r["articleBody"] for r in csv.DictReader(handle)}
-    with (folder / "train_stances.csv").open(newline="", encoding="utf-8") as handle:
-        held = [r for r in csv.DictReader(handle) if int(r["Body ID"]) % 5 == 0]
-    rows = _sample(held, "Body ID", 250)
-    pairs = [Pair(i, r["Headline"], bodies[r["Body ID"]]) for i, r in enumerate(rows)]
-    names = {"agree": "supports", "disagree": "denies", "discuss": "reports"}
-    gold = [names.get(r["Stance"], "unrelated") for r in rows]
+    held = fnc1_heldout_pairs(_data("RUMOUR_MONITOR_FNC1"))
+    rows = sample_groups(held, lambda r: r[3], 250, SEED)
+    pairs = [Pair(i, headline, body) for i, (headline, body, _, _) in enumerate(rows)]
+    gold = [r[2] for r in rows]
     read = [a.stance for a in assess_pairs(pairs, embedder, MATCHING, reader)]
     assert fnc_score(gold, read) >= FNC_SCORE_FLOOR
     assert macro_f1(gold, read, STANCES) >= FNC_F1_FLOOR
 
 
 def test_emergent_claims_sample(reader: Reader, embedder: Embedder) -> None:
-    path = _data("RUMOUR_MONITOR_EMERGENT")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = _sample(list(csv.DictReader(handle)), "claimId", 250)
+    rows = read_csv(_data("RUMOUR_MONITOR_EMERGENT"))
+    rows = sample_groups(rows, lambda r: r["claimId"], 250, SEED)
     pairs = [Pair(i, r["claimHeadline"], r["articleHeadline"]) for i, r in enumerate(rows)]
-    names = {"supports": "for", "denies": "against", "reports": "observing"}
     read = [
-        names.get(a.stance, "unrelated") for a in assess_pairs(pairs, embedder, MATCHING, reader)
+        EMERGENT.get(a.stance, "unrelated") for a in assess_pairs(pairs, embedder, MATCHING, reader)
     ]
     gold = [r["articleHeadlineStance"] for r in rows]
     assert accuracy(gold, read) >= EMERGENT_ACCURACY_FLOOR
