@@ -242,7 +242,6 @@ def main() -> None:
     corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
     if args.weights and args.seen_corpus:
         seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
-        corpus_fit = [e for e in corpus if e.group in seen]
         corpus_dev = [e for e in corpus if e.group not in seen]
     ours = labelled(vectors)
     vectors.save()
