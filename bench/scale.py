@@ -10,7 +10,7 @@ It prints the throughput, the queue latency from enqueue to start (median and p9
 Procrastinate's own events) and the PostgreSQL rows written per article (pg_stat_user_tables).
 
     RUMOUR_MONITOR_TEST_PG=postgresql+psycopg://postgres@127.0.0.1:5432/test \
-        python bench/scale.py --articles 200 --workers 1 2
+        python bench/scale.py --articles 200 --workers 1 2 1 2 1 2
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
     rows_before = rows_written(db)
     app = build_app(load_config(config), min_size=1, max_size=2).open()
     cpu_before = sum(_cpu_seconds(proc.pid) for proc in procs)
+    pg_before, machine_before = _postgres_cpu(), _machine_cpu()
     started = time.perf_counter()
     for start in range(0, len(ids), EMBED_CHUNK):
         defer(app, EMBED, article_ids=ids[start : start + EMBED_CHUNK])
@@ -160,6 +161,7 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
             break
         time.sleep(0.1)
     seconds = time.perf_counter() - started
+    pg_cpu, machine_cpu = _postgres_cpu() - pg_before, _machine_cpu() - machine_before
     time.sleep(1.5)
     rows = rows_written(db) - rows_before  # before the idle readers add their own job rows
     cpu = sum(_cpu_seconds(proc.pid) for proc in procs) - cpu_before
@@ -214,6 +216,8 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
         "idle_p95_ms": 1000 * _p95(idle),
         "rows_per_article": rows / articles,
         "cpu_seconds": cpu,
+        "postgres_cpu_seconds": pg_cpu,
+        "machine_cpu_seconds": machine_cpu,
         "embed_seconds": float(busy.get(EMBED, 0.0)),
         "read_seconds": float(busy.get(READ, 0.0)),
     }
@@ -223,6 +227,29 @@ def _cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (Linux /proc), its threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> float:
+    """CPU time of every PostgreSQL process on this machine so far (0 when it runs elsewhere
+    or its processes cannot be read)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            line = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in line or "(postmaster)" in line:
+            fields = line.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _machine_cpu() -> float:
+    """CPU time spent by the whole machine so far, all cores (/proc/stat: all but idle and
+    iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _p95(values: list[float]) -> float:
@@ -257,7 +284,13 @@ def _idle_jobs(db: Database, app: object) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=200)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2, 1, 2, 1, 2],
+        help="worker counts, run in this order (repeat them to take medians)",
+    )
     parser.add_argument(
         "--related",
         type=float,
@@ -284,12 +317,27 @@ def main() -> None:
                 f"{result['rows_per_article']:.1f} rows written per article; job time: "
                 f"embedding {result['embed_seconds']:.1f} s, "
                 f"reading {result['read_seconds']:.1f} s; "
-                f"workers' CPU {result['cpu_seconds']:.1f} s "
+                f"CPU: workers {result['cpu_seconds']:.1f} s, PostgreSQL "
+                f"{result['postgres_cpu_seconds']:.1f} s, whole machine "
+                f"{result['machine_cpu_seconds']:.1f} s of "
+                f"{(os.cpu_count() or 1) * result['seconds']:.1f} "
                 f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
                 flush=True,
             )
-    if len(results) > 1:
-        print(f"speed-up {results[-1]['articles_per_s'] / results[0]['articles_per_s']:.2f}x")
+    rates: dict[int, list[float]] = {}
+    for result in results:
+        rates.setdefault(int(result["workers"]), []).append(result["articles_per_s"])
+    if len(rates) > 1:
+        # Runs alternate when counts repeat (--workers 1 2 1 2 ...), so a slow spell of a
+        # shared host falls on both sides; the medians' ratio is the figure.
+        fewest, most = min(rates), max(rates)
+        spread = ", ".join(
+            f"{n}: {statistics.median(r):.1f} articles/s median of {len(r)} "
+            f"({min(r):.1f}-{max(r):.1f})"
+            for n, r in sorted(rates.items())
+        )
+        ratio = statistics.median(rates[most]) / statistics.median(rates[fewest])
+        print(f"{spread}; speed-up {ratio:.2f}x ({most} vs {fewest} workers)")
 
 
 if __name__ == "__main__":

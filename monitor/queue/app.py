@@ -40,12 +40,16 @@ class TaskSpec:
     max_attempts: int = 5
     lock: str | None = None  # jobs with one lock run one at a time, in the order deferred
     queueing_lock: str | None = None  # at most one such job waiting
+    # Higher runs first among waiting jobs. The ordered reader goes ahead of the embedding
+    # jobs, so that it reads each batch as soon as it is embedded instead of all of them at
+    # the end, when every other model worker would wait for it.
+    priority: int = 0
 
 
 SPECS = {
     POLL: TaskSpec(POLL, FETCH),
     EMBED: TaskSpec(EMBED, MODEL),
-    READ: TaskSpec(READ, MODEL, lock="read", queueing_lock="read"),
+    READ: TaskSpec(READ, MODEL, lock="read", queueing_lock="read", priority=1),
     DELIVER: TaskSpec(DELIVER, ALERTS, queueing_lock="deliver"),
     MAINTENANCE: TaskSpec(MAINTENANCE, FETCH, max_attempts=2, queueing_lock="maintenance"),
 }
@@ -82,7 +86,11 @@ def defer(app: App, name: str, *, delay: float = 0, **args: Any) -> int | None:
     from procrastinate.exceptions import AlreadyEnqueued
 
     spec = SPECS[name]
-    options: dict[str, Any] = {"lock": spec.lock, "queueing_lock": spec.queueing_lock}
+    options: dict[str, Any] = {
+        "lock": spec.lock,
+        "queueing_lock": spec.queueing_lock,
+        "priority": spec.priority,
+    }
     if "feed_id" in args:  # one waiting poll per feed, however often it is found due
         options["queueing_lock"] = f"poll:{args['feed_id']}"
     if delay:

@@ -78,6 +78,8 @@ def run_worker(config: Config, database: Database, queues: Sequence[str], concur
         import torch
 
         torch.set_num_threads(1)  # one core per model job: concurrency is the core count
+        # The tokenizer would otherwise spread each batch over every core, in each worker.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     runtime = Runtime(config, database, Metrics())
     if MODEL in queues:
         # Loaded before the first job, once for all: a job's time is then its own work.

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from monitor.cli import cli
 from monitor.db import Database
 from monitor.queue import build_app, defer, upgrade_queue
-from monitor.queue.app import POLL
+from monitor.queue.app import EMBED, POLL, READ
 from monitor.queue.schema import VERSION_TABLE, _migrations, newest_migration
 from monitor.service import Metrics
 
@@ -101,3 +101,32 @@ def test_an_old_queue_schema_is_upgraded_migration_by_migration(pg_url: str) -> 
             conn.execute(text("SELECT procrastinate_prune_stalled_workers_v1(60)"))
     finally:
         db.dispose()
+
+
+def test_a_free_model_worker_takes_the_waiting_reader_before_more_embedding(
+    write_config: Callable[..., Path], pg_url: str
+) -> None:
+    """The reader reads each batch once it is embedded; taken last, it would run alone at the
+    end while every other model worker waits."""
+    import asyncio
+
+    from monitor.config import load_config
+
+    config = write_config(QUEUE, db_url=pg_url)
+    assert _run(config, "init")[0] == 0
+    app = build_app(load_config(config), min_size=1, max_size=1).open()
+    try:
+        embeds = [defer(app, EMBED, article_ids=[n]) for n in (1, 2, 3)]
+        reader = defer(app, READ)
+    finally:
+        app.close()
+
+    async def fetch_order() -> list[int]:
+        async with build_app(load_config(config), min_size=1, max_size=1).open_async() as a:
+            worker = await a.job_manager.register_worker()
+            order = []
+            while (job := await a.job_manager.fetch_job(["model"], worker)) is not None:
+                order.append(int(job.id or 0))
+            return order
+
+    assert asyncio.run(fetch_order()) == [reader, *embeds]
