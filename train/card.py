@@ -41,8 +41,13 @@ def write(
         f"{len(config.features) - 1} findings of the rules, into a stance head (unrelated, "
         "reports, supports, denies) and a signal head (none, confirm, formalize, deny, abandon).",
         f"Weights: `{WEIGHTS}`, {size:.1f} MB (fp16); int8 linear layers at load time.",
-        f"Signal thresholds: {_thresholds(config)} (chosen on the dev stories so that at most "
-        f"{args.most_false:.0%} of their hard negatives get a signal).",
+        f"Signal thresholds: {_thresholds(config)} "
+        + (
+            "(kept from the folder measured, as an earlier run chose them)."
+            if args.weights and args.keep_thresholds
+            else f"(chosen on the dev stories so that at most {args.most_false:.0%} of their "
+            "hard negatives get a signal)."
+        ),
         f"Trained {config.extra.get('trained')} in {config.extra.get('seconds')} s "
         f"on this machine's CPU; seed {args.seed}.",
         "",
@@ -104,6 +109,8 @@ def _reproduce(args: argparse.Namespace) -> list[str]:
     if not args.weights:
         return ["```sh", f"python -m train.stance {data} --out monitor/reading/model/data", "```"]
     seen = f" --seen-corpus {args.seen_corpus}" if args.seen_corpus else ""
+    if args.keep_thresholds:
+        seen += " --keep-thresholds"
     return [
         "Trained on the corpus as it was then (`--corpus`), measured and given its thresholds "
         "on today's by a second run on the weights as the product loads them (int8):",

@@ -40,8 +40,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import torch
 
-from monitor.reading.model import network
-from monitor.reading.reader import Passage, feature_matrix
+from monitor.reading.model import SIGNALS, network
+from monitor.reading.reader import Passage, feature_matrix, thresholds
 from monitor.reading.rules import load_lexicon
 from monitor.reading.rules.findings import find
 from train import card, data, evaluate, fit
@@ -112,6 +112,11 @@ def arguments() -> argparse.Namespace:
         type=Path,
         help="with --weights: the corpus folder those weights were trained on; the thresholds "
         "are then chosen on every train story not in it (stories it never saw)",
+    )
+    parser.add_argument(
+        "--keep-thresholds",
+        action="store_true",
+        help="with --weights: measure with the folder's own signal thresholds, choosing none",
     )
     parser.add_argument("--no-emergent", action="store_true", help="never train on Emergent")
     parser.add_argument("--emergent-folds", type=int, default=0, help="measure Emergent by claim")
@@ -275,9 +280,13 @@ def main() -> None:
         model = train_reader(
             config, tokenizer, fnc_train, corpus_fit, emergent, args, log, measured
         )
-    dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
-    threshold = evaluate.choose_thresholds(corpus_dev, dev, args.most_false)
-    log(f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false)")
+    if args.weights and args.keep_thresholds:
+        threshold = kept_thresholds(args.weights)
+        log(f"signal thresholds {threshold} (kept from {args.weights})")
+    else:
+        dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
+        threshold = evaluate.choose_thresholds(corpus_dev, dev, args.most_false)
+        log(f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false)")
     measured.update(
         measure(
             model, tokenizer, config, threshold, fnc_test, corpus_test, corpus_dev, ours, emergent
@@ -316,6 +325,13 @@ def main() -> None:
         network.save(model, final, args.out)
     card.write(args.out, final, measured, args, data_files(args))
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
+
+
+def kept_thresholds(folder: Path) -> dict[str, float]:
+    chosen = thresholds(network.read_config(folder).extra)
+    if isinstance(chosen, float):
+        return {signal: chosen for signal in SIGNALS[1:]}
+    return chosen
 
 
 def train_reader(
