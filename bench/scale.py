@@ -225,13 +225,18 @@ def run(base: str, articles: int, workers: int, folder: Path, related: float) ->
 
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (Linux /proc), its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _stat_cpu(line: str) -> float:
+    """User and system CPU seconds from a /proc/PID/stat line (after the command's name)."""
+    fields = line.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _postgres_cpu() -> float:
     """CPU time of every PostgreSQL process on this machine so far (0 when it runs elsewhere
-    or its processes cannot be read)."""
+    or its processes cannot be read). Backends that ended during the run are not counted."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -239,8 +244,7 @@ def _postgres_cpu() -> float:
         except OSError:
             continue
         if "(postgres)" in line or "(postmaster)" in line:
-            fields = line.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += _stat_cpu(line)
     return total
 
 
