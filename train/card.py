@@ -21,6 +21,10 @@ LIMITS = """\
   by the network alone; the rules' findings help only where the lexicon has cues.
 - A headline that states a claim flatly is "supports" to the model, while Emergent's
   annotators often called such headlines "observing".
+- The int8 linear layers quantize their input with one scale per batch, so a pair's
+  probabilities depend on the pairs read with it (on 600 corpus sentences, batches of
+  8 against 32: up to 0.57 apart, the likeliest stance of 27 changed; fp32 does not do this).
+  A borderline sentence can read differently in `assess --pairs` than in `poll`.
 """
 
 
