@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.reading.embed import shared_encoder
 from monitor.reading.reader import Passage, shared_reader
 from train.corpus import load_corpus
+from train.data import cosines
 from train.metrics import SIGNALS, STANCES, accuracy, macro_f1, table
 
 
@@ -29,17 +30,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = load_corpus(split=args.split)
     encoder = shared_encoder("bundled")
-    texts = list(dict.fromkeys(t for r in rows for t in (r.claim, r.sentence)))
-    vectors = encoder.encode(texts, 64)
-    at = {t: i for i, t in enumerate(texts)}
+    sims = cosines([(r.claim, r.sentence) for r in rows], lambda texts: encoder.encode(texts, 64))
     passages = [
-        Passage(
-            r.claim,
-            r.sentence,
-            tuple(r.neighbours),
-            float(vectors[at[r.claim]] @ vectors[at[r.sentence]]),
-        )
-        for r in rows
+        Passage(r.claim, r.sentence, tuple(r.neighbours), s)
+        for r, s in zip(rows, sims, strict=True)
     ]
     reader = shared_reader(args.reader)
     started = time.perf_counter()

@@ -91,6 +91,17 @@ def fnc1_heldout(body_id: str) -> bool:
     return int(body_id) % 5 == 0
 
 
+def cosines(
+    pairs: Sequence[tuple[str, str]], encode: Callable[[list[str]], Vectors]
+) -> list[float]:
+    """The bi-encoder cosine of each (claim, sentence) pair, each distinct text encoded once
+    (``encode`` gives normalized vectors)."""
+    texts = list(dict.fromkeys(t for pair in pairs for t in pair))
+    vectors = encode(texts)
+    row = {t: i for i, t in enumerate(texts)}
+    return [float(vectors[row[a]] @ vectors[row[b]]) for a, b in pairs]
+
+
 def fnc1_heldout_pairs(folder: Path) -> list[tuple[str, str, str, str]]:
     """The held-out pairs whole, for the product's path: (headline, body text, stance in our
     names, Body ID)."""

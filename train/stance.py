@@ -281,7 +281,7 @@ def main() -> None:
             config, tokenizer, fnc_train, corpus_fit, emergent, args, log, measured
         )
     if args.weights and args.keep_thresholds:
-        threshold = kept_thresholds(args.weights)
+        threshold = kept_thresholds(trained)
         log(f"signal thresholds {threshold} (kept from {args.weights})")
     else:
         dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
@@ -327,8 +327,9 @@ def main() -> None:
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
 
 
-def kept_thresholds(folder: Path) -> dict[str, float]:
-    chosen = thresholds(network.read_config(folder).extra)
+def kept_thresholds(trained: network.NetworkConfig) -> dict[str, float]:
+    """A trained folder's own thresholds, one per signal."""
+    chosen = thresholds(trained.extra)
     if isinstance(chosen, float):
         return {signal: chosen for signal in SIGNALS[1:]}
     return chosen

@@ -25,7 +25,7 @@ from monitor.reading.embed import Embedder
 from monitor.reading.reader import Passage, Reader, shared_reader
 from tests.helpers import FIXTURES
 from train.corpus import load_corpus
-from train.data import EMERGENT, fnc1_heldout_pairs, read_csv, sample_groups
+from train.data import EMERGENT, cosines, fnc1_heldout_pairs, read_csv, sample_groups
 from train.metrics import SIGNALS, STANCES, accuracy, fnc_score, macro_f1
 
 MATCHING = MatchingConfig(similarity=0.55, max_sentences=400)
@@ -47,16 +47,9 @@ def reader() -> Reader:
     return shared_reader("bundled")
 
 
-def _cosines(embedder: Embedder, pairs: list[tuple[str, str]]) -> list[float]:
-    texts = list(dict.fromkeys(t for pair in pairs for t in pair))
-    vectors = embedder.encode(texts)
-    row = {t: i for i, t in enumerate(texts)}
-    return [float(vectors[row[a]] @ vectors[row[b]]) for a, b in pairs]
-
-
 def test_signals_on_the_corpus_test_stories(reader: Reader, embedder: Embedder) -> None:
     rows = load_corpus(split="test")
-    sims = _cosines(embedder, [(r.claim, r.sentence) for r in rows])
+    sims = cosines([(r.claim, r.sentence) for r in rows], embedder.encode)
     passages = [
         Passage(r.claim, r.sentence, tuple(r.neighbours), s)
         for r, s in zip(rows, sims, strict=True)
@@ -76,7 +69,7 @@ def test_stance_on_our_labelled_sentences(reader: Reader, embedder: Embedder) ->
         json.loads(line)
         for line in (FIXTURES / "stance_labelled.jsonl").read_text(encoding="utf-8").splitlines()
     ]
-    sims = _cosines(embedder, [(r["claim"], r["sentence"]) for r in rows])
+    sims = cosines([(r["claim"], r["sentence"]) for r in rows], embedder.encode)
     verdicts = reader.read(
         [Passage(r["claim"], r["sentence"], (), s) for r, s in zip(rows, sims, strict=True)]
     )
