@@ -83,12 +83,17 @@ def write(
                 else ""
             )
         ),
-        "- Emergent dev: "
+        "- Emergent dev: a fifth of its claims (by hash of the claim id, "
+        "`train.data.emergent_heldout`) are never trained on; "
         + (
-            "not trained on."
+            "the rest are not trained on either (`--no-emergent`)."
             if args.no_emergent
-            else "trained on in stage 2; its honest figure "
-            "is the by-claim one below, when measured."
+            else "the rest are trained on in stage 2 (`emergent_in_sample`)."
+        )
+        + (
+            " Weights trained before 2026-12-06's split saw every claim, held-out ones too."
+            if args.weights
+            else ""
         ),
         "- Our labelled sentences (tests/fixtures/stance_labelled.jsonl): never trained on.",
         "",
@@ -117,7 +122,7 @@ def _reproduce(args: argparse.Namespace) -> list[str]:
         seen += " --keep-thresholds"
     return [
         "Trained on the corpus as it was then (`--corpus`), measured and given its thresholds "
-        "on today's by a second run on the weights as the product loads them (int8):",
+        "on today's by a second run on the weights as the product loads them:",
         "",
         "```sh",
         f"python -m train.stance {data} --corpus {args.seen_corpus or 'OLD_CORPUS'} --out DIR",
