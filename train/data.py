@@ -92,8 +92,8 @@ def fnc1_heldout(body_id: str) -> bool:
 
 
 def emergent_heldout(claim_id: str) -> bool:
-    """A fifth of Emergent's claims, by hash, that training never sees: the gate in the test
-    suite and the held-out figure read only these."""
+    """A fifth of Emergent's claims, by hash, that training never sees (the card's
+    ``emergent_heldout_claims``)."""
     return hashlib.sha256(claim_id.encode()).digest()[0] % 5 == 0
 
 

@@ -242,9 +242,11 @@ def main() -> None:
     )
     fnc_train = data.fnc1_examples(args.fnc1, vectors, heldout=False, per_body=1)
     fnc_test = data.fnc1_examples(args.fnc1, vectors, heldout=True, per_body=1)
-    emergent_all = data.emergent_examples(args.emergent, vectors)
-    emergent_test = [e for e in emergent_all if data.emergent_heldout(e.group[len("claim:") :])]
-    emergent = [e for e in emergent_all if e not in emergent_test]
+    emergent: list[data.Example] = []
+    emergent_test: list[data.Example] = []
+    for example in data.emergent_examples(args.emergent, vectors):
+        held = data.emergent_heldout(example.group.removeprefix("claim:"))
+        (emergent_test if held else emergent).append(example)
     corpus = data.corpus_examples(load_corpus(args.corpus, "train"), vectors)
     corpus_test = data.corpus_examples(load_corpus(args.corpus, "test"), vectors)
     corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
