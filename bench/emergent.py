@@ -1,12 +1,14 @@
 """Emergent claim/headline pairs through the product path: `rumour-monitor assess --pairs`.
 
-    python bench/emergent.py PATH [--limit N] [--seed S] [--config FILE]
+    python bench/emergent.py PATH [--heldout] [--limit N] [--seed S] [--config FILE]
 
 PATH is an Emergent-format CSV (claimId, claimHeadline, articleHeadline, articleHeadlineStance:
 for / against / observing), read from where it lies; the pairs go to the command through a
 temporary file and nothing is kept. Every pair is related, so an `unrelated` verdict counts as a
 miss (reported apart as the share the matching layer dropped). `--limit` takes a seeded sample
-of whole claims.
+of whole claims; `--heldout` keeps only the fifth of claims the training script never trains
+on (``train.data.emergent_heldout``), the figure to quote for a reader trained since it held them
+out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.assess_cli import run_assess
-from train.data import EMERGENT, read_csv, sample_groups
+from train.data import EMERGENT, emergent_heldout, read_csv, sample_groups
 from train.metrics import accuracy, confusion, macro_f1, per_class
 
 LABELS = ("for", "against", "observing")
@@ -30,9 +32,14 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--limit", type=int, help="a seeded sample of whole claims, about N pairs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--heldout", action="store_true", help="only the claims training never sees"
+    )
     parser.add_argument("--config", type=Path, help="a config.toml (default: built-in settings)")
     args = parser.parse_args()
     rows = read_csv(args.path)
+    if args.heldout:
+        rows = [r for r in rows if emergent_heldout(r["claimId"])]
     if args.limit is not None:
         rows = sample_groups(rows, lambda r: r["claimId"], args.limit, args.seed)
     started = time.perf_counter()

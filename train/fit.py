@@ -31,6 +31,7 @@ class Settings:
     max_length: int = 128
     class_weight_power: float = 0.5  # 0: no weighting, 1: inverse frequency
     signal_weight: float = 1.0
+    hard_weight: float = 1.0  # a hard negative's signal loss against an ordinary row's
 
 
 def seed_all(seed: int) -> None:
@@ -105,6 +106,8 @@ def train(
     signal = torch.tensor([G[e.signal] if e.signal is not None else -1 for e in examples])
     ws = _weights(stance.tolist(), len(STANCES), settings.class_weight_power)
     wg = _weights(signal.tolist(), len(SIGNALS), settings.class_weight_power)
+    # Hard negatives ("said to", third parties, recaps) weigh more: a false alert costs trust.
+    row_g = torch.tensor([settings.hard_weight if e.hard else 1.0 for e in examples])
     log(
         f"[{tag}] {len(examples)} rows {dict(Counter(e.source for e in examples))}, "
         f"signal rows {int((signal >= 0).sum())}"
@@ -123,7 +126,7 @@ def train(
         optimiser, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
     loss_s = nn.CrossEntropyLoss(weight=ws, ignore_index=-1, reduction="sum")
-    loss_g = nn.CrossEntropyLoss(weight=wg, ignore_index=-1, reduction="sum")
+    loss_g = nn.CrossEntropyLoss(weight=wg, ignore_index=-1, reduction="none")
     lengths = [len(ids) for ids in encoded["input_ids"]]
     started, step, running = time.perf_counter(), 0, 0.0
     for epoch in range(settings.epochs):
@@ -134,11 +137,13 @@ def train(
             logits_s, logits_g = model(**batch)
             loss = torch.zeros(())
             norm_s = ws[ys.clamp(min=0)][ys >= 0].sum()
-            norm_g = wg[yg.clamp(min=0)][yg >= 0].sum()
+            rw = row_g[rows]
+            norm_g = (wg[yg.clamp(min=0)] * rw)[yg >= 0].sum()
             if norm_s > 0:
                 loss = loss + loss_s(logits_s, ys) / norm_s
             if norm_g > 0:
-                loss = loss + settings.signal_weight * loss_g(logits_g, yg) / norm_g
+                weighted = (loss_g(logits_g, yg) * rw).sum()
+                loss = loss + settings.signal_weight * weighted / norm_g
             optimiser.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             nn.utils.clip_grad_norm_(head + body, 1.0)

@@ -104,6 +104,18 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=4, help="stage-2 epochs")
     parser.add_argument("--lr", type=float, default=5e-5, help="stage-2 learning rate")
     parser.add_argument(
+        "--signal-weight",
+        type=float,
+        default=1.0,
+        help="stage 2: the signal head's loss weighed against the stance head's",
+    )
+    parser.add_argument(
+        "--hard-weight",
+        type=float,
+        default=1.0,
+        help="stage 2: a hard negative's signal loss against an ordinary sentence's",
+    )
+    parser.add_argument(
         "--weights",
         type=Path,
         help="measure a folder an earlier run wrote (its weights as shipped) instead of training",
@@ -185,7 +197,13 @@ def stage_two(
     model = network.build(config)
     model.load_state_dict(base)
     fit.freeze_word_embeddings(model)
-    settings = fit.Settings(epochs=args.epochs, lr=args.lr, max_length=args.max_length)
+    settings = fit.Settings(
+        epochs=args.epochs,
+        lr=args.lr,
+        max_length=args.max_length,
+        signal_weight=args.signal_weight,
+        hard_weight=args.hard_weight,
+    )
     fit.train(model, tokenizer, examples, with_features(examples), settings, args.seed, log, tag)
     return model
 
