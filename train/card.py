@@ -4,6 +4,7 @@ files' hashes), how it was split, its settings, its figures on data it never saw
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def write(
         "",
         "Reproduce:",
         "",
-        *_reproduce(args),
+        *_reproduce(args, _settings(config)),
         "",
         "## Data (sha256)",
         "",
@@ -113,22 +114,66 @@ def write(
     (folder / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def _reproduce(args: argparse.Namespace) -> list[str]:
+# The settings a run may change from the script's defaults, which the card's command must name.
+TUNED = {
+    "seed": 13,
+    "fnc1_rows": 6000,
+    "replay": 800,
+    "epochs": 4,
+    "lr": 5e-5,
+    "signal_weight": 1.0,
+    "hard_weight": 1.0,
+    "joint": False,
+    "most_false": 0.01,
+}
+
+
+# What is chosen when weights are measured (the rest was the training run's).
+CHOSEN = ("joint", "most_false")
+
+
+def _tuned(settings: Mapping[str, object], names: Iterable[str]) -> str:
+    """The flags that differ from the script's defaults, of ``settings`` (a run's arguments,
+    or the strings a trained folder's reader.json keeps of them)."""
+    flags = []
+    for name in names:
+        default = TUNED[name]
+        value = settings.get(name, default)
+        if str(value) != str(default):
+            flag = "--" + name.replace("_", "-")
+            flags.append(flag if str(value) == "True" else f"{flag} {value}")
+    return "".join(f" {f}" for f in flags)
+
+
+def _reproduce(args: argparse.Namespace, trained: Mapping[str, object]) -> list[str]:
+    """The commands that made the folder; ``trained``: the settings of the run that trained
+    the weights, when this one only measured them."""
     data = "--fnc1 ../shared/train/fnc1 --emergent ../shared/eval/emergent-dev.csv"
     if not args.weights:
-        return ["```sh", f"python -m train.stance {data} --out monitor/reading/model/data", "```"]
+        out = f"--out monitor/reading/model/data{_tuned(vars(args), TUNED)}"
+        return ["```sh", f"python -m train.stance {data} {out}", "```"]
     seen = f" --seen-corpus {args.seen_corpus}" if args.seen_corpus else ""
     if args.keep_thresholds:
         seen += " --keep-thresholds"
+    corpus = f" --corpus {args.seen_corpus}" if args.seen_corpus else ""
+    made = _tuned(trained, [n for n in TUNED if n not in CHOSEN])
     return [
-        "Trained on the corpus as it was then (`--corpus`), measured and given its thresholds "
-        "on today's by a second run on the weights as the product loads them:",
+        "Trained by a first run"
+        + (" on the corpus as it was then (`--corpus`)" if corpus else "")
+        + ", measured and given its thresholds by a second run on the weights as the product "
+        "loads them:",
         "",
         "```sh",
-        f"python -m train.stance {data} --corpus {args.seen_corpus or 'OLD_CORPUS'} --out DIR",
-        f"python -m train.stance {data} --weights DIR{seen} --out monitor/reading/model/data",
+        f"python -m train.stance {data}{corpus} --out DIR{made}",
+        f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN)} "
+        "--out monitor/reading/model/data",
         "```",
     ]
+
+
+def _settings(config: NetworkConfig) -> Mapping[str, object]:
+    settings = config.extra.get("settings")
+    return settings if isinstance(settings, dict) else {}
 
 
 def _thresholds(config: NetworkConfig) -> str:

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from monitor.reading.model import SIGNALS, network
-from monitor.reading.reader import Passage, feature_matrix, thresholds
+from monitor.reading.reader import JOINT, Passage, feature_matrix, thresholds
 from monitor.reading.rules import load_lexicon
 from monitor.reading.rules.findings import find
 from train import card, data, evaluate, fit
@@ -133,6 +133,12 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--no-emergent", action="store_true", help="never train on Emergent")
     parser.add_argument("--emergent-folds", type=int, default=0, help="measure Emergent by claim")
+    parser.add_argument(
+        "--joint",
+        action="store_true",
+        help="score a signal by its probability and its stance's together (reader.json's "
+        "signal_score), not by its own alone",
+    )
     parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--layers", type=int, default=6)
@@ -311,11 +317,15 @@ def main() -> None:
         log(f"measured as the product loads {args.out}: int8 {config.int8}")
     if args.weights and args.keep_thresholds:
         threshold = kept_thresholds(trained)
-        log(f"signal thresholds {threshold} (kept from {args.weights})")
+        args.joint = trained.extra.get("signal_score") == JOINT
+        log(f"signal thresholds {threshold} (kept from {args.weights}), joint {args.joint}")
     else:
         dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
-        threshold = evaluate.choose_thresholds(corpus_dev, dev, args.most_false)
-        log(f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false)")
+        threshold = evaluate.choose_thresholds(corpus_dev, dev, args.most_false, args.joint)
+        log(
+            f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false, "
+            f"joint {args.joint})"
+        )
     measured.update(
         measure(
             model,
@@ -327,6 +337,7 @@ def main() -> None:
             corpus_dev,
             ours,
             (emergent_test, emergent),
+            args.joint,
         )
     )
     for name, report in measured.items():
@@ -339,6 +350,7 @@ def main() -> None:
             "extra": {
                 "signal_threshold": max(threshold.values()),
                 "signal_thresholds": threshold,
+                "signal_score": JOINT if args.joint else "signal",
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - started),
                 "settings": {k: str(v) for k, v in vars(args).items()},
@@ -408,6 +420,7 @@ def measure(
     corpus_dev: list[data.Example],
     ours: list[data.Example],
     emergent: tuple[list[data.Example], list[data.Example]],
+    joint: bool = False,
 ) -> dict[str, Any]:
     """Every figure the card gives; ``emergent`` is (held-out claims, trained claims)."""
 
@@ -417,10 +430,12 @@ def measure(
     return {
         "fnc1_heldout_bodies": evaluate.fnc_report(fnc_test, readings(fnc_test)),
         "corpus_test_stories": evaluate.signal_report(
-            corpus_test, readings(corpus_test), threshold
+            corpus_test, readings(corpus_test), threshold, joint
         ),
-        "corpus_dev_stories": evaluate.signal_report(corpus_dev, readings(corpus_dev), threshold),
-        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold),
+        "corpus_dev_stories": evaluate.signal_report(
+            corpus_dev, readings(corpus_dev), threshold, joint
+        ),
+        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, joint),
         "emergent_heldout_claims": evaluate.emergent_report(emergent[0], readings(emergent[0])),
         "emergent_in_sample": evaluate.emergent_report(emergent[1], readings(emergent[1])),
     }

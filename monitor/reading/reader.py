@@ -30,6 +30,8 @@ BUNDLED = "bundled"
 RULES = "rules"
 # The cosine spans a few hundredths between related and not: stretched for the model's head.
 COSINE_SCALE = 5.0
+# How a training run may have chosen to score signals (``signal_score`` in reader.json).
+JOINT = "signal and stance"
 # The stance each signal belongs to.
 _SIGNAL_STANCE: dict[str, Stance] = {
     "confirm": "supports",
@@ -86,6 +88,7 @@ class ModelReader:
             ) from exc
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
         self.threshold = thresholds(self.config.extra)
+        self.joint = self.config.extra.get("signal_score") == JOINT
         self.version = f"model {self.config.version}"
         self._lock = threading.Lock()  # torch modules are not safe across threads at once
 
@@ -106,7 +109,7 @@ class ModelReader:
             )
         verdicts = []
         for s, g, f in zip(stance, signal, found, strict=True):
-            label, act, p = decide(s, g, self.threshold)
+            label, act, p = decide(s, g, self.threshold, self.joint)
             cues = [*f.judgement.cues, f"model:{label}:{float(s.max()):.2f}"]
             if act != "none":
                 cues.append(f"model:{act}:{p:.2f}")
@@ -118,16 +121,24 @@ def decide(
     stance: npt.NDArray[np.float32],
     signal: npt.NDArray[np.float32],
     threshold: float | Mapping[str, float],
+    joint: bool = False,
 ) -> tuple[Stance, Signal, float]:
     """(stance, signal, probability) from the model's two distributions: the likeliest stance,
     and the likeliest signal only when it reaches its threshold (one for all, or one per
-    signal) and the text is related; a signal brings the stance it belongs to."""
+    signal) and the text is related; a signal brings the stance it belongs to.
+
+    With ``joint`` the signal is scored by the geometric mean of its probability and that of
+    its stance: a signal the stance head reads as merely reported ("said to", a third party)
+    scores low, where the signal head alone can be sure of it."""
     label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
     best = 1 + int(np.argmax(signal[1:]))
     act: Signal = SIGNALS[best]  # type: ignore[assignment]
+    score = float(signal[best])
+    if joint:
+        score = float(np.sqrt(score * float(stance[STANCES.index(_SIGNAL_STANCE[act])])))
     least = threshold if isinstance(threshold, float | int) else threshold[act]
-    if label != "unrelated" and float(signal[best]) >= least:
-        return _SIGNAL_STANCE[act], act, float(signal[best])
+    if label != "unrelated" and score >= least:
+        return _SIGNAL_STANCE[act], act, score
     return label, "none", float(stance.max())
 
 

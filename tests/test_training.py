@@ -1,0 +1,80 @@
+"""The training script's choices, as pure logic: how sure the thresholds must be of few false
+signals, how a signal is scored, what the model card says to reproduce a run."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from monitor.reading.reader import Passage, decide
+from train import card, evaluate
+from train.data import Example
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hard", "bound"),
+    [(0, 449, 0.00665), (1, 449, 0.01052), (4, 449, 0.02027), (0, 300, 0.00994)],
+)
+def test_false_rate_bound_is_the_exact_upper_bound(wrong: int, hard: int, bound: float) -> None:
+    assert evaluate.false_rate_bound(wrong, hard) == pytest.approx(bound, abs=2e-5)
+
+
+def test_a_rate_under_the_bound_by_luck_is_not_within_it() -> None:
+    assert evaluate.within(0, 449, 0.01)
+    assert not evaluate.within(4, 449, 0.01)  # 0.9 % seen, but up to 2 % likely
+    assert evaluate.within(4, 1000, 0.01)
+    assert evaluate.within(0, 0, 0.01)  # nothing to be wrong on
+
+
+def test_joint_score_holds_back_a_signal_its_stance_reads_as_reported() -> None:
+    stance = np.array([0.02, 0.90, 0.06, 0.02], dtype=np.float32)  # reports
+    signal = np.array([0.03, 0.95, 0.01, 0.005, 0.005], dtype=np.float32)  # confirm
+    assert decide(stance, signal, 0.9)[1] == "confirm"
+    label, act, score = decide(stance, signal, 0.9, joint=True)
+    assert (label, act) == ("reports", "none")
+    on_record = np.array([0.02, 0.06, 0.90, 0.02], dtype=np.float32)  # supports
+    label, act, score = decide(on_record, signal, 0.9, joint=True)
+    assert (label, act) == ("supports", "confirm")
+    assert score == pytest.approx(np.sqrt(0.95 * 0.90), abs=1e-6)
+
+
+def _example(signal: str, hard: str | None) -> Example:
+    return Example(Passage("c", "s"), "reports", signal, "corpus", "story:x", hard)
+
+
+def test_thresholds_keep_dev_false_signals_within_the_bound() -> None:
+    # 300 hard negatives, three of them read as confirmations at 0.8-0.88; true ones at 0.6-0.99.
+    gold = [_example("none", "said-to") for _ in range(300)] + [
+        _example("confirm", None) for _ in range(40)
+    ]
+    confirm = np.concatenate([np.full(297, 0.1), [0.8, 0.85, 0.88], np.linspace(0.6, 0.99, 40)])
+    signal = np.zeros((len(gold), 5), dtype=np.float32)
+    signal[:, 1] = confirm
+    signal[:, 0] = 1 - confirm
+    stance = np.tile(np.array([0.0, 0.5, 0.5, 0.0], dtype=np.float32), (len(gold), 1))
+    chosen = evaluate.choose_thresholds(gold, evaluate.Readings(stance, signal), 0.01)
+    _, signals = evaluate.decided(evaluate.Readings(stance, signal), chosen)
+    assert evaluate.false_alarms(gold, signals) == (0, 300)
+    assert chosen["confirm"] > 0.88
+    assert "confirm" in signals  # the true ones above it still count
+
+
+def test_the_card_names_every_setting_a_run_changed() -> None:
+    args = argparse.Namespace(
+        weights=None, seed=13, epochs=4, signal_weight=3.0, hard_weight=1.0, joint=True
+    )
+    command = "\n".join(card._reproduce(args, {}))
+    assert "--signal-weight 3.0" in command and "--joint" in command
+    assert "--hard-weight" not in command and "--epochs" not in command
+
+
+def test_the_card_of_measured_weights_names_how_they_were_trained() -> None:
+    args = argparse.Namespace(
+        weights="DIR", seen_corpus=None, keep_thresholds=False, joint=True, most_false=0.01
+    )
+    trained = {"signal_weight": "3.0", "epochs": "4", "joint": "False", "seed": "13"}
+    first, second = [line for line in card._reproduce(args, trained) if "train.stance" in line]
+    assert first.endswith("--out DIR --signal-weight 3.0")
+    assert "--weights DIR --joint" in second and "--signal-weight" not in second
