@@ -21,11 +21,13 @@ def test_false_rate_bound_is_the_exact_upper_bound(wrong: int, hard: int, bound:
     assert evaluate.false_rate_bound(wrong, hard) == pytest.approx(bound, abs=2e-5)
 
 
-def test_a_rate_under_the_bound_by_luck_is_not_within_it() -> None:
-    assert evaluate.within(0, 449, 0.01)
-    assert not evaluate.within(4, 449, 0.01)  # 0.9 % seen, but up to 2 % likely
-    assert evaluate.within(4, 1000, 0.01)
-    assert evaluate.within(0, 0, 0.01)  # nothing to be wrong on
+def test_a_rate_under_the_bound_by_luck_is_not_within_it_when_confident() -> None:
+    assert evaluate.within(0, 449, 0.01, confident=True)
+    assert not evaluate.within(4, 449, 0.01, confident=True)  # 0.9 % seen, up to 2 % likely
+    assert evaluate.within(4, 449, 0.01)  # as seen
+    assert not evaluate.within(5, 449, 0.01)
+    assert evaluate.within(4, 1000, 0.01, confident=True)
+    assert evaluate.within(0, 0, 0.01, confident=True)  # nothing to be wrong on
 
 
 def test_joint_score_holds_back_a_signal_its_stance_reads_as_reported() -> None:
@@ -54,7 +56,10 @@ def test_thresholds_keep_dev_false_signals_within_the_bound() -> None:
     signal[:, 1] = confirm
     signal[:, 0] = 1 - confirm
     stance = np.tile(np.array([0.0, 0.5, 0.5, 0.0], dtype=np.float32), (len(gold), 1))
-    chosen = evaluate.choose_thresholds(gold, evaluate.Readings(stance, signal), 0.01)
+    readings = evaluate.Readings(stance, signal)
+    seen = evaluate.choose_thresholds(gold, readings, 0.01)
+    assert evaluate.false_alarms(gold, evaluate.decided(readings, seen)[1])[0] == 3  # 1 %
+    chosen = evaluate.choose_thresholds(gold, readings, 0.01, confident=True)
     _, signals = evaluate.decided(evaluate.Readings(stance, signal), chosen)
     assert evaluate.false_alarms(gold, signals) == (0, 300)
     assert chosen["confirm"] > 0.88

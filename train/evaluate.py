@@ -104,14 +104,20 @@ def false_rate_bound(wrong: int, hard: int, confidence: float = 0.95) -> float:
     return high
 
 
-def within(wrong: int, hard: int, most_false: float) -> bool:
-    """Whether false signals on ``hard`` negatives are, with 95 % confidence, at most
-    ``most_false`` of them."""
-    return not hard or false_rate_bound(wrong, hard) <= most_false
+def within(wrong: int, hard: int, most_false: float, confident: bool = False) -> bool:
+    """Whether false signals on ``hard`` negatives are at most ``most_false`` of them: as seen,
+    or (``confident``) with 95 % confidence."""
+    if not hard:
+        return True
+    return (false_rate_bound(wrong, hard) if confident else wrong / hard) <= most_false
 
 
 def choose_threshold(
-    examples: Sequence[Example], readings: Readings, most_false: float, joint: bool = False
+    examples: Sequence[Example],
+    readings: Readings,
+    most_false: float,
+    joint: bool = False,
+    confident: bool = False,
 ) -> float:
     """The lowest signal threshold (0.50-0.99) whose false alarms on hard negatives stay within
     ``most_false`` (`within`), ties going to the best signal macro-F1: a missed act costs a
@@ -120,7 +126,7 @@ def choose_threshold(
     best: tuple[float, float] | None = None
     for threshold in GRID[GRID >= 0.5]:
         _, signals = decided(readings, float(threshold), joint)
-        if not within(*false_alarms(examples, signals), most_false):
+        if not within(*false_alarms(examples, signals), most_false, confident):
             continue
         score = macro_f1(gold, signals, SIGNALS)
         if best is None or score > best[1] + 1e-9:
@@ -129,19 +135,23 @@ def choose_threshold(
 
 
 def choose_thresholds(
-    examples: Sequence[Example], readings: Readings, most_false: float, joint: bool = False
+    examples: Sequence[Example],
+    readings: Readings,
+    most_false: float,
+    joint: bool = False,
+    confident: bool = False,
 ) -> dict[str, float]:
     """One threshold per signal, from the common one (`choose_threshold`): each signal in turn
     takes the threshold (0.30-0.99) that gives the best signal macro-F1 while all false alarms
     together stay within ``most_false``; ties keep the higher, more cautious one. Two rounds,
     since one signal's threshold moves what the others may spend."""
     gold = [e.signal or "none" for e in examples]
-    common = choose_threshold(examples, readings, most_false, joint)
+    common = choose_threshold(examples, readings, most_false, joint, confident)
     chosen = dict.fromkeys(SIGNALS[1:], common)
 
     def score(candidate: dict[str, float]) -> float | None:
         _, signals = decided(readings, candidate, joint)
-        if not within(*false_alarms(examples, signals), most_false):
+        if not within(*false_alarms(examples, signals), most_false, confident):
             return None
         return macro_f1(gold, signals, SIGNALS)
 
