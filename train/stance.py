@@ -237,7 +237,9 @@ def stage_one(
             args.unrelated_share,
             config.layers,
             config.features,
-            str(settings),
+            # Only what stage 1 uses: a new stage-2 setting must not make a new cache.
+            [settings.epochs, settings.lr, settings.head_lr, settings.batch_size],
+            [settings.max_length, settings.class_weight_power],
         ],
     )
     saved = args.cache / f"stage1-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
