@@ -182,6 +182,14 @@ def test_commentator_is_not_the_party_on_record() -> None:
     assert (verdict.stance, verdict.signal) == ("reports", "none")
 
 
+# "union officials said" is still read as the party: "officials" is a party's role and wins.
+@pytest.mark.parametrize("speaker", ["the steelworkers' union said", "the town's mayor said"])
+def test_workers_and_local_voices_are_not_the_party_on_record(speaker: str) -> None:
+    verdict = _x(f"Xiaomi has decided to build its cars with Great Wall, {speaker}.")
+    assert verdict.signal == "none"
+    assert "(commentator)" in " ".join(verdict.cues)
+
+
 def test_party_speaking_is_on_record() -> None:
     verdict = _x("Xiaomi will build cars with Great Wall, a Xiaomi spokesperson told reporters.")
     assert (verdict.stance, verdict.signal) == ("supports", "confirm")
