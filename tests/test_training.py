@@ -11,6 +11,7 @@ import pytest
 from monitor.reading.reader import Passage, decide
 from train import card, evaluate
 from train.data import Example
+from train.stance import parser
 
 
 @pytest.mark.parametrize(
@@ -66,11 +67,15 @@ def test_thresholds_keep_dev_false_signals_within_the_bound() -> None:
     assert "confirm" in signals  # the true ones above it still count
 
 
+# The training script's own defaults, as the script hands them to the card.
+DEFAULTS = {name: parser().get_default(name) for name in card.TUNED}
+
+
 def test_the_card_names_every_setting_a_run_changed() -> None:
     args = argparse.Namespace(
         weights=None, seed=13, epochs=4, signal_weight=3.0, hard_weight=1.0, joint=True
     )
-    command = "\n".join(card._reproduce(args, {}))
+    command = "\n".join(card._reproduce(args, {}, DEFAULTS))
     assert "--signal-weight 3.0" in command and "--joint" in command
     assert "--hard-weight" not in command and "--epochs" not in command
 
@@ -80,6 +85,8 @@ def test_the_card_of_measured_weights_names_how_they_were_trained() -> None:
         weights="DIR", seen_corpus=None, keep_thresholds=False, joint=True, most_false=0.01
     )
     trained = {"signal_weight": "3.0", "epochs": "4", "joint": "False", "seed": "13"}
-    first, second = [line for line in card._reproduce(args, trained) if "train.stance" in line]
+    first, second = [
+        line for line in card._reproduce(args, trained, DEFAULTS) if "train.stance" in line
+    ]
     assert first.endswith("--out DIR --signal-weight 3.0")
     assert "--weights DIR --joint" in second and "--signal-weight" not in second

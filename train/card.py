@@ -39,6 +39,7 @@ def write(
     measured: dict[str, Any],
     args: argparse.Namespace,
     files: dict[str, str],
+    defaults: Mapping[str, object],
 ) -> None:
     size = (folder / WEIGHTS).stat().st_size / 1e6
     lines = [
@@ -55,7 +56,7 @@ def write(
             "(kept from the folder measured, as an earlier run chose them)."
             if args.weights and args.keep_thresholds
             else "(chosen on the dev stories so that "
-            + ("with 95 % confidence " if getattr(args, "confident", False) else "")
+            + ("with 95 % confidence " if args.confident else "")
             + f"at most {args.most_false:.0%} of hard negatives get a signal)."
         )
         + (
@@ -68,7 +69,7 @@ def write(
         "",
         "Reproduce:",
         "",
-        *_reproduce(args, _settings(config)),
+        *_reproduce(args, _settings(config), defaults),
         "",
         "## Data (sha256)",
         "",
@@ -125,30 +126,32 @@ def write(
 
 
 # The settings a run may change from the script's defaults, which the card's command must name.
-TUNED = {
-    "seed": 13,
-    "fnc1_rows": 6000,
-    "replay": 800,
-    "epochs": 4,
-    "lr": 5e-5,
-    "signal_weight": 1.0,
-    "hard_weight": 1.0,
-    "joint": False,
-    "confident": False,
-    "most_false": 0.01,
-}
+TUNED = (
+    "seed",
+    "fnc1_rows",
+    "replay",
+    "epochs",
+    "lr",
+    "signal_weight",
+    "hard_weight",
+    "joint",
+    "confident",
+    "most_false",
+)
 
 
 # What is chosen when weights are measured (the rest was the training run's).
 CHOSEN = ("joint", "confident", "most_false")
 
 
-def _tuned(settings: Mapping[str, object], names: Iterable[str]) -> str:
-    """The flags that differ from the script's defaults, of ``settings`` (a run's arguments,
-    or the strings a trained folder's reader.json keeps of them)."""
+def _tuned(
+    settings: Mapping[str, object], names: Iterable[str], defaults: Mapping[str, object]
+) -> str:
+    """The flags that differ from the script's ``defaults``, of ``settings`` (a run's
+    arguments, or the strings a trained folder's reader.json keeps of them)."""
     flags = []
     for name in names:
-        default = TUNED[name]
+        default = defaults[name]
         value = settings.get(name, default)
         if str(value) != str(default):
             flag = "--" + name.replace("_", "-")
@@ -156,18 +159,20 @@ def _tuned(settings: Mapping[str, object], names: Iterable[str]) -> str:
     return "".join(f" {f}" for f in flags)
 
 
-def _reproduce(args: argparse.Namespace, trained: Mapping[str, object]) -> list[str]:
+def _reproduce(
+    args: argparse.Namespace, trained: Mapping[str, object], defaults: Mapping[str, object]
+) -> list[str]:
     """The commands that made the folder; ``trained``: the settings of the run that trained
     the weights, when this one only measured them."""
     data = "--fnc1 ../shared/train/fnc1 --emergent ../shared/eval/emergent-dev.csv"
     if not args.weights:
-        out = f"--out monitor/reading/model/data{_tuned(vars(args), TUNED)}"
+        out = f"--out monitor/reading/model/data{_tuned(vars(args), TUNED, defaults)}"
         return ["```sh", f"python -m train.stance {data} {out}", "```"]
     seen = f" --seen-corpus {args.seen_corpus}" if args.seen_corpus else ""
     if args.keep_thresholds:
         seen += " --keep-thresholds"
     corpus = f" --corpus {args.seen_corpus}" if args.seen_corpus else ""
-    made = _tuned(trained, [n for n in TUNED if n not in CHOSEN])
+    made = _tuned(trained, [n for n in TUNED if n not in CHOSEN], defaults)
     return [
         "Trained by a first run"
         + (" on the corpus as it was then (`--corpus`)" if corpus else "")
@@ -176,7 +181,7 @@ def _reproduce(args: argparse.Namespace, trained: Mapping[str, object]) -> list[
         "",
         "```sh",
         f"python -m train.stance {data}{corpus} --out DIR{made}",
-        f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN)} "
+        f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN, defaults)} "
         "--out monitor/reading/model/data",
         "```",
     ]

@@ -112,6 +112,21 @@ def within(wrong: int, hard: int, most_false: float, confident: bool = False) ->
     return (false_rate_bound(wrong, hard) if confident else wrong / hard) <= most_false
 
 
+def _score(
+    examples: Sequence[Example],
+    readings: Readings,
+    threshold: Threshold,
+    most_false: float,
+    joint: bool,
+    confident: bool,
+) -> float | None:
+    """The signal macro-F1 at ``threshold``, or None when its false alarms break the bound."""
+    _, signals = decided(readings, threshold, joint)
+    if not within(*false_alarms(examples, signals), most_false, confident):
+        return None
+    return macro_f1([e.signal or "none" for e in examples], signals, SIGNALS)
+
+
 def choose_threshold(
     examples: Sequence[Example],
     readings: Readings,
@@ -122,14 +137,10 @@ def choose_threshold(
     """The lowest signal threshold (0.50-0.99) whose false alarms on hard negatives stay within
     ``most_false`` (`within`), ties going to the best signal macro-F1: a missed act costs a
     late alert, a false one costs trust."""
-    gold = [e.signal or "none" for e in examples]
     best: tuple[float, float] | None = None
     for threshold in GRID[GRID >= 0.5]:
-        _, signals = decided(readings, float(threshold), joint)
-        if not within(*false_alarms(examples, signals), most_false, confident):
-            continue
-        score = macro_f1(gold, signals, SIGNALS)
-        if best is None or score > best[1] + 1e-9:
+        score = _score(examples, readings, float(threshold), most_false, joint, confident)
+        if score is not None and (best is None or score > best[1] + 1e-9):
             best = (float(threshold), score)
     return round(best[0], 2) if best else float(GRID[-1])
 
@@ -145,15 +156,11 @@ def choose_thresholds(
     takes the threshold (0.30-0.99) that gives the best signal macro-F1 while all false alarms
     together stay within ``most_false``; ties keep the higher, more cautious one. Two rounds,
     since one signal's threshold moves what the others may spend."""
-    gold = [e.signal or "none" for e in examples]
     common = choose_threshold(examples, readings, most_false, joint, confident)
     chosen = dict.fromkeys(SIGNALS[1:], common)
 
     def score(candidate: dict[str, float]) -> float | None:
-        _, signals = decided(readings, candidate, joint)
-        if not within(*false_alarms(examples, signals), most_false, confident):
-            return None
-        return macro_f1(gold, signals, SIGNALS)
+        return _score(examples, readings, candidate, most_false, joint, confident)
 
     for _ in range(2):
         for act in SIGNALS[1:]:

@@ -88,6 +88,10 @@ FEATURES = (
 
 
 def arguments() -> argparse.Namespace:
+    return parser().parse_args()
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -151,7 +155,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--version", default=datetime.now(UTC).strftime("%Y-%m-%d"))
     parser.add_argument("--limit", type=int, default=0, help="smoke test: cap every set at N")
-    return parser.parse_args()
+    return parser
 
 
 class Log:
@@ -323,12 +327,13 @@ def main() -> None:
         network.save(trained_network, config, args.out)
         model, _, config = network.load(args.out)
         log(f"measured as the product loads {args.out}: int8 {config.int8}")
+    # Read once: for the thresholds and for the dev figures.
+    dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
     if args.weights and args.keep_thresholds:
         threshold = kept_thresholds(trained)
         args.joint = trained.extra.get("signal_score") == JOINT
         log(f"signal thresholds {threshold} (kept from {args.weights}), joint {args.joint}")
     else:
-        dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
         threshold = evaluate.choose_thresholds(
             corpus_dev, dev, args.most_false, args.joint, args.confident
         )
@@ -344,7 +349,7 @@ def main() -> None:
             threshold,
             fnc_test,
             corpus_test,
-            corpus_dev,
+            (corpus_dev, dev),
             ours,
             (emergent_test, emergent),
             args.joint,
@@ -380,7 +385,8 @@ def main() -> None:
     if args.weights and args.weights.resolve() != args.out.resolve():
         shutil.copyfile(args.weights / network.WEIGHTS, args.out / network.WEIGHTS)
     (args.out / network.CONFIG).write_text(final.to_json(), encoding="utf-8")
-    card.write(args.out, final, measured, args, data_files(args))
+    defaults = {name: parser().get_default(name) for name in card.TUNED}
+    card.write(args.out, final, measured, args, data_files(args), defaults)
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
 
 
@@ -427,12 +433,13 @@ def measure(
     threshold: evaluate.Threshold,
     fnc_test: list[data.Example],
     corpus_test: list[data.Example],
-    corpus_dev: list[data.Example],
+    corpus_dev: tuple[list[data.Example], evaluate.Readings],
     ours: list[data.Example],
     emergent: tuple[list[data.Example], list[data.Example]],
     joint: bool = False,
 ) -> dict[str, Any]:
-    """Every figure the card gives; ``emergent`` is (held-out claims, trained claims)."""
+    """Every figure the card gives; ``corpus_dev`` comes read already (the thresholds were
+    chosen on it), ``emergent`` is (held-out claims, trained claims)."""
 
     def readings(examples: list[data.Example]) -> evaluate.Readings:
         return evaluate.read(model, tokenizer, config, examples, with_features(examples))
@@ -442,9 +449,7 @@ def measure(
         "corpus_test_stories": evaluate.signal_report(
             corpus_test, readings(corpus_test), threshold, joint
         ),
-        "corpus_dev_stories": evaluate.signal_report(
-            corpus_dev, readings(corpus_dev), threshold, joint
-        ),
+        "corpus_dev_stories": evaluate.signal_report(*corpus_dev, threshold, joint),
         "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, joint),
         "emergent_heldout_claims": evaluate.emergent_report(emergent[0], readings(emergent[0])),
         "emergent_in_sample": evaluate.emergent_report(emergent[1], readings(emergent[1])),
