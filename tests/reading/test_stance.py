@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.reading.rules.findings import REPORTED, find
 from monitor.reading.rules.judge import (
     Judgement,
     judge,
@@ -21,7 +22,7 @@ from tests.helpers import FIXTURES, ROOT
 FIXTURE = FIXTURES / "stance_labelled.jsonl"
 XIAOMI = "Xiaomi will build its electric cars with Great Wall Motors"
 
-# Measured on the labelled set: stance 0.951, signal 0.965 (346 sentences, the hard negatives and
+# Measured on the labelled set: stance 0.957, signal 0.968 (346 sentences, the hard negatives and
 # the sentences still misread kept in), with and without the learned layer (bench/stance.py
 # prints both). The judge alone reads them, without the matching layer's content filter.
 STANCE_ACCURACY = 0.95
@@ -182,12 +183,35 @@ def test_commentator_is_not_the_party_on_record() -> None:
     assert (verdict.stance, verdict.signal) == ("reports", "none")
 
 
-# "union officials said" is still read as the party: "officials" is a party's role and wins.
 @pytest.mark.parametrize("speaker", ["the steelworkers' union said", "the town's mayor said"])
 def test_workers_and_local_voices_are_not_the_party_on_record(speaker: str) -> None:
     verdict = _x(f"Xiaomi has decided to build its cars with Great Wall, {speaker}.")
     assert verdict.signal == "none"
     assert "(commentator)" in " ".join(verdict.cues)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # A party's role owned by a second-hand speaker, and the head of the subject far from
+        # the verb: neither is the party on record.
+        "Union officials at Xiaomi's car plant in Beijing told staff on Friday that the "
+        "carmaker has decided to build its cars with Great Wall.",
+        "Works council officials at Xiaomi said on Monday that a deal to build its cars with "
+        "Great Wall had been agreed.",
+    ],
+)
+def test_a_second_hand_speakers_officials_are_not_the_party(sentence: str) -> None:
+    verdict = _x(sentence)
+    assert verdict.signal == "none"
+    assert "(commentator)" in " ".join(verdict.cues)
+    assert find(sentence, XIAOMI).on_record == REPORTED
+
+
+def test_a_party_named_beside_a_second_hand_speaker_still_speaks() -> None:
+    sentence = "Analysts and Xiaomi officials said on Monday that it will build cars with Great Wall."
+    assert "said(party)" in " ".join(_x(sentence).cues)
+    assert find(sentence, XIAOMI).on_record != REPORTED
 
 
 def test_party_speaking_is_on_record() -> None:

@@ -276,16 +276,25 @@ def live_hedges(r: Reading) -> tuple[Hit, ...]:
 
 def speaker(hit: Hit, r: Reading, lex: Lexicon) -> str:
     """Who a verb of saying belongs to: a party to the claim, a commentator, or unknown."""
-    words = words_before(r.text.tokens, hit.start, 6)
+    words = words_before(r.text.tokens, hit.start, 10)
     if not words:  # "..., said the company": the speaker follows the verb
         words = words_after(r.text.tokens, hit.end, 4, lex.negation.boundaries)
     phrase = " ".join(words)
     named = any(stem(w) in r.claim.entities for w in words)
     if not named and lex.cues["unnamed_speaker"].search(phrase):
         return "commentator"  # "two executives at parts makers": a role, but nobody's on record
-    if lex.cues["party_role"].search(phrase):
+    role = lex.cues["party_role"].search(phrase)
+    other = lex.cues["commentator"].search(phrase)
+    if (
+        role
+        and other
+        and other.end() <= role.start()
+        and not phrase[other.end() : role.start()].strip()
+    ):
+        return "commentator"  # "union officials": the role belongs to the second-hand speaker
+    if role:
         return "party"
-    if lex.cues["commentator"].search(phrase):
+    if other:
         return "commentator"
     return "party" if named else "unknown"
 
