@@ -8,7 +8,9 @@ import argparse
 import numpy as np
 import pytest
 
-from monitor.reading.reader import Passage, decide
+from monitor.reading.model import SIGNALS
+from monitor.reading.reader import Passage, decide, thresholds
+from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate
 from train.data import Example
 from train.stance import parser
@@ -65,6 +67,50 @@ def test_thresholds_keep_dev_false_signals_within_the_bound() -> None:
     assert evaluate.false_alarms(gold, signals) == (0, 300)
     assert chosen["confirm"] > 0.88
     assert "confirm" in signals  # the true ones above it still count
+
+
+def test_reported_sentences_get_thresholds_of_their_own() -> None:
+    # Ten third-party hard negatives read as confirmations at 0.80-0.89, true on-record
+    # confirmations at 0.70-0.99: one common threshold must sit above 0.89 and lose most of the
+    # true ones; apart, the reported ones are held back and the on-record ones pass lower.
+    gold = (
+        [_example("none", "third-party") for _ in range(300)]
+        + [_example("confirm", None) for _ in range(40)]
+        + [_example("confirm", None) for _ in range(4)]
+    )
+    confirm = np.concatenate(
+        [np.full(290, 0.1), np.linspace(0.8, 0.89, 10), np.linspace(0.7, 0.99, 40), [0.97] * 4]
+    )
+    reported = np.zeros(len(gold), bool)
+    reported[290:300] = True  # the third party's sentences
+    reported[-4:] = True  # reported, yet true and read as sure
+    signal = np.zeros((len(gold), 5), dtype=np.float32)
+    signal[:, 1] = confirm
+    signal[:, 0] = 1 - confirm
+    stance = np.tile(np.array([0.0, 0.5, 0.5, 0.0], dtype=np.float32), (len(gold), 1))
+    readings = evaluate.Readings(stance, signal, reported)
+    common = evaluate.choose_thresholds(gold, readings, 0.01, confident=True)
+    assert common["confirm"] > 0.89
+    apart = evaluate.choose_reported(gold, readings, common, 0.01, confident=True)
+    _, signals = evaluate.decided(readings, apart)
+    assert evaluate.false_alarms(gold, signals) == (0, 300)
+    assert apart.reported["confirm"] > 0.89 >= apart.on_record["confirm"]
+    on_record_found = sum(s == "confirm" for s in signals[300:340])
+    assert on_record_found > sum(s == "confirm" for s in evaluate.decided(readings, common)[1])
+    assert signals[-4:] == ["confirm"] * 4  # sure enough, even reported
+
+
+def test_a_folder_without_reported_thresholds_reads_as_before() -> None:
+    chosen = thresholds({"signal_thresholds": dict.fromkeys(SIGNALS[1:], 0.8)})
+    assert chosen.of(REPORTED) == chosen.of("Arventa said") == dict.fromkeys(SIGNALS[1:], 0.8)
+    apart = thresholds(
+        {
+            "signal_thresholds": dict.fromkeys(SIGNALS[1:], 0.8),
+            "signal_thresholds_reported": dict.fromkeys(SIGNALS[1:], 0.95),
+        }
+    )
+    assert apart.of(REPORTED)["deny"] == 0.95 and apart.of(STATED)["deny"] == 0.8
+    assert thresholds({"signal_threshold": 0.7}).of(REPORTED)["abandon"] == 0.7
 
 
 # The training script's own defaults, as the script hands them to the card.

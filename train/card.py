@@ -136,12 +136,13 @@ TUNED = (
     "hard_weight",
     "joint",
     "confident",
+    "reported_thresholds",
     "most_false",
 )
 
 
 # What is chosen when weights are measured (the rest was the training run's).
-CHOSEN = ("joint", "confident", "most_false")
+CHOSEN = ("joint", "confident", "reported_thresholds", "most_false")
 
 
 def _tuned(
@@ -194,6 +195,11 @@ def _settings(config: NetworkConfig) -> Mapping[str, object]:
 
 def _thresholds(config: NetworkConfig) -> str:
     chosen = config.extra.get("signal_thresholds")
-    if isinstance(chosen, dict):
-        return ", ".join(f"{k} {v}" for k, v in chosen.items())
-    return str(config.extra.get("signal_threshold"))
+    if not isinstance(chosen, dict):
+        return str(config.extra.get("signal_threshold"))
+    text = ", ".join(f"{k} {v}" for k, v in chosen.items())
+    reported = config.extra.get("signal_thresholds_reported")
+    if isinstance(reported, dict):
+        text += "; for sentences read as reported, not on record: "
+        text += ", ".join(f"{k} {v}" for k, v in reported.items())
+    return text

@@ -13,23 +13,27 @@ import numpy as np
 
 from monitor.reading.model import STANCES
 from monitor.reading.model.network import CrossEncoder, NetworkConfig, passage, predict
-from monitor.reading.reader import decide
+from monitor.reading.reader import Thresholds, decide, feature_matrix
+from monitor.reading.rules.findings import REPORTED, Findings
 from train.data import EMERGENT, Example
 from train.metrics import SIGNALS, accuracy, fnc_score, macro_f1, per_class, table
 
 # The thresholds tried: in twentieths, and finer near 1, where a confident network's false
 # alarms are told apart.
 GRID = np.round(np.concatenate([np.arange(0.30, 0.951, 0.05), [0.97, 0.98, 0.99]]), 2)
-# One signal threshold for all, or one per signal.
-Threshold = float | Mapping[str, float]
+# One signal threshold for all, one per signal, or one per signal for on-record sentences and
+# one for reported ones.
+Threshold = float | Mapping[str, float] | Thresholds
 
 
 @dataclass(frozen=True)
 class Readings:
-    """The network's two distributions for a list of examples."""
+    """The network's two distributions for a list of examples, and which of them the rules read
+    as reported, not on record (None: none)."""
 
     stance: np.ndarray
     signal: np.ndarray
+    reported: np.ndarray | None = None
 
 
 def read(
@@ -37,22 +41,32 @@ def read(
     tokenizer: Any,
     config: NetworkConfig,
     examples: Sequence[Example],
-    features: np.ndarray,
+    found: Sequence[Findings],
 ) -> Readings:
     claims = [e.passage.claim for e in examples]
     texts = [passage(e.passage.sentence, e.passage.context) for e in examples]
+    features = feature_matrix([e.passage for e in examples], found, config.features)
     stance, signal = predict(model, tokenizer, config, claims, texts, features, batch_size=64)
-    return Readings(stance, signal)
+    return Readings(stance, signal, np.array([f.on_record == REPORTED for f in found], bool))
 
 
 def decided(
     readings: Readings, threshold: Threshold, joint: bool = False
 ) -> tuple[list[str], list[str]]:
+    reported = readings.reported
+    if reported is None:
+        reported = np.zeros(len(readings.stance), bool)
     pairs = [
-        decide(s, g, threshold, joint)
-        for s, g in zip(readings.stance, readings.signal, strict=True)
+        decide(s, g, _of(threshold, bool(r)), joint)
+        for s, g, r in zip(readings.stance, readings.signal, reported, strict=True)
     ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _of(threshold: Threshold, reported: bool) -> float | Mapping[str, float]:
+    if isinstance(threshold, Thresholds):
+        return threshold.reported if reported else threshold.on_record
+    return threshold
 
 
 def false_alarms(examples: Sequence[Example], signals: Sequence[str]) -> tuple[int, int]:
@@ -171,6 +185,43 @@ def choose_thresholds(
                     best = (round(float(value), 2), got)
             chosen[act] = best[0]
     return chosen
+
+
+def choose_reported(
+    examples: Sequence[Example],
+    readings: Readings,
+    on_record: Mapping[str, float],
+    most_false: float,
+    joint: bool = False,
+    confident: bool = False,
+) -> Thresholds:
+    """Thresholds for the sentences the rules read as reported, beside ``on_record`` (from
+    `choose_thresholds`): each signal's reported threshold starts at its on-record one and
+    takes the value that gives the best signal macro-F1 within the bound; ties keep the
+    higher. Then the on-record ones are chosen again beside them, since the false alarms the
+    reported sentences no longer spend may be spent on on-record ones."""
+    chosen = Thresholds(dict(on_record), dict(on_record))
+
+    def score(candidate: Thresholds) -> float | None:
+        return _score(examples, readings, candidate, most_false, joint, confident)
+
+    for _ in range(2):
+        for side in ("reported", "on_record"):
+            for act in SIGNALS[1:]:
+                best = (getattr(chosen, side)[act], score(chosen) or 0.0)
+                for value in GRID[::-1]:
+                    trial = {**getattr(chosen, side), act: round(float(value), 2)}
+                    got = score(_with(chosen, side, trial))
+                    if got is not None and got > best[1] + 1e-9:
+                        best = (round(float(value), 2), got)
+                chosen = _with(chosen, side, {**getattr(chosen, side), act: best[0]})
+    return chosen
+
+
+def _with(chosen: Thresholds, side: str, values: Mapping[str, float]) -> Thresholds:
+    if side == "reported":
+        return Thresholds(chosen.on_record, values)
+    return Thresholds(values, chosen.reported)
 
 
 def fnc_report(examples: Sequence[Example], readings: Readings) -> dict[str, Any]:

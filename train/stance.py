@@ -41,10 +41,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import torch
 
-from monitor.reading.model import SIGNALS, network
-from monitor.reading.reader import JOINT, Passage, feature_matrix, thresholds
+from monitor.reading.model import network
+from monitor.reading.reader import JOINT, Passage, Thresholds, feature_matrix, thresholds
 from monitor.reading.rules import load_lexicon
-from monitor.reading.rules.findings import find
+from monitor.reading.rules.findings import Findings, find
 from train import card, data, evaluate, fit
 from train.corpus import FOLDER, load_corpus
 
@@ -149,6 +149,13 @@ def parser() -> argparse.ArgumentParser:
         help="hold --most-false with 95%% confidence on the dev stories, not just as seen "
         "(fewer false signals on new stories, and fewer signals)",
     )
+    parser.add_argument(
+        "--reported-thresholds",
+        action="store_true",
+        help="choose the thresholds for sentences the rules read as reported, not on record (a "
+        "third party, 'said to', a hedge) apart from the others' (reader.json's "
+        "signal_thresholds_reported)",
+    )
     parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--layers", type=int, default=6)
@@ -170,12 +177,13 @@ class Log:
             handle.write(line + "\n")
 
 
-def with_features(examples: Sequence[data.Example]) -> np.ndarray:
+def findings(examples: Sequence[data.Example]) -> list[Findings]:
     lexicon = load_lexicon()
-    found = [
-        find(e.passage.sentence, e.passage.claim, e.passage.context, lexicon) for e in examples
-    ]
-    return feature_matrix([e.passage for e in examples], found, FEATURES)
+    return [find(e.passage.sentence, e.passage.claim, e.passage.context, lexicon) for e in examples]
+
+
+def with_features(examples: Sequence[data.Example]) -> np.ndarray:
+    return feature_matrix([e.passage for e in examples], findings(examples), FEATURES)
 
 
 def sample_fnc1(
@@ -328,15 +336,20 @@ def main() -> None:
         model, _, config = network.load(args.out)
         log(f"measured as the product loads {args.out}: int8 {config.int8}")
     # Read once: for the thresholds and for the dev figures.
-    dev = evaluate.read(model, tokenizer, config, corpus_dev, with_features(corpus_dev))
+    dev = evaluate.read(model, tokenizer, config, corpus_dev, findings(corpus_dev))
     if args.weights and args.keep_thresholds:
         threshold = kept_thresholds(trained)
         args.joint = trained.extra.get("signal_score") == JOINT
         log(f"signal thresholds {threshold} (kept from {args.weights}), joint {args.joint}")
     else:
-        threshold = evaluate.choose_thresholds(
+        common = evaluate.choose_thresholds(
             corpus_dev, dev, args.most_false, args.joint, args.confident
         )
+        threshold = Thresholds(common, common)
+        if args.reported_thresholds:
+            threshold = evaluate.choose_reported(
+                corpus_dev, dev, common, args.most_false, args.joint, args.confident
+            )
         log(
             f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false, "
             f"confident {args.confident}, joint {args.joint})"
@@ -363,8 +376,13 @@ def main() -> None:
         **{
             **config.__dict__,
             "extra": {
-                "signal_threshold": max(threshold.values()),
-                "signal_thresholds": threshold,
+                "signal_threshold": max(threshold.on_record.values()),
+                "signal_thresholds": dict(threshold.on_record),
+                **(
+                    {"signal_thresholds_reported": dict(threshold.reported)}
+                    if threshold.reported != threshold.on_record
+                    else {}
+                ),
                 "signal_score": JOINT if args.joint else "signal",
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - started),
@@ -390,12 +408,9 @@ def main() -> None:
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
 
 
-def kept_thresholds(trained: network.NetworkConfig) -> dict[str, float]:
-    """A trained folder's own thresholds, one per signal."""
-    chosen = thresholds(trained.extra)
-    if isinstance(chosen, float):
-        return {signal: chosen for signal in SIGNALS[1:]}
-    return chosen
+def kept_thresholds(trained: network.NetworkConfig) -> Thresholds:
+    """A trained folder's own thresholds."""
+    return thresholds(trained.extra)
 
 
 def train_reader(
@@ -442,7 +457,7 @@ def measure(
     chosen on it), ``emergent`` is (held-out claims, trained claims)."""
 
     def readings(examples: list[data.Example]) -> evaluate.Readings:
-        return evaluate.read(model, tokenizer, config, examples, with_features(examples))
+        return evaluate.read(model, tokenizer, config, examples, findings(examples))
 
     return {
         "fnc1_heldout_bodies": evaluate.fnc_report(fnc_test, readings(fnc_test)),
@@ -476,7 +491,7 @@ def emergent_folds(
         train_rows = rest + [e for e in emergent if e.group not in held]
         test_rows = [e for e in emergent if e.group in held]
         model = stage_two(base, config, tokenizer, train_rows, args, log, f"fold{fold + 1}")
-        got = evaluate.read(model, tokenizer, config, test_rows, with_features(test_rows))
+        got = evaluate.read(model, tokenizer, config, test_rows, findings(test_rows))
         gold += test_rows
         stance_rows.append(got.stance)
         signal_rows.append(got.signal)

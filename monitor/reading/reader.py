@@ -24,7 +24,7 @@ import numpy.typing as npt
 from monitor.errors import MonitorError
 from monitor.reading.model import PACKAGED, SIGNALS, STANCES
 from monitor.reading.rules import Lexicon, Signal, Stance, judge, load_lexicon
-from monitor.reading.rules.findings import Findings, find
+from monitor.reading.rules.findings import REPORTED, Findings, find
 
 BUNDLED = "bundled"
 RULES = "rules"
@@ -66,6 +66,22 @@ class Verdict:
     reader: str  # which reader and version judged it
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The signal thresholds a training run chose (``reader.json``): one per signal for what a
+    party to the claim says on record or the writer states as fact, and one per signal for what
+    the rules read as reported, not on record (a third party speaking, "said to", a hedge).
+    A state change needs a party on record: second-hand words need more certainty to move one.
+    """
+
+    on_record: Mapping[str, float]
+    reported: Mapping[str, float]
+
+    def of(self, on_record: str) -> Mapping[str, float]:
+        """The thresholds for a sentence whose rules' reading says ``on_record``."""
+        return self.reported if on_record == REPORTED else self.on_record
+
+
 class Reader(Protocol):
     version: str
 
@@ -87,7 +103,7 @@ class ModelReader:
                 "(check [model] reader in config: 'bundled', 'rules' or a trained folder)"
             ) from exc
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
-        self.threshold = thresholds(self.config.extra)
+        self.thresholds = thresholds(self.config.extra)
         self.joint = self.config.extra.get("signal_score") == JOINT
         self.version = f"model {self.config.version}"
         self._lock = threading.Lock()  # torch modules are not safe across threads at once
@@ -109,7 +125,7 @@ class ModelReader:
             )
         verdicts = []
         for s, g, f in zip(stance, signal, found, strict=True):
-            label, act, p = decide(s, g, self.threshold, self.joint)
+            label, act, p = decide(s, g, self.thresholds.of(f.on_record), self.joint)
             cues = [*f.judgement.cues, f"model:{label}:{float(s.max()):.2f}"]
             if act != "none":
                 cues.append(f"model:{act}:{p:.2f}")
@@ -157,13 +173,22 @@ def _feature(name: str, passage: Passage, found: Findings) -> float:
     return float(found.features.get(name, 0.0))
 
 
-def thresholds(extra: Mapping[str, object]) -> float | dict[str, float]:
-    """The signal thresholds a training run chose: one per signal (newer runs), or one for all."""
-    chosen = extra.get("signal_thresholds")
+def thresholds(extra: Mapping[str, object]) -> Thresholds:
+    """The signal thresholds a training run chose: one per signal (newer runs) or one for all,
+    and those for reported sentences when the run chose them apart (else the same)."""
+    on_record = _per_signal(extra.get("signal_thresholds"))
+    if on_record is None:
+        value = extra.get("signal_threshold", 0.5)
+        common = float(value) if isinstance(value, int | float | str) else 0.5
+        on_record = dict.fromkeys(SIGNALS[1:], common)
+    reported = _per_signal(extra.get("signal_thresholds_reported"))
+    return Thresholds(on_record, reported if reported is not None else on_record)
+
+
+def _per_signal(chosen: object) -> dict[str, float] | None:
     if isinstance(chosen, dict) and set(chosen) == set(SIGNALS[1:]):
         return {str(k): float(v) for k, v in chosen.items()}
-    value = extra.get("signal_threshold", 0.5)
-    return float(value) if isinstance(value, int | float | str) else 0.5
+    return None
 
 
 class RulesReader:
