@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from monitor.reading.model import SIGNALS
+from monitor.reading.model.network import NetworkConfig
 from monitor.reading.reader import Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate
 from train.data import Example
-from train.stance import parser
+from train.stance import follow_seed, parser
 
 
 @pytest.mark.parametrize(
@@ -136,3 +137,14 @@ def test_the_card_of_measured_weights_names_how_they_were_trained() -> None:
     ]
     assert first.endswith("--out DIR --signal-weight 3.0")
     assert "--weights DIR --joint" in second and "--signal-weight" not in second
+
+
+def test_measured_weights_are_measured_on_the_dev_stories_they_never_saw() -> None:
+    # A run trained with seed 15 held out seed 15's dev fifth; seed 13's would hold stories
+    # it was trained on, and its dev figures would be figures on training data.
+    args = argparse.Namespace(seed=13)
+    said: list[str] = []
+    follow_seed(args, NetworkConfig("v", extra={"settings": {"seed": "15"}}), said.append)
+    assert args.seed == 15 and "15" in said[0]
+    follow_seed(args, NetworkConfig("v", extra={}), said.append)  # an old folder: as given
+    assert args.seed == 15 and len(said) == 1

@@ -28,7 +28,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, default=FOLDER, help="the signal corpus folder")
     parser.add_argument("--out", type=Path, required=True, help="where the reader is written")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "train")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=13,
+        help="of training and of the dev split (with --weights: the weights' own)",
+    )
     parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
     parser.add_argument("--unrelated-share", type=float, default=0.2)
     parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
@@ -293,6 +298,8 @@ def main() -> None:
         (emergent_test if held else emergent).append(example)
     corpus = data.corpus_examples(load_corpus(args.corpus, "train"), vectors)
     corpus_test = data.corpus_examples(load_corpus(args.corpus, "test"), vectors)
+    if args.weights:
+        follow_seed(args, network.read_config(args.weights), log)
     corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
     if args.weights and args.seen_corpus:
         seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
@@ -406,6 +413,20 @@ def main() -> None:
     defaults = {name: parser().get_default(name) for name in card.TUNED}
     card.write(args.out, final, measured, args, data_files(args), defaults)
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
+
+
+def follow_seed(
+    args: argparse.Namespace, trained: network.NetworkConfig, log: Callable[[str], None]
+) -> None:
+    """Measuring weights, the dev stories are drawn with the seed they were trained with: with
+    another, the dev fifth would hold stories they were trained on."""
+    settings = trained.extra.get("settings")
+    seed = settings.get("seed") if isinstance(settings, dict) else None
+    if seed is not None and int(seed) != args.seed:
+        log(
+            f"seed {seed}, as the weights were trained with (not {args.seed}): the same dev stories"
+        )
+        args.seed = int(seed)
 
 
 def kept_thresholds(trained: network.NetworkConfig) -> Thresholds:
