@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,7 @@ def decided(
 
 def _of(threshold: Threshold, reported: bool) -> float | Mapping[str, float]:
     if isinstance(threshold, Thresholds):
-        return threshold.reported if reported else threshold.on_record
+        return threshold.of(REPORTED if reported else "")
     return threshold
 
 
@@ -197,8 +197,8 @@ def choose_reported(
 ) -> Thresholds:
     """Thresholds for the sentences the rules read as reported, beside ``on_record`` (from
     `choose_thresholds`): each signal's reported threshold starts at its on-record one and
-    takes the value that gives the best signal macro-F1 within the bound; ties keep the
-    higher. Then the on-record ones are chosen again beside them, since the false alarms the
+    takes the value that gives the best signal macro-F1 within the bound; ties keep the one it
+    has. Then the on-record ones are chosen again beside them, since the false alarms the
     reported sentences no longer spend may be spent on on-record ones."""
     chosen = Thresholds(dict(on_record), dict(on_record))
 
@@ -211,17 +211,11 @@ def choose_reported(
                 best = (getattr(chosen, side)[act], score(chosen) or 0.0)
                 for value in GRID[::-1]:
                     trial = {**getattr(chosen, side), act: round(float(value), 2)}
-                    got = score(_with(chosen, side, trial))
+                    got = score(replace(chosen, **{side: trial}))
                     if got is not None and got > best[1] + 1e-9:
                         best = (round(float(value), 2), got)
-                chosen = _with(chosen, side, {**getattr(chosen, side), act: best[0]})
+                chosen = replace(chosen, **{side: {**getattr(chosen, side), act: best[0]}})
     return chosen
-
-
-def _with(chosen: Thresholds, side: str, values: Mapping[str, float]) -> Thresholds:
-    if side == "reported":
-        return Thresholds(chosen.on_record, values)
-    return Thresholds(values, chosen.reported)
 
 
 def fnc_report(examples: Sequence[Example], readings: Readings) -> dict[str, Any]:
