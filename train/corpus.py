@@ -3,7 +3,9 @@ headline, neighbours, stance, signal, hard-negative kind and split (see its READ
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +61,94 @@ def _row(data: dict[str, object], where: str) -> Row:
 
 def load_corpus(folder: Path = FOLDER, split: str | None = None) -> list[Row]:
     """Every row of every ``*.jsonl`` in ``folder``, in file order; only one split if given."""
-    rows = []
-    for path in sorted(folder.glob("*.jsonl")):
+    rows = [r for path in sorted(folder.glob("*.jsonl")) for r in load_file(path)]
+    return [r for r in rows if split is None or r.split == split]
+
+
+def load_file(path: Path) -> list[Row]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        _row(_json(x, path, n), f"{path.name}:{n}") for n, x in enumerate(lines, 1) if x.strip()
+    ]
+
+
+def _json(line: str, path: Path, number: int) -> dict[str, object]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path.name}:{number}: not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}:{number}: not a JSON object")
+    return data
+
+
+def check(rows: list[Row]) -> None:
+    """What the writers' guide asks of every story: its rows share one claim and one kind, and
+    a hard negative never carries a signal."""
+    claims: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        first = claims.setdefault(row.story, (row.claim, row.kind))
+        if first != (row.claim, row.kind):
+            raise ValueError(f"story {row.story}: rows disagree on claim or kind")
+        if row.hard and row.signal != "none":
+            raise ValueError(f"story {row.story}: hard negative with signal {row.signal}")
+
+
+def held_out_stories(stories: dict[str, str]) -> set[str]:
+    """Of one batch's stories (slug -> kind), those held out: within each kind, the quarter
+    (rounded) whose slugs have the smallest SHA-256. Drawn within the batch, so a new batch never
+    moves an earlier story between splits."""
+    held: set[str] = set()
+    for kind in set(stories.values()):
+        slugs = sorted((s for s, k in stories.items() if k == kind), key=_digest)
+        held.update(slugs[: round(len(slugs) / 4)])
+    return held
+
+
+def _digest(slug: str) -> str:
+    return hashlib.sha256(slug.encode()).hexdigest()
+
+
+def add_batch(paths: list[Path], folder: Path = FOLDER) -> dict[str, int]:
+    """Append a batch of new stories to the corpus, with its test quarter drawn; returns rows
+    added per file. Nothing is written unless the whole batch is sound."""
+    known = {r.story for r in load_corpus(folder)}
+    batch: list[dict[str, object]] = []
+    for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
-                rows.append(_row(json.loads(line), f"{path.name}:{number}"))
-    return [r for r in rows if split is None or r.split == split]
+                data = {**_json(line, path, number), "split": "train"}
+                row = _row(data, f"{path.name}:{number}")
+                if row.story in known:
+                    raise ValueError(f"{path.name}:{number}: story {row.story} is already in")
+                batch.append(data)
+    check([_row(d, "batch") for d in batch])
+    held = held_out_stories({str(d["story"]): str(d["kind"]) for d in batch})
+    files = {r.kind: path for path in folder.glob("*.jsonl") for r in load_file(path)}
+    added: dict[str, int] = {}
+    for data in batch:
+        data["split"] = "test" if data["story"] in held else "train"
+        target = files.get(str(data["kind"]), folder / f"{data['kind']}.jsonl")
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        added[target.name] = added.get(target.name, 0) + 1
+    return added
+
+
+def main(argv: list[str]) -> int:
+    """``python -m train.corpus add BATCH.jsonl ...``: new stories in, their split drawn."""
+    if len(argv) < 2 or argv[0] != "add":
+        print("usage: python -m train.corpus add BATCH.jsonl [...]", file=sys.stderr)
+        return 2
+    try:
+        added = add_batch([Path(p) for p in argv[1:]])
+    except (OSError, ValueError) as exc:
+        print(f"corpus: nothing added: {exc}", file=sys.stderr)
+        return 1
+    for name, count in sorted(added.items()):
+        print(f"{name}: {count} rows added")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
