@@ -214,6 +214,26 @@ def test_a_party_named_beside_a_second_hand_speaker_still_speaks() -> None:
     assert find(sentence, XIAOMI).on_record != REPORTED
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Analysts at Brellin Securities said the company will build its cars with Great Wall.",
+        "The union said the carmaker has decided to build its cars with Great Wall.",
+    ],
+)
+def test_the_party_as_the_subject_of_somebody_elses_words_is_not_on_record(
+    sentence: str,
+) -> None:
+    assert _x(sentence).signal == "none"
+    assert find(sentence, XIAOMI).on_record == REPORTED
+
+
+def test_an_inverted_attribution_is_the_party_on_record() -> None:
+    sentence = "Xiaomi has decided to build its cars with Great Wall, said the company."
+    assert _x(sentence).signal != "none"
+    assert find(sentence, XIAOMI).on_record != REPORTED
+
+
 def test_party_speaking_is_on_record() -> None:
     verdict = _x("Xiaomi will build cars with Great Wall, a Xiaomi spokesperson told reporters.")
     assert (verdict.stance, verdict.signal) == ("supports", "confirm")

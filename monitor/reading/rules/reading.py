@@ -33,6 +33,13 @@ Signal = Literal["none", "confirm", "formalize", "deny", "abandon"]
 
 # Cues whose phrases may contain a negator of their own ("no plans", "declined to comment").
 _SELF_NEGATING = ("pseudo_negation", "no_comment", "uncertain", "deny", "abandon")
+# "said the company" is the party's attribution ("..., said the company."), unless a verb
+# follows: then the company is the subject of what somebody else said ("analysts said the
+# company will close the plant").
+_CLAUSE_VERB = re.compile(
+    r"\s+(?:will|would|is|was|has|had|have|plans|planned|could|may|might|must|should|can|"
+    r"intends|intended|wants|wanted|expects|expected|did|does|needs|needed|aims|aimed)\b"
+)
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
 
 
@@ -93,8 +100,16 @@ def read_text(raw: str, lex: Lexicon) -> Text:
         role: tuple(Hit(role, m.group(), m.start(), m.end()) for m in pattern.finditer(text))
         for role, pattern in lex.cues.items()
     }
+    hits["on_record"] = tuple(h for h in hits["on_record"] if not _subject_of_saying(h, text))
     masked = tuple((h.start, h.end) for role in _SELF_NEGATING for h in hits[role])
     return Text(text, tokenize(text), hits, masked)
+
+
+def _subject_of_saying(hit: Hit, text: str) -> bool:
+    """An inverted attribution ("said the company") that is the subject of a reported clause."""
+    return hit.text.startswith(("said the ", "says the ")) and bool(
+        _CLAUSE_VERB.match(text, hit.end)
+    )
 
 
 def claim_view(claim: str, lex: Lexicon) -> ClaimView:
