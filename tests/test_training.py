@@ -14,7 +14,7 @@ from monitor.reading.reader import Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate
 from train.data import Example
-from train.stance import follow_seed, parser
+from train.stance import follow_seed, parser, split_seed
 
 
 @pytest.mark.parametrize(
@@ -148,3 +148,17 @@ def test_measured_weights_are_measured_on_the_dev_stories_they_never_saw() -> No
     assert args.seed == 15 and "15" in said[0]
     follow_seed(args, NetworkConfig("v", extra={}), said.append)  # an old folder: as given
     assert args.seed == 15 and len(said) == 1
+
+
+def test_runs_may_share_their_dev_stories_whatever_their_training_seed() -> None:
+    default = argparse.Namespace(seed=14, split_seed=None)
+    shared = argparse.Namespace(seed=14, split_seed=13)
+    assert split_seed(default) == 14 and split_seed(shared) == 13
+    # measuring weights trained so, the dev stories are the ones they held out
+    args = argparse.Namespace(seed=13, split_seed=None)
+    said: list[str] = []
+    trained = NetworkConfig("v", extra={"settings": {"seed": "14", "split_seed": "13"}})
+    follow_seed(args, trained, said.append)
+    assert (args.seed, split_seed(args)) == (14, 13) and "seed 13" in said[0]
+    follow_seed(args, trained, said.append)  # already the same: nothing said
+    assert len(said) == 1

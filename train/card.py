@@ -128,6 +128,7 @@ def write(
 # The settings a run may change from the script's defaults, which the card's command must name.
 TUNED = (
     "seed",
+    "split_seed",
     "fnc1_rows",
     "replay",
     "epochs",

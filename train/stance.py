@@ -106,6 +106,12 @@ def parser() -> argparse.ArgumentParser:
         default=13,
         help="of training and of the dev split (with --weights: the weights' own)",
     )
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        help="of the dev fifth of the corpus's train stories, when it should not follow --seed: "
+        "runs that share it share their dev stories, so their readings of them can be pooled",
+    )
     parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
     parser.add_argument("--unrelated-share", type=float, default=0.2)
     parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
@@ -300,7 +306,7 @@ def main() -> None:
     corpus_test = data.corpus_examples(load_corpus(args.corpus, "test"), vectors)
     if args.weights:
         follow_seed(args, network.read_config(args.weights), log)
-    corpus_fit, corpus_dev = data.by_group(corpus, 0.2, args.seed)
+    corpus_fit, corpus_dev = data.by_group(corpus, 0.2, split_seed(args))
     if args.weights and args.seen_corpus:
         seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
         corpus_dev = [e for e in corpus if e.group not in seen]
@@ -415,18 +421,29 @@ def main() -> None:
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
 
 
+def split_seed(args: argparse.Namespace) -> int:
+    """The seed the dev stories are drawn with."""
+    chosen = getattr(args, "split_seed", None)
+    return args.seed if chosen is None else int(chosen)
+
+
 def follow_seed(
     args: argparse.Namespace, trained: network.NetworkConfig, log: Callable[[str], None]
 ) -> None:
-    """Measuring weights, the dev stories are drawn with the seed they were trained with: with
-    another, the dev fifth would hold stories they were trained on."""
+    """Measuring weights, the dev stories are drawn with the seeds they were trained with: with
+    others, the dev fifth would hold stories they were trained on."""
     settings = trained.extra.get("settings")
     seed = settings.get("seed") if isinstance(settings, dict) else None
-    if seed is not None and int(seed) != args.seed:
+    if seed is None or not isinstance(settings, dict):
+        return
+    split = settings.get("split_seed")
+    theirs = (int(seed), None if split in (None, "None") else int(split))
+    if theirs != (args.seed, getattr(args, "split_seed", None)):
+        args.seed, args.split_seed = theirs
         log(
-            f"seed {seed}, as the weights were trained with (not {args.seed}): the same dev stories"
+            f"seed {args.seed}, dev stories drawn with seed {split_seed(args)}, as the weights "
+            "were trained with: the same dev stories"
         )
-        args.seed = int(seed)
 
 
 def kept_thresholds(trained: network.NetworkConfig) -> Thresholds:
