@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,20 +67,22 @@ def load_corpus(folder: Path = FOLDER, split: str | None = None) -> list[Row]:
 
 
 def load_file(path: Path) -> list[Row]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [
-        _row(_json(x, path, n), f"{path.name}:{n}") for n, x in enumerate(lines, 1) if x.strip()
-    ]
+    return [_row(data, where) for where, data in _objects(path)]
 
 
-def _json(line: str, path: Path, number: int) -> dict[str, object]:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path.name}:{number}: not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{path.name}:{number}: not a JSON object")
-    return data
+def _objects(path: Path) -> Iterator[tuple[str, dict[str, object]]]:
+    """Each non-blank line of a JSON-lines file as an object, with where it stands."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: not a JSON object")
+        yield where, data
 
 
 def check(rows: list[Row]) -> None:
@@ -112,27 +115,29 @@ def _digest(slug: str) -> str:
 def add_batch(paths: list[Path], folder: Path = FOLDER) -> dict[str, int]:
     """Append a batch of new stories to the corpus, with its test quarter drawn; returns rows
     added per file. Nothing is written unless the whole batch is sound."""
-    known = {r.story for r in load_corpus(folder)}
-    batch: list[dict[str, object]] = []
+    corpus = {path: load_file(path) for path in sorted(folder.glob("*.jsonl"))}
+    known = {r.story for rows in corpus.values() for r in rows}
+    files = {r.kind: path for path, rows in corpus.items() for r in rows}
+    batch: list[tuple[dict[str, object], Row]] = []
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                data = {**_json(line, path, number), "split": "train"}
-                row = _row(data, f"{path.name}:{number}")
-                if row.story in known:
-                    raise ValueError(f"{path.name}:{number}: story {row.story} is already in")
-                batch.append(data)
-    check([_row(d, "batch") for d in batch])
-    held = held_out_stories({str(d["story"]): str(d["kind"]) for d in batch})
-    files = {r.kind: path for path in folder.glob("*.jsonl") for r in load_file(path)}
-    added: dict[str, int] = {}
-    for data in batch:
-        data["split"] = "test" if data["story"] in held else "train"
-        target = files.get(str(data["kind"]), folder / f"{data['kind']}.jsonl")
+        for where, data in _objects(path):
+            row = _row({**data, "split": "train"}, where)
+            if row.story in known:
+                raise ValueError(f"{where}: story {row.story} is already in")
+            batch.append((data, row))
+    check([row for _, row in batch])
+    held = held_out_stories({row.story: row.kind for _, row in batch})
+    lines: dict[Path, list[str]] = {}
+    for data, row in batch:
+        split = "test" if row.story in held else "train"
+        target = files.get(row.kind, folder / f"{row.kind}.jsonl")
+        lines.setdefault(target, []).append(
+            json.dumps({**data, "split": split}, ensure_ascii=False)
+        )
+    for target, new in lines.items():
         with target.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, ensure_ascii=False) + "\n")
-        added[target.name] = added.get(target.name, 0) + 1
-    return added
+            handle.write("".join(f"{line}\n" for line in new))
+    return {target.name: len(new) for target, new in lines.items()}
 
 
 def main(argv: list[str]) -> int:

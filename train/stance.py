@@ -433,10 +433,9 @@ def follow_seed(
     """Measuring weights, the dev stories are drawn with the seeds they were trained with: with
     others, the dev fifth would hold stories they were trained on."""
     settings = trained.extra.get("settings")
-    seed = settings.get("seed") if isinstance(settings, dict) else None
-    if seed is None or not isinstance(settings, dict):
+    if not isinstance(settings, dict) or settings.get("seed") is None:
         return
-    split = settings.get("split_seed")
+    seed, split = settings["seed"], settings.get("split_seed")
     theirs = (int(seed), None if split in (None, "None") else int(split))
     if theirs != (args.seed, getattr(args, "split_seed", None)):
         args.seed, args.split_seed = theirs
