@@ -10,7 +10,7 @@ import pytest
 
 from monitor.reading.model import SIGNALS
 from monitor.reading.model.network import NetworkConfig
-from monitor.reading.reader import Passage, decide, thresholds
+from monitor.reading.reader import CUMULATIVE, JOINT, Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate
 from train.data import Example
@@ -38,12 +38,35 @@ def test_joint_score_holds_back_a_signal_its_stance_reads_as_reported() -> None:
     stance = np.array([0.02, 0.90, 0.06, 0.02], dtype=np.float32)  # reports
     signal = np.array([0.03, 0.95, 0.01, 0.005, 0.005], dtype=np.float32)  # confirm
     assert decide(stance, signal, 0.9)[1] == "confirm"
-    label, act, score = decide(stance, signal, 0.9, joint=True)
+    label, act, score = decide(stance, signal, 0.9, JOINT)
     assert (label, act) == ("reports", "none")
     on_record = np.array([0.02, 0.06, 0.90, 0.02], dtype=np.float32)  # supports
-    label, act, score = decide(on_record, signal, 0.9, joint=True)
+    label, act, score = decide(on_record, signal, 0.9, JOINT)
     assert (label, act) == ("supports", "confirm")
     assert score == pytest.approx(np.sqrt(0.95 * 0.90), abs=1e-6)
+
+
+def test_cumulative_score_lets_a_split_between_acts_count_for_the_weaker_one() -> None:
+    supports = np.array([0.0, 0.02, 0.98, 0.0], dtype=np.float32)
+    split = np.array([0.0, 0.5, 0.5, 0.0, 0.0], dtype=np.float32)  # confirm or formalize
+    thresholds = {"confirm": 0.8, "formalize": 0.8, "deny": 0.8, "abandon": 0.8}
+    assert decide(supports, split, thresholds, JOINT)[1] == "none"
+    label, act, score = decide(supports, split, thresholds, CUMULATIVE)
+    assert (label, act) == ("supports", "confirm")
+    assert score == pytest.approx(np.sqrt(1.0 * 0.98), abs=1e-6)
+    # The stronger act when it reaches its own threshold; the weaker never lends it mass.
+    formal = np.array([0.0, 0.1, 0.9, 0.0, 0.0], dtype=np.float32)
+    assert decide(supports, formal, thresholds, CUMULATIVE)[1] == "formalize"
+    assert decide(supports, formal[[0, 2, 1, 3, 4]], thresholds, CUMULATIVE)[1] == "confirm"
+    # The same on the other side: a denial or a call-off is surely a denial.
+    denies = np.array([0.0, 0.02, 0.0, 0.98], dtype=np.float32)
+    negative = np.array([0.0, 0.0, 0.0, 0.45, 0.55], dtype=np.float32)
+    assert decide(denies, negative, thresholds, CUMULATIVE)[:2] == ("denies", "deny")
+    # Unrelated text, or mass spread over both sides, moves nothing.
+    unrelated = np.array([0.9, 0.05, 0.05, 0.0], dtype=np.float32)
+    assert decide(unrelated, split, thresholds, CUMULATIVE)[1] == "none"
+    both = np.array([0.2, 0.2, 0.2, 0.2, 0.2], dtype=np.float32)
+    assert decide(supports, both, thresholds, CUMULATIVE)[1] == "none"
 
 
 def _example(signal: str, hard: str | None) -> Example:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.reading.model.network import WEIGHTS, NetworkConfig
-from monitor.reading.reader import JOINT
+from monitor.reading.reader import CUMULATIVE, JOINT
 
 LIMITS = """\
 - English only: the base model and every training sentence are English.
@@ -60,8 +60,13 @@ def write(
             + f"at most {args.most_false:.0%} of hard negatives get a signal)."
         )
         + (
-            " A signal is scored by the geometric mean of its probability and its stance's."
-            if config.extra.get("signal_score") == JOINT
+            " A signal is scored by the geometric mean of its probability and its stance's"
+            + (
+                ", a weaker act counting the stronger one's probability too."
+                if config.extra.get("signal_score") == CUMULATIVE
+                else "."
+            )
+            if config.extra.get("signal_score") in (JOINT, CUMULATIVE)
             else ""
         ),
         f"Trained {config.extra.get('trained')} in {config.extra.get('seconds')} s "
@@ -136,6 +141,7 @@ TUNED = (
     "signal_weight",
     "hard_weight",
     "joint",
+    "cumulative",
     "confident",
     "reported_thresholds",
     "most_false",
@@ -143,7 +149,7 @@ TUNED = (
 
 
 # What is chosen when weights are measured (the rest was the training run's).
-CHOSEN = ("joint", "confident", "reported_thresholds", "most_false")
+CHOSEN = ("joint", "cumulative", "confident", "reported_thresholds", "most_false")
 
 
 def _tuned(

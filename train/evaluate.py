@@ -13,7 +13,7 @@ import numpy as np
 
 from monitor.reading.model import STANCES
 from monitor.reading.model.network import CrossEncoder, NetworkConfig, passage, predict
-from monitor.reading.reader import Thresholds, decide, feature_matrix
+from monitor.reading.reader import SIGNAL, Thresholds, decide, feature_matrix
 from monitor.reading.rules.findings import REPORTED, Findings
 from train.data import EMERGENT, Example
 from train.metrics import SIGNALS, accuracy, fnc_score, macro_f1, per_class, table
@@ -51,13 +51,13 @@ def read(
 
 
 def decided(
-    readings: Readings, threshold: Threshold, joint: bool = False
+    readings: Readings, threshold: Threshold, scoring: str = SIGNAL
 ) -> tuple[list[str], list[str]]:
     reported = readings.reported
     if reported is None:
         reported = np.zeros(len(readings.stance), bool)
     pairs = [
-        decide(s, g, _of(threshold, bool(r)), joint)
+        decide(s, g, _of(threshold, bool(r)), scoring)
         for s, g, r in zip(readings.stance, readings.signal, reported, strict=True)
     ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
@@ -76,9 +76,9 @@ def false_alarms(examples: Sequence[Example], signals: Sequence[str]) -> tuple[i
 
 
 def signal_report(
-    examples: Sequence[Example], readings: Readings, threshold: Threshold, joint: bool = False
+    examples: Sequence[Example], readings: Readings, threshold: Threshold, scoring: str = SIGNAL
 ) -> dict[str, Any]:
-    stances, signals = decided(readings, threshold, joint)
+    stances, signals = decided(readings, threshold, scoring)
     gold_signal = [e.signal or "none" for e in examples]
     wrong, hard = false_alarms(examples, signals)
     return {
@@ -131,11 +131,11 @@ def _score(
     readings: Readings,
     threshold: Threshold,
     most_false: float,
-    joint: bool,
+    scoring: str,
     confident: bool,
 ) -> float | None:
     """The signal macro-F1 at ``threshold``, or None when its false alarms break the bound."""
-    _, signals = decided(readings, threshold, joint)
+    _, signals = decided(readings, threshold, scoring)
     if not within(*false_alarms(examples, signals), most_false, confident):
         return None
     return macro_f1([e.signal or "none" for e in examples], signals, SIGNALS)
@@ -145,7 +145,7 @@ def choose_threshold(
     examples: Sequence[Example],
     readings: Readings,
     most_false: float,
-    joint: bool = False,
+    scoring: str = SIGNAL,
     confident: bool = False,
 ) -> float:
     """The lowest signal threshold (0.50-0.99) whose false alarms on hard negatives stay within
@@ -153,7 +153,7 @@ def choose_threshold(
     late alert, a false one costs trust."""
     best: tuple[float, float] | None = None
     for threshold in GRID[GRID >= 0.5]:
-        score = _score(examples, readings, float(threshold), most_false, joint, confident)
+        score = _score(examples, readings, float(threshold), most_false, scoring, confident)
         if score is not None and (best is None or score > best[1] + 1e-9):
             best = (float(threshold), score)
     return round(best[0], 2) if best else float(GRID[-1])
@@ -163,18 +163,18 @@ def choose_thresholds(
     examples: Sequence[Example],
     readings: Readings,
     most_false: float,
-    joint: bool = False,
+    scoring: str = SIGNAL,
     confident: bool = False,
 ) -> dict[str, float]:
     """One threshold per signal, from the common one (`choose_threshold`): each signal in turn
     takes the threshold (0.30-0.99) that gives the best signal macro-F1 while all false alarms
     together stay within ``most_false``; ties keep the higher, more cautious one. Two rounds,
     since one signal's threshold moves what the others may spend."""
-    common = choose_threshold(examples, readings, most_false, joint, confident)
+    common = choose_threshold(examples, readings, most_false, scoring, confident)
     chosen = dict.fromkeys(SIGNALS[1:], common)
 
     def score(candidate: dict[str, float]) -> float | None:
-        return _score(examples, readings, candidate, most_false, joint, confident)
+        return _score(examples, readings, candidate, most_false, scoring, confident)
 
     for _ in range(2):
         for act in SIGNALS[1:]:
@@ -192,7 +192,7 @@ def choose_reported(
     readings: Readings,
     on_record: Mapping[str, float],
     most_false: float,
-    joint: bool = False,
+    scoring: str = SIGNAL,
     confident: bool = False,
 ) -> Thresholds:
     """Thresholds for the sentences the rules read as reported, beside ``on_record`` (from
@@ -203,7 +203,7 @@ def choose_reported(
     chosen = Thresholds(dict(on_record), dict(on_record))
 
     def score(candidate: Thresholds) -> float | None:
-        return _score(examples, readings, candidate, most_false, joint, confident)
+        return _score(examples, readings, candidate, most_false, scoring, confident)
 
     for _ in range(2):
         for side in ("reported", "on_record"):

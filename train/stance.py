@@ -42,7 +42,15 @@ import numpy as np
 import torch
 
 from monitor.reading.model import network
-from monitor.reading.reader import JOINT, Passage, Thresholds, feature_matrix, thresholds
+from monitor.reading.reader import (
+    CUMULATIVE,
+    JOINT,
+    SIGNAL,
+    Passage,
+    Thresholds,
+    feature_matrix,
+    thresholds,
+)
 from monitor.reading.rules import load_lexicon
 from monitor.reading.rules.findings import Findings, find
 from train import card, data, evaluate, fit
@@ -153,6 +161,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="score a signal by its probability and its stance's together (reader.json's "
         "signal_score), not by its own alone",
+    )
+    parser.add_argument(
+        "--cumulative",
+        action="store_true",
+        help="as --joint, and a weaker act counts the stronger one's probability too (a formal "
+        "act is also a confirmation, a call-off also a denial): a sentence split between "
+        "confirm and formalize still confirms",
     )
     parser.add_argument(
         "--confident",
@@ -352,20 +367,21 @@ def main() -> None:
     dev = evaluate.read(model, tokenizer, config, corpus_dev, findings(corpus_dev))
     if args.weights and args.keep_thresholds:
         threshold = kept_thresholds(trained)
-        args.joint = trained.extra.get("signal_score") == JOINT
-        log(f"signal thresholds {threshold} (kept from {args.weights}), joint {args.joint}")
+        kept = trained.extra.get("signal_score")
+        args.joint, args.cumulative = kept in (JOINT, CUMULATIVE), kept == CUMULATIVE
+        log(f"signal thresholds {threshold} (kept from {args.weights}), {scoring(args)}")
     else:
         common = evaluate.choose_thresholds(
-            corpus_dev, dev, args.most_false, args.joint, args.confident
+            corpus_dev, dev, args.most_false, scoring(args), args.confident
         )
         threshold = Thresholds(common, common)
         if args.reported_thresholds:
             threshold = evaluate.choose_reported(
-                corpus_dev, dev, common, args.most_false, args.joint, args.confident
+                corpus_dev, dev, common, args.most_false, scoring(args), args.confident
             )
         log(
             f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false, "
-            f"confident {args.confident}, joint {args.joint})"
+            f"confident {args.confident}, scored by {scoring(args)})"
         )
     measured.update(
         measure(
@@ -378,7 +394,7 @@ def main() -> None:
             (corpus_dev, dev),
             ours,
             (emergent_test, emergent),
-            args.joint,
+            scoring(args),
         )
     )
     for name, report in measured.items():
@@ -396,7 +412,7 @@ def main() -> None:
                     if threshold.reported != threshold.on_record
                     else {}
                 ),
-                "signal_score": JOINT if args.joint else "signal",
+                "signal_score": scoring(args),
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - started),
                 "settings": {k: str(v) for k, v in vars(args).items()},
@@ -419,6 +435,13 @@ def main() -> None:
     defaults = {name: parser().get_default(name) for name in card.TUNED}
     card.write(args.out, final, measured, args, data_files(args), defaults)
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
+
+
+def scoring(args: argparse.Namespace) -> str:
+    """How signals are scored (`monitor.reading.reader.decide`), from the flags."""
+    if getattr(args, "cumulative", False):
+        return CUMULATIVE
+    return JOINT if args.joint else SIGNAL
 
 
 def split_seed(args: argparse.Namespace) -> int:
@@ -488,7 +511,7 @@ def measure(
     corpus_dev: tuple[list[data.Example], evaluate.Readings],
     ours: list[data.Example],
     emergent: tuple[list[data.Example], list[data.Example]],
-    joint: bool = False,
+    score: str = SIGNAL,
 ) -> dict[str, Any]:
     """Every figure the card gives; ``corpus_dev`` comes read already (the thresholds were
     chosen on it), ``emergent`` is (held-out claims, trained claims)."""
@@ -499,10 +522,10 @@ def measure(
     return {
         "fnc1_heldout_bodies": evaluate.fnc_report(fnc_test, readings(fnc_test)),
         "corpus_test_stories": evaluate.signal_report(
-            corpus_test, readings(corpus_test), threshold, joint
+            corpus_test, readings(corpus_test), threshold, score
         ),
-        "corpus_dev_stories": evaluate.signal_report(*corpus_dev, threshold, joint),
-        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, joint),
+        "corpus_dev_stories": evaluate.signal_report(*corpus_dev, threshold, score),
+        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, score),
         "emergent_heldout_claims": evaluate.emergent_report(emergent[0], readings(emergent[0])),
         "emergent_in_sample": evaluate.emergent_report(emergent[1], readings(emergent[1])),
     }

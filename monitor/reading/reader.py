@@ -30,8 +30,15 @@ BUNDLED = "bundled"
 RULES = "rules"
 # The cosine spans a few hundredths between related and not: stretched for the model's head.
 COSINE_SCALE = 5.0
-# How a training run may have chosen to score signals (``signal_score`` in reader.json).
+# How a training run chose to score signals (``signal_score`` in reader.json): by the signal's
+# probability alone, by it and its stance's together, or so that a weaker act also counts the
+# stronger act's probability (see `decide`).
+SIGNAL = "signal"
 JOINT = "signal and stance"
+CUMULATIVE = "signal and stance, weaker acts counting stronger"
+# Each side's acts, the stronger first: a formal act is also a confirmation, a call-off also a
+# denial that the claim will come true.
+_SIDES = (("formalize", "confirm"), ("abandon", "deny"))
 # The stance each signal belongs to.
 _SIGNAL_STANCE: dict[str, Stance] = {
     "confirm": "supports",
@@ -104,7 +111,7 @@ class ModelReader:
             ) from exc
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
         self.thresholds = thresholds(self.config.extra)
-        self.joint = self.config.extra.get("signal_score") == JOINT
+        self.score = str(self.config.extra.get("signal_score", SIGNAL))
         self.version = f"model {self.config.version}"
         self._lock = threading.Lock()  # torch modules are not safe across threads at once
 
@@ -125,7 +132,7 @@ class ModelReader:
             )
         verdicts = []
         for s, g, f in zip(stance, signal, found, strict=True):
-            label, act, p = decide(s, g, self.thresholds.of(f.on_record), self.joint)
+            label, act, p = decide(s, g, self.thresholds.of(f.on_record), self.score)
             cues = [*f.judgement.cues, f"model:{label}:{float(s.max()):.2f}"]
             if act != "none":
                 cues.append(f"model:{act}:{p:.2f}")
@@ -137,25 +144,59 @@ def decide(
     stance: npt.NDArray[np.float32],
     signal: npt.NDArray[np.float32],
     threshold: float | Mapping[str, float],
-    joint: bool = False,
+    score: str = SIGNAL,
 ) -> tuple[Stance, Signal, float]:
     """(stance, signal, probability) from the model's two distributions: the likeliest stance,
     and the likeliest signal only when it reaches its threshold (one for all, or one per
     signal) and the text is related; a signal brings the stance it belongs to.
 
-    With ``joint`` the signal is scored by the geometric mean of its probability and that of
-    its stance: a signal the stance head reads as merely reported ("said to", a third party)
-    scores low, where the signal head alone can be sure of it."""
+    With JOINT the signal is scored by the geometric mean of its probability and that of its
+    stance: a signal the stance head reads as merely reported ("said to", a third party)
+    scores low, where the signal head alone can be sure of it. With CUMULATIVE, scored the same
+    way, a weaker act also counts the stronger one's probability: a signed agreement the
+    network splits half and half between confirm and formalize is surely at least a
+    confirmation, where the likeliest act alone (0.5) would pass no threshold."""
     label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
+    if score == CUMULATIVE:
+        found = _cumulative(stance, signal, threshold) if label != "unrelated" else None
+        return found if found is not None else (label, "none", float(stance.max()))
     best = 1 + int(np.argmax(signal[1:]))
     act: Signal = SIGNALS[best]  # type: ignore[assignment]
-    score = float(signal[best])
-    if joint:
-        score = float(np.sqrt(score * float(stance[STANCES.index(_SIGNAL_STANCE[act])])))
-    least = threshold if isinstance(threshold, float | int) else threshold[act]
-    if label != "unrelated" and score >= least:
-        return _SIGNAL_STANCE[act], act, score
+    value = float(signal[best])
+    if score == JOINT:
+        value = _joint(value, stance, act)
+    if label != "unrelated" and value >= _least(threshold, act):
+        return _SIGNAL_STANCE[act], act, value
     return label, "none", float(stance.max())
+
+
+def _joint(value: float, stance: npt.NDArray[np.float32], act: str) -> float:
+    return float(np.sqrt(value * float(stance[STANCES.index(_SIGNAL_STANCE[act])])))
+
+
+def _least(threshold: float | Mapping[str, float], act: str) -> float:
+    return float(threshold) if isinstance(threshold, float | int) else threshold[act]
+
+
+def _cumulative(
+    stance: npt.NDArray[np.float32],
+    signal: npt.NDArray[np.float32],
+    threshold: float | Mapping[str, float],
+) -> tuple[Stance, Signal, float] | None:
+    """The best-scoring act that reaches its threshold, each side tried strongest first."""
+    passed: list[tuple[float, Signal]] = []
+    for strong, weak in _SIDES:
+        mass = 0.0
+        for act in (strong, weak):
+            mass += float(signal[SIGNALS.index(act)])
+            value = _joint(mass, stance, act)
+            if value >= _least(threshold, act):
+                passed.append((value, act))  # type: ignore[arg-type]
+                break
+    if not passed:
+        return None
+    value, act = max(passed)
+    return _SIGNAL_STANCE[act], act, value
 
 
 def feature_matrix(
