@@ -101,3 +101,7 @@ def test_the_command_says_what_went_wrong(
     assert main(["add", str(broken)]) == 1
     assert "broken.jsonl:1: not JSON" in capsys.readouterr().err
     assert main([]) == 2
+    assert main(["add"]) == 2  # no batch named
+    assert "usage:" in capsys.readouterr().err
+    assert main(["add", "--help"]) == 0
+    assert "JSON-lines files of new stories" in capsys.readouterr().out

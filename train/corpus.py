@@ -3,6 +3,7 @@ headline, neighbours, stance, signal, hard-negative kind and split (see its READ
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -140,13 +141,32 @@ def add_batch(paths: list[Path], folder: Path = FOLDER) -> dict[str, int]:
     return {target.name: len(new) for target, new in lines.items()}
 
 
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.corpus",
+        description="Manage the signal corpus (train/corpus/README.md is the writers' guide).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser(
+        "add",
+        help="add a batch of new stories, a quarter of each kind's held out as test",
+        description="Check every row of the batch files (labels, one claim and kind per "
+        "story, no signal on a hard negative, no story already in) and append them to the "
+        "corpus, a quarter of each kind's new stories held out as test. Nothing is written "
+        "unless the whole batch is sound.",
+    )
+    add.add_argument("batch", nargs="+", type=Path, help="JSON-lines files of new stories")
+    return parser
+
+
 def main(argv: list[str]) -> int:
     """``python -m train.corpus add BATCH.jsonl ...``: new stories in, their split drawn."""
-    if len(argv) < 2 or argv[0] != "add":
-        print("usage: python -m train.corpus add BATCH.jsonl [...]", file=sys.stderr)
-        return 2
     try:
-        added = add_batch([Path(p) for p in argv[1:]])
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has printed
+        return int(exc.code or 0)
+    try:
+        added = add_batch(args.batch)
     except (OSError, ValueError) as exc:
         print(f"corpus: nothing added: {exc}", file=sys.stderr)
         return 1
