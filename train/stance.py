@@ -92,6 +92,8 @@ FEATURES = (
     "claim_falsehood",
     "claim_hedged",
     "length",
+    "party_missing",
+    "other_names",
 )
 
 

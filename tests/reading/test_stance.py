@@ -595,3 +595,26 @@ def test_talks_or_acts_about_another_matter_do_not_confirm(sentence: str) -> Non
 )
 def test_talks_about_the_claims_content_still_confirm(sentence: str) -> None:
     assert judge(sentence, PARTNERSHIP).signal == "confirm"
+
+
+# Whose deal a sentence is about, by its names: the same party's other deal brings names of its
+# own and leaves one of the claim's out, whatever its verbs; the deal itself names both parties.
+NAMES_CLAIM = "Corvane Tools will sell its drills business to Ashby Capital"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "missing", "other"),
+    [
+        ("Corvane Tools has agreed to sell its drills business to Ashby Capital.", 0.0, 0.0),
+        ("Corvane signs deal to sell saws arm to Pellam Partners", 0.75, 0.5),
+        ("On Monday in March, the company said it had signed.", 1.0, 0.0),
+        ("Analysts at Quorn Research expect the sale of Corvane's unit to close.", 0.75, 0.5),
+        ("Ashby, Corvane, Dunley, Eskdale, Fenwick, Garrow and Hollin all bid.", 0.5, 1.0),
+    ],
+)
+def test_names_say_whose_deal_a_sentence_is_about(
+    sentence: str, missing: float, other: float
+) -> None:
+    features = find(sentence, NAMES_CLAIM).features
+    assert features["party_missing"] == pytest.approx(missing)
+    assert features["other_names"] == pytest.approx(other)

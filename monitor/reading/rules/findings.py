@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.reading.rules.features import profile
+from monitor.reading.rules.features import names, profile
 from monitor.reading.rules.judge import by_rules
 from monitor.reading.rules.lexicon import Lexicon, load_lexicon
 from monitor.reading.rules.negation import stem, words_after, words_before
@@ -49,7 +49,7 @@ def find(
     lex = lexicon if lexicon is not None else load_lexicon()
     reading = read_against(read_text(sentence, lex), claim_view(claim, lex), lex)
     rule = by_rules(reading, list(context), lex)
-    values = dict(profile(reading, rule, lex))
+    values = {**profile(reading, rule, lex), **names(sentence, reading, lex)}
     for signal in _SIGNALS:
         values[f"rule_{signal}"] = float(rule.signal == signal)
     return Findings(rule, values, on_record(reading, lex, sentence))

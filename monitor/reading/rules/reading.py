@@ -87,6 +87,24 @@ class ClaimView:
     words: tuple[str, ...] = ()
 
 
+# Capitalised, never a party's name ("May" is left out: it is also the modal verb).
+_CALENDAR = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
 def _normalise(text: str, lex: Lexicon) -> str:
     text = text.translate(_QUOTES)
     for pattern, replacement in lex.rewrites:
@@ -112,12 +130,23 @@ def _subject_of_saying(hit: Hit, text: str) -> bool:
     )
 
 
+def name_stems(text: str, lex: Lexicon, first: bool = True) -> frozenset[str]:
+    """The stems of the capitalised words, which name the parties, but for stop words; the
+    first word counts only with ``first`` (a claim starts with a name, a sentence may start
+    with any word), and in a sentence words that never name a party (days, months, "Analysts")
+    do not count."""
+    capitalised = re.findall(r"\b[A-Z][\w&'-]*", text.translate(_QUOTES))
+    if not first:
+        capitalised = capitalised[1:] if text.lstrip()[:1].isupper() else capitalised
+    skip = lex.stopwords if first else lex.stopwords | _CALENDAR
+    stems = (stem(w) for w in capitalised if w.lower() not in skip)
+    return frozenset(s for s in stems if first or s not in lex.generic)
+
+
 def claim_view(claim: str, lex: Lexicon) -> ClaimView:
     text = read_text(claim, lex)
     words = [t.text for t in text.tokens]
-    # Capitalised words name the parties; the first word counts unless it is a stop word.
-    capitalised = re.findall(r"\b[A-Z][\w&'-]*", claim.translate(_QUOTES))
-    entities = frozenset(stem(w) for w in capitalised if w.lower() not in lex.stopwords)
+    entities = name_stems(claim, lex)
     negated = bool(negation_scopes(text.tokens, lex.negation, text.masked))
     negative = negated or any(text.hits[r] for r in ("deny", "debunk", "abandon"))
     hedged = any(text.hits[r] for r in ("source_hedge", "modal_hedge", "speculation"))
