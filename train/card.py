@@ -140,6 +140,7 @@ TUNED = (
     "lr",
     "signal_weight",
     "hard_weight",
+    "swap_parties",
     "joint",
     "cumulative",
     "confident",

@@ -53,7 +53,7 @@ from monitor.reading.reader import (
 )
 from monitor.reading.rules import load_lexicon
 from monitor.reading.rules.findings import Findings, find
-from train import card, data, evaluate, fit
+from train import card, data, evaluate, fit, swap
 from train.corpus import FOLDER, load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,6 +176,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hold --most-false with 95%% confidence on the dev stories, not just as seen "
         "(fewer false signals on new stories, and fewer signals)",
+    )
+    parser.add_argument(
+        "--swap-parties",
+        action="store_true",
+        help="train on a twin of each signal sentence that names the claim's last party, with an "
+        "invented company in its place, read as unrelated (the same act by somebody else; "
+        "train/swap.py)",
     )
     parser.add_argument(
         "--reported-thresholds",
@@ -327,6 +334,10 @@ def main() -> None:
     if args.weights and args.seen_corpus:
         seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
         corpus_dev = [e for e in corpus if e.group not in seen]
+    if args.swap_parties and not args.weights:
+        twins = swap.swapped(corpus_fit, vectors, args.seed)
+        log(f"swapped parties: {len(twins)} signal sentences of the fit stories twinned")
+        corpus_fit = corpus_fit + twins
     ours = labelled(vectors)
     vectors.save()
     if args.limit:
