@@ -524,7 +524,7 @@ def measure(
     corpus_dev: tuple[list[data.Example], evaluate.Readings],
     ours: list[data.Example],
     emergent: tuple[list[data.Example], list[data.Example]],
-    score: str = SIGNAL,
+    scoring: str = SIGNAL,
 ) -> dict[str, Any]:
     """Every figure the card gives; ``corpus_dev`` comes read already (the thresholds were
     chosen on it), ``emergent`` is (held-out claims, trained claims)."""
@@ -535,10 +535,10 @@ def measure(
     return {
         "fnc1_heldout_bodies": evaluate.fnc_report(fnc_test, readings(fnc_test)),
         "corpus_test_stories": evaluate.signal_report(
-            corpus_test, readings(corpus_test), threshold, score
+            corpus_test, readings(corpus_test), threshold, scoring
         ),
-        "corpus_dev_stories": evaluate.signal_report(*corpus_dev, threshold, score),
-        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, score),
+        "corpus_dev_stories": evaluate.signal_report(*corpus_dev, threshold, scoring),
+        "labelled_sentences": evaluate.signal_report(ours, readings(ours), threshold, scoring),
         "emergent_heldout_claims": evaluate.emergent_report(emergent[0], readings(emergent[0])),
         "emergent_in_sample": evaluate.emergent_report(emergent[1], readings(emergent[1])),
     }

@@ -67,6 +67,8 @@ class Lexicon:
     perfect_states: frozenset[str] = frozenset()
     # Words that end the clause of a denial told as history ("had denied it, but then ...").
     history_boundaries: frozenset[str] = frozenset()
+    # Capitalised words that never name a party (months).
+    not_names: frozenset[str] = frozenset()
     # Articles: an object-bound act verb right after one is an adjective ("an established firm").
     articles: frozenset[str] = frozenset()
     # Verbs that end what talks or a deal are about ("talks about X were ...").
@@ -144,6 +146,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         perfect_states=frozenset(neg.get("perfect_states", [])),
         history_boundaries=frozenset(neg.get("history_boundaries", [])),
         articles=frozenset(words.get("articles", [])),
+        not_names=frozenset(words.get("not_names", [])),
         topic_ends=frozenset(neg.get("topic_ends", [])),
     )
 

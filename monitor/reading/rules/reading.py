@@ -87,24 +87,6 @@ class ClaimView:
     words: tuple[str, ...] = ()
 
 
-# Capitalised, never a party's name ("May" is left out: it is also the modal verb).
-_CALENDAR = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
-
-
 def _normalise(text: str, lex: Lexicon) -> str:
     text = text.translate(_QUOTES)
     for pattern, replacement in lex.rewrites:
@@ -138,7 +120,7 @@ def name_stems(text: str, lex: Lexicon, first: bool = True) -> frozenset[str]:
     capitalised = re.findall(r"\b[A-Z][\w&'-]*", text.translate(_QUOTES))
     if not first:
         capitalised = capitalised[1:] if text.lstrip()[:1].isupper() else capitalised
-    skip = lex.stopwords if first else lex.stopwords | _CALENDAR
+    skip = lex.stopwords if first else lex.stopwords | lex.not_names
     stems = (stem(w) for w in capitalised if w.lower() not in skip)
     return frozenset(s for s in stems if first or s not in lex.generic)
 
