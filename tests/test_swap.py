@@ -62,3 +62,17 @@ def test_each_signal_sentence_naming_the_other_party_gets_an_unrelated_twin(
     assert twin.group == "story:loddon"  # a twin stays in its story's split
     assert twin.passage.similarity != 0.8  # measured anew for the new sentence
     assert swap.swapped(examples, _vectors(tmp_path), seed=3) == twins  # seeded
+
+
+def test_a_share_keeps_that_part_of_the_twins_seeded(tmp_path: Path) -> None:
+    examples = [
+        _example(f"Loddon Bakeries signed contract {i} with Greenaway Grocers.", "formalize")
+        for i in range(200)
+    ]
+    every = swap.swapped(examples, _vectors(tmp_path), seed=5)
+    some = swap.swapped(examples, _vectors(tmp_path), seed=5, share=0.3)
+    assert len(every) == 200
+    assert 40 <= len(some) <= 80  # about 60: a third of the twins, not all, not none
+    assert swap.swapped(examples, _vectors(tmp_path), seed=5, share=0.3) == some
+    kept = {t.passage.sentence.split(" with ")[0] for t in some}
+    assert kept < {t.passage.sentence.split(" with ")[0] for t in every}

@@ -141,6 +141,7 @@ TUNED = (
     "signal_weight",
     "hard_weight",
     "swap_parties",
+    "swap_share",
     "joint",
     "cumulative",
     "confident",

@@ -185,6 +185,13 @@ def parser() -> argparse.ArgumentParser:
         "train/swap.py)",
     )
     parser.add_argument(
+        "--swap-share",
+        type=float,
+        default=1.0,
+        help="with --swap-parties: the share of those signal sentences that get a twin (drawn "
+        "with --seed)",
+    )
+    parser.add_argument(
         "--reported-thresholds",
         action="store_true",
         help="choose the thresholds for sentences the rules read as reported, not on record (a "
@@ -335,7 +342,7 @@ def main() -> None:
         seen = {f"story:{r.story}" for r in load_corpus(args.seen_corpus)}
         corpus_dev = [e for e in corpus if e.group not in seen]
     if args.swap_parties and not args.weights:
-        twins = swap.swapped(corpus_fit, vectors, args.seed)
+        twins = swap.swapped(corpus_fit, vectors, args.seed, args.swap_share)
         log(f"swapped parties: {len(twins)} signal sentences of the fit stories twinned")
         corpus_fit = corpus_fit + twins
     ours = labelled(vectors)

@@ -45,8 +45,12 @@ def stand_in(party: str, rng: random.Random) -> str:
     return " ".join([rng.choice(_HEADS) + rng.choice(_TAILS), *rest])
 
 
-def swapped(examples: Sequence[Example], vectors: VectorCache, seed: int) -> list[Example]:
-    """One twin per signal sentence that names the claim's last party, read as unrelated."""
+def swapped(
+    examples: Sequence[Example], vectors: VectorCache, seed: int, share: float = 1.0
+) -> list[Example]:
+    """One twin per signal sentence that names the claim's last party, read as unrelated;
+    with ``share`` below 1, only that share of them (drawn with ``seed``), so the twins teach
+    whose deal it is without outnumbering the signals they copy."""
     rng = random.Random(seed)
     twins: list[tuple[Example, str, tuple[str, ...]]] = []
     for example in examples:
@@ -56,6 +60,8 @@ def swapped(examples: Sequence[Example], vectors: VectorCache, seed: int) -> lis
         party = names[-1]
         sentence = example.passage.sentence
         if not re.search(rf"\b{re.escape(party.partition(' ')[0])}\b", sentence):
+            continue
+        if share < 1 and rng.random() >= share:
             continue
         other = stand_in(party, rng)
         context = tuple(swap(c, party, other) for c in example.passage.context)
