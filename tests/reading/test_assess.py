@@ -104,6 +104,36 @@ def test_assess_pairs(write_config: Callable[..., Path], tmp_path: Path, encoder
     assert "line 3: not JSON" in err and "line 4: 'claim'" in err
 
 
+# The same two parties doing something else, mostly in words no list of the claim's content
+# holds: whichever layer stops them (matching or the reader), the product path gives no signal.
+SAME_PARTIES_OTHER_DEAL = [
+    "Ferro Motors will supply batteries to Nimbus Mobile.",
+    "Nimbus Mobile was the third-largest phone vendor in Europe, ahead of Ferro Motors.",
+    "Ferro Motors and Nimbus Mobile settled their dispute over a dealer website on Monday.",
+    "Nimbus Mobile has signed a contract to put its phones in Ferro Motors' showrooms.",
+]
+
+
+def test_the_same_two_parties_other_deal_moves_nothing(
+    write_config: Callable[..., Path], encoder: object
+) -> None:
+    lines = [
+        {
+            "id": i,
+            "claim": CLAIM,
+            "text": text,
+            "entities": ["Nimbus Mobile|Nimbus", "Ferro Motors|Ferro"],
+        }
+        for i, text in enumerate(SAME_PARTIES_OTHER_DEAL)
+    ]
+    body = "".join(json.dumps(x) + "\n" for x in lines)
+    code, out, _ = run(write_config(), "--pairs", "-", stdin=body)
+    assert code == 0
+    read = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    moved = {SAME_PARTIES_OTHER_DEAL[i]: (r["stance"], r["signal"]) for i, r in read.items()}
+    assert all(signal == "none" for _, signal in moved.values()), moved
+
+
 @pytest.mark.parametrize("entities", [["Acme", "|"], ["Acme", "..."], ["Acme", " "], "Acme"])
 def test_a_pair_whose_entity_names_nothing_is_refused(entities: object) -> None:
     line = json.dumps({"claim": "Acme buys Globex", "text": "Acme buys.", "entities": entities})

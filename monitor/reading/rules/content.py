@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.reading.rules.lexicon import Lexicon
-from monitor.reading.rules.negation import content_stems, tokenize
+from monitor.reading.rules.negation import content_stems, stem, tokenize
 
 
 def _words(text: str) -> list[str]:
@@ -29,9 +29,22 @@ def name_stems(entities: Iterable[str]) -> frozenset[str]:
 
 
 def terms(text: str, names: frozenset[str], lex: Lexicon) -> frozenset[str]:
-    """The concepts a text names, apart from the parties' names and words that say nothing."""
-    stems = content_stems(_words(text), lex.stopwords) - lex.generic - names
-    return frozenset(lex.concepts.get(s, s) for s in stems)
+    """The concepts a text names, apart from the parties' names and words that say nothing.
+
+    A word of a concept group counts as written before it is stemmed: "offer" names a takeover
+    though its stem is that of "off", which says nothing."""
+    found: set[str] = set()
+    for part in (p for w in _words(text) for p in w.split("-")):
+        if part in lex.stopwords or not any(ch.isalpha() for ch in part):
+            continue
+        stemmed = stem(part)
+        if stemmed in names:
+            continue
+        if part in lex.concept_words:
+            found.add(lex.concept_words[part])
+        elif stemmed not in lex.generic:
+            found.add(lex.concepts.get(stemmed, stemmed))
+    return frozenset(found)
 
 
 def claim_terms(texts: Iterable[str], entities: Iterable[str], lex: Lexicon) -> frozenset[str]:

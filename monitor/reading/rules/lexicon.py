@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -58,6 +58,9 @@ class Lexicon:
     cue_window: int
     complement_window: int
     future_window: int
+    # Each word of a concept group, as written, -> the group's name: a stem may be shared with a
+    # word that says nothing ("offer" and "off" stem alike).
+    concept_words: Mapping[str, str] = field(default_factory=dict)
     # Auxiliaries before "not" that make the negated verb an act not done ("has not signed"), and
     # the verbs after which it is a state instead ("has not been").
     perfect: frozenset[str] = frozenset()
@@ -93,6 +96,11 @@ def _role_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
     ordered = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
     body = "|".join(_phrase_pattern(p) for p in ordered) or r"(?!x)x"
     return re.compile(rf"(?<![\w'-])(?:{body})(?![\w-])")
+
+
+def _concept_words(groups: Sequence[Sequence[str]]) -> dict[str, str]:
+    """Every word of every group, lower case, mapped to its group's one name."""
+    return {w.lower(): stem(g[0]) for g in groups if g for w in g}
 
 
 def _concepts(groups: Sequence[Sequence[str]]) -> dict[str, str]:
@@ -134,6 +142,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         stopwords=frozenset(words["stopwords"]),
         generic=frozenset(stem(w) for w in words["generic_objects"]),
         concepts=_concepts(words.get("concepts", [])),
+        concept_words=_concept_words(words.get("concepts", [])),
         complement_stops=frozenset(neg["complement_boundaries"]),
         overlap_words=int(scope["overlap_words"]),
         overlap_share=float(scope["overlap_share"]),
