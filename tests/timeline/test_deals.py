@@ -3,7 +3,7 @@ negatives ("said to" headlines, unions and investors asserting acts, questions, 
 recaps of an old denial, other deals with the same verbs). Written blind to the reader and
 never tuned on (tests/fixtures/deals/README.md), with the shipped trained reader: no move that
 is not an expected one (a hedged or third-party sentence never moves a state), one alert per
-move, every final state, and (expected to fail until the reader finds them all) every alert."""
+move, every final state, and every alert in order, from the article that should cause it."""
 
 from __future__ import annotations
 
@@ -99,13 +99,6 @@ def _url_of(slug: str) -> str:
     )
 
 
-# Issue 14's target: the shipped reader finds every one of these. It does not yet (it misses
-# Merrowgate's confirmation of talks and goes straight to formalized on the signed deal), so
-# this one is expected to fail; strict, so the day it passes the mark must go.
-MISSES = "the reader misses an expected move (issue 14): see tests/fixtures/deals/README.md"
-
-
-@pytest.mark.xfail(strict=True, reason=MISSES)
 def test_every_state_change_is_the_expected_one_from_the_expected_article(
     replayed: Database,
 ) -> None:
