@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.reading.rules.lexicon import Lexicon
-from monitor.reading.rules.negation import content_stems, stem, tokenize
+from monitor.reading.rules.negation import content_parts, content_stems, stem, tokenize
 
 
 def _words(text: str) -> list[str]:
@@ -34,9 +34,7 @@ def terms(text: str, names: frozenset[str], lex: Lexicon) -> frozenset[str]:
     A word of a concept group counts as written before it is stemmed: "offer" names a takeover
     though its stem is that of "off", which says nothing."""
     found: set[str] = set()
-    for part in (p for w in _words(text) for p in w.split("-")):
-        if part in lex.stopwords or not any(ch.isalpha() for ch in part):
-            continue
+    for part in content_parts(_words(text), lex.stopwords):
         stemmed = stem(part)
         if stemmed in names:
             continue

@@ -7,7 +7,7 @@ Pure functions over plain data. The vocabulary (negators, clause boundaries) com
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 # Words keep inner hyphens and apostrophes ("co-founder", "xiaomi's"); every other mark is a
@@ -79,11 +79,16 @@ def stem(word: str) -> str:
     return w[:_STEM_LENGTH]
 
 
-def content_stems(words: Iterable[str], stopwords: frozenset[str]) -> frozenset[str]:
-    """Stems of the words that carry content (letters, not a stop word)."""
+def content_parts(words: Iterable[str], stopwords: frozenset[str]) -> Iterator[str]:
+    """The words that carry content (letters, not a stop word), unstemmed."""
     # Hyphenated words count by their parts, so "spin-off" meets "spin off".
     parts = (part for w in words for part in w.split("-"))
-    return frozenset(stem(p) for p in parts if p not in stopwords and any(ch.isalpha() for ch in p))
+    return (p for p in parts if p not in stopwords and any(ch.isalpha() for ch in p))
+
+
+def content_stems(words: Iterable[str], stopwords: frozenset[str]) -> frozenset[str]:
+    """Stems of the words that carry content (`content_parts`)."""
+    return frozenset(stem(p) for p in content_parts(words, stopwords))
 
 
 def is_clause_mark(token: Token) -> bool:
