@@ -93,6 +93,23 @@ def test_thresholds_keep_dev_false_signals_within_the_bound() -> None:
     assert "confirm" in signals  # the true ones above it still count
 
 
+def test_no_threshold_goes_below_the_least_one() -> None:
+    # No hard negative reaches 0.5, so the dev stories alone would let confirm drop to 0.6.
+    gold = [_example("none", "said-to") for _ in range(300)] + [
+        _example("confirm", None) for _ in range(40)
+    ]
+    confirm = np.concatenate([np.full(300, 0.1), np.linspace(0.6, 0.99, 40)])
+    signal = np.zeros((len(gold), 5), dtype=np.float32)
+    signal[:, 1], signal[:, 0] = confirm, 1 - confirm
+    stance = np.tile(np.array([0.0, 0.5, 0.5, 0.0], dtype=np.float32), (len(gold), 1))
+    readings = evaluate.Readings(stance, signal, np.zeros(len(gold), bool))
+    assert evaluate.choose_thresholds(gold, readings, 0.01)["confirm"] < 0.9
+    floored = evaluate.choose_thresholds(gold, readings, 0.01, least=0.9)
+    assert min(floored.values()) >= 0.9
+    apart = evaluate.choose_reported(gold, readings, floored, 0.01, least=0.9)
+    assert min([*apart.on_record.values(), *apart.reported.values()]) >= 0.9
+
+
 def test_reported_sentences_get_thresholds_of_their_own() -> None:
     # Ten third-party hard negatives read as confirmations at 0.80-0.89, true on-record
     # confirmations at 0.70-0.99: one common threshold must sit above 0.89 and lose most of the

@@ -147,12 +147,13 @@ def choose_threshold(
     most_false: float,
     scoring: str = SIGNAL,
     confident: bool = False,
+    least: float = 0.5,
 ) -> float:
-    """The lowest signal threshold (0.50-0.99) whose false alarms on hard negatives stay within
-    ``most_false`` (`within`), ties going to the best signal macro-F1: a missed act costs a
-    late alert, a false one costs trust."""
+    """The lowest signal threshold (``least``-0.99, at least 0.50) whose false alarms on hard
+    negatives stay within ``most_false`` (`within`), ties going to the best signal macro-F1: a
+    missed act costs a late alert, a false one costs trust."""
     best: tuple[float, float] | None = None
-    for threshold in GRID[GRID >= 0.5]:
+    for threshold in GRID[max(0.5, least) <= GRID]:
         score = _score(examples, readings, float(threshold), most_false, scoring, confident)
         if score is not None and (best is None or score > best[1] + 1e-9):
             best = (float(threshold), score)
@@ -165,12 +166,13 @@ def choose_thresholds(
     most_false: float,
     scoring: str = SIGNAL,
     confident: bool = False,
+    least: float = 0.3,
 ) -> dict[str, float]:
     """One threshold per signal, from the common one (`choose_threshold`): each signal in turn
-    takes the threshold (0.30-0.99) that gives the best signal macro-F1 while all false alarms
-    together stay within ``most_false``; ties keep the higher, more cautious one. Two rounds,
-    since one signal's threshold moves what the others may spend."""
-    common = choose_threshold(examples, readings, most_false, scoring, confident)
+    takes the threshold (``least``-0.99) that gives the best signal macro-F1 while all false
+    alarms together stay within ``most_false``; ties keep the higher, more cautious one. Two
+    rounds, since one signal's threshold moves what the others may spend."""
+    common = choose_threshold(examples, readings, most_false, scoring, confident, least)
     chosen = dict.fromkeys(SIGNALS[1:], common)
 
     def score(candidate: dict[str, float]) -> float | None:
@@ -179,7 +181,7 @@ def choose_thresholds(
     for _ in range(2):
         for act in SIGNALS[1:]:
             best = (chosen[act], score(chosen) or 0.0)
-            for value in GRID[::-1]:
+            for value in GRID[least <= GRID][::-1]:
                 got = score({**chosen, act: round(float(value), 2)})
                 if got is not None and got > best[1] + 1e-9:
                     best = (round(float(value), 2), got)
@@ -194,12 +196,14 @@ def choose_reported(
     most_false: float,
     scoring: str = SIGNAL,
     confident: bool = False,
+    least: float = 0.3,
 ) -> Thresholds:
     """Thresholds for the sentences the rules read as reported, beside ``on_record`` (from
     `choose_thresholds`): each signal's reported threshold starts at its on-record one and
     takes the value that gives the best signal macro-F1 within the bound; ties keep the one it
     has. Then the on-record ones are chosen again beside them, since the false alarms the
-    reported sentences no longer spend may be spent on on-record ones."""
+    reported sentences no longer spend may be spent on on-record ones. None goes below
+    ``least``."""
     chosen = Thresholds(dict(on_record), dict(on_record))
 
     def score(candidate: Thresholds) -> float | None:
@@ -209,7 +213,7 @@ def choose_reported(
         for side in ("reported", "on_record"):
             for act in SIGNALS[1:]:
                 best = (getattr(chosen, side)[act], score(chosen) or 0.0)
-                for value in GRID[::-1]:
+                for value in GRID[least <= GRID][::-1]:
                     trial = {**getattr(chosen, side), act: round(float(value), 2)}
                     got = score(replace(chosen, **{side: trial}))
                     if got is not None and got > best[1] + 1e-9:

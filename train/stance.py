@@ -199,6 +199,14 @@ def parser() -> argparse.ArgumentParser:
         "signal_thresholds_reported)",
     )
     parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
+    parser.add_argument(
+        "--least-threshold",
+        type=float,
+        default=0.3,
+        help="no signal threshold below this: the dev stories hold a few hundred hard "
+        "negatives, and a threshold they allow at 0.6 lets the network's unsure readings of "
+        "wording they lack move states",
+    )
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--threads", type=int, default=2)
@@ -392,12 +400,18 @@ def main() -> None:
         log(f"signal thresholds {threshold} (kept from {args.weights}), {scoring(args)}")
     else:
         common = evaluate.choose_thresholds(
-            corpus_dev, dev, args.most_false, scoring(args), args.confident
+            corpus_dev, dev, args.most_false, scoring(args), args.confident, args.least_threshold
         )
         threshold = Thresholds(common, common)
         if args.reported_thresholds:
             threshold = evaluate.choose_reported(
-                corpus_dev, dev, common, args.most_false, scoring(args), args.confident
+                corpus_dev,
+                dev,
+                common,
+                args.most_false,
+                scoring(args),
+                args.confident,
+                args.least_threshold,
             )
         log(
             f"signal thresholds {threshold} (dev stories, at most {args.most_false:.0%} false, "
