@@ -14,7 +14,7 @@ from monitor.reading.reader import CUMULATIVE, JOINT, Passage, decide, threshold
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate
 from train.data import Example
-from train.stance import follow_seed, parser, split_seed
+from train.stance import follow_seed, parser, split_seed, stage1_seed
 
 
 @pytest.mark.parametrize(
@@ -202,3 +202,11 @@ def test_runs_may_share_their_dev_stories_whatever_their_training_seed() -> None
     assert (args.seed, split_seed(args)) == (14, 13) and "seed 13" in said[0]
     follow_seed(args, trained, said.append)  # already the same: nothing said
     assert len(said) == 1
+
+
+def test_runs_may_share_their_first_stage_whatever_their_second_stage_seed() -> None:
+    assert stage1_seed(argparse.Namespace(seed=17, stage1_seed=None)) == 17
+    shared = argparse.Namespace(weights=None, seed=17, stage1_seed=16, split_seed=13)
+    assert stage1_seed(shared) == 16
+    command = "\n".join(card._reproduce(shared, {}, DEFAULTS))
+    assert "--seed 17" in command and "--stage1-seed 16" in command

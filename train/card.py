@@ -134,6 +134,7 @@ def write(
 TUNED = (
     "seed",
     "split_seed",
+    "stage1_seed",
     "fnc1_rows",
     "replay",
     "epochs",
@@ -147,11 +148,19 @@ TUNED = (
     "confident",
     "reported_thresholds",
     "most_false",
+    "least_threshold",
 )
 
 
 # What is chosen when weights are measured (the rest was the training run's).
-CHOSEN = ("joint", "cumulative", "confident", "reported_thresholds", "most_false")
+CHOSEN = (
+    "joint",
+    "cumulative",
+    "confident",
+    "reported_thresholds",
+    "most_false",
+    "least_threshold",
+)
 
 
 def _tuned(

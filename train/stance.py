@@ -122,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
         help="of the dev fifth of the corpus's train stories, when it should not follow --seed: "
         "runs that share it share their dev stories, so their readings of them can be pooled",
     )
+    parser.add_argument(
+        "--stage1-seed",
+        type=int,
+        help="of stage 1 (FNC-1), when it should not follow --seed: runs that share it start "
+        "stage 2 from the same weights (and the cache), so only stage 2's seed tells them apart",
+    )
     parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
     parser.add_argument("--unrelated-share", type=float, default=0.2)
     parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
@@ -292,9 +298,10 @@ def stage_one(
     """Stance on FNC-1; kept in --cache under its settings, so a run that changes only stage 2
     starts from the same weights instead of training them again."""
     settings = fit.Settings(epochs=args.fnc1_epochs, max_length=args.max_length)
+    seed = stage1_seed(args)
     key = json.dumps(
         [
-            args.seed,
+            seed,
             args.fnc1_rows,
             args.unrelated_share,
             config.layers,
@@ -311,8 +318,8 @@ def stage_one(
         model.load_state_dict(torch.load(saved))
         return model.state_dict()
     fit.freeze_word_embeddings(model)
-    stage1 = sample_fnc1(fnc_train, args.fnc1_rows, args.unrelated_share, args.seed)
-    fit.train(model, tokenizer, stage1, with_features(stage1), settings, args.seed, log, "fnc1")
+    stage1 = sample_fnc1(fnc_train, args.fnc1_rows, args.unrelated_share, seed)
+    fit.train(model, tokenizer, stage1, with_features(stage1), settings, seed, log, "fnc1")
     state = {k: v.clone() for k, v in model.state_dict().items()}
     torch.save(state, saved)
     return state
@@ -481,6 +488,12 @@ def scoring(args: argparse.Namespace) -> str:
 def split_seed(args: argparse.Namespace) -> int:
     """The seed the dev stories are drawn with."""
     chosen = getattr(args, "split_seed", None)
+    return args.seed if chosen is None else int(chosen)
+
+
+def stage1_seed(args: argparse.Namespace) -> int:
+    """The seed of stage 1 (FNC-1)."""
+    chosen = getattr(args, "stage1_seed", None)
     return args.seed if chosen is None else int(chosen)
 
 
