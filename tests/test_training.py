@@ -4,15 +4,17 @@ signals, how a signal is scored, what the model card says to reproduce a run."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from monitor.reading.model import SIGNALS
-from monitor.reading.model.network import NetworkConfig
+from monitor.reading.model.network import CONFIG, WEIGHTS, NetworkConfig
 from monitor.reading.reader import CUMULATIVE, JOINT, Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
-from train import card, evaluate
+from train import card, evaluate, soup
 from train.data import Example
 from train.stance import follow_seed, parser, split_seed, stage1_seed
 
@@ -210,3 +212,41 @@ def test_runs_may_share_their_first_stage_whatever_their_second_stage_seed() -> 
     assert stage1_seed(shared) == 16
     command = "\n".join(card._reproduce(shared, {}, DEFAULTS))
     assert "--seed 17" in command and "--stage1-seed 16" in command
+
+
+def _part(folder: Path, seed: int, value: float, **settings: str) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir()
+    tensors = {"head.weight": torch.full((2, 3), value), "head.bias": torch.zeros(2)}
+    save_file({k: v.half() for k, v in tensors.items()}, str(folder / WEIGHTS))
+    trained = {"seed": str(seed), "split_seed": "13", "signal_weight": "3.0", **settings}
+    config = NetworkConfig("v", extra={"settings": trained})
+    (folder / CONFIG).write_text(config.to_json(), encoding="utf-8")
+    return folder
+
+
+def test_a_soup_is_the_mean_of_its_parts_and_names_them(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    first = _part(tmp_path / "a", 16, 1.0)
+    second = _part(tmp_path / "b", 17, 2.0, stage1_seed="16")
+    config = soup.soup([first, second], tmp_path / "soup")
+    mean = load_file(str(tmp_path / "soup" / WEIGHTS))
+    assert torch.allclose(mean["head.weight"].float(), torch.full((2, 3), 1.5))
+    parts = card._parts(config)
+    assert [p["seed"] for p in parts] == ["16", "17"]
+    args = argparse.Namespace(weights="DIR", seen_corpus=None, keep_thresholds=False, joint=True)
+    command = "\n".join(card._reproduce(args, parts[0], DEFAULTS, parts))
+    assert "--out DIR1 --seed 16 --split-seed 13 --signal-weight 3.0" in command
+    assert "--out DIR2 --seed 17 --split-seed 13 --stage1-seed 16" in command
+    assert "python -m train.soup DIR1 DIR2 --out DIR" in command
+
+
+def test_a_soup_refuses_parts_that_did_not_share_stage_one_or_dev_stories(tmp_path: Path) -> None:
+    first = _part(tmp_path / "a", 16, 1.0)
+    other_start = _part(tmp_path / "b", 17, 2.0)  # its own stage 1: seed 17
+    with pytest.raises(soup.SoupError, match=r"stage1_seed 17.*--stage1-seed"):
+        soup.soup([first, other_start], tmp_path / "soup")
+    with pytest.raises(soup.SoupError, match="at least two"):
+        soup.soup([first], tmp_path / "soup")

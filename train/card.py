@@ -4,7 +4,7 @@ files' hashes), how it was split, its settings, its figures on data it never saw
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def write(
         "",
         "Reproduce:",
         "",
-        *_reproduce(args, _settings(config), defaults),
+        *_reproduce(args, _settings(config), defaults, _parts(config)),
         "",
         "## Data (sha256)",
         "",
@@ -179,10 +179,14 @@ def _tuned(
 
 
 def _reproduce(
-    args: argparse.Namespace, trained: Mapping[str, object], defaults: Mapping[str, object]
+    args: argparse.Namespace,
+    trained: Mapping[str, object],
+    defaults: Mapping[str, object],
+    parts: Sequence[Mapping[str, object]] = (),
 ) -> list[str]:
     """The commands that made the folder; ``trained``: the settings of the run that trained
-    the weights, when this one only measured them."""
+    the weights, when this one only measured them; ``parts``: the settings of the runs whose
+    weights were averaged into them (`train.soup`)."""
     data = "--fnc1 ../shared/train/fnc1 --emergent ../shared/eval/emergent-dev.csv"
     if not args.weights:
         out = f"--out monitor/reading/model/data{_tuned(vars(args), TUNED, defaults)}"
@@ -191,7 +195,27 @@ def _reproduce(
     if args.keep_thresholds:
         seen += " --keep-thresholds"
     corpus = f" --corpus {args.seen_corpus}" if args.seen_corpus else ""
-    made = _tuned(trained, [n for n in TUNED if n not in CHOSEN], defaults)
+    training = [n for n in TUNED if n not in CHOSEN]
+    measuring = (
+        f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN, defaults)} "
+        "--out monitor/reading/model/data"
+    )
+    if parts:
+        runs = [
+            f"python -m train.stance {data}{corpus} --out DIR{i}{_tuned(p, training, defaults)}"
+            for i, p in enumerate(parts, 1)
+        ]
+        folders = " ".join(f"DIR{i}" for i in range(1, len(parts) + 1))
+        return [
+            f"The mean of the weights of {len(parts)} runs (`train.soup`), measured and given "
+            "its thresholds by a last run on the weights as the product loads them:",
+            "",
+            "```sh",
+            *runs,
+            f"python -m train.soup {folders} --out DIR",
+            measuring,
+            "```",
+        ]
     return [
         "Trained by a first run"
         + (" on the corpus as it was then (`--corpus`)" if corpus else "")
@@ -199,10 +223,19 @@ def _reproduce(
         "loads them:",
         "",
         "```sh",
-        f"python -m train.stance {data}{corpus} --out DIR{made}",
-        f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN, defaults)} "
-        "--out monitor/reading/model/data",
+        f"python -m train.stance {data}{corpus} --out DIR{_tuned(trained, training, defaults)}",
+        measuring,
         "```",
+    ]
+
+
+def _parts(config: NetworkConfig) -> list[Mapping[str, object]]:
+    """The training settings of the runs a soup averaged, or none."""
+    parts = config.extra.get("soup_of")
+    if not isinstance(parts, list):
+        return []
+    return [
+        p["settings"] for p in parts if isinstance(p, dict) and isinstance(p.get("settings"), dict)
     ]
 
 

@@ -386,7 +386,8 @@ def main() -> None:
     training: dict[str, Any] = {}
     if args.weights:
         model, _, trained = network.load(args.weights)
-        training = {k: trained.extra[k] for k in ("trained", "seconds", "settings")}
+        made = ("trained", "seconds", "settings", "soup_of")
+        training = {k: trained.extra[k] for k in made if k in trained.extra}
         config = network.NetworkConfig(**{**trained.__dict__, "extra": {}})
         log(f"weights from {args.weights}, as the product loads them")
     else:
