@@ -16,7 +16,7 @@ from monitor.reading.reader import CUMULATIVE, JOINT, Passage, decide, threshold
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate, soup
 from train.data import Example
-from train.stance import follow_seed, parser, split_seed, stage1_seed
+from train.options import follow_seed, parser, split_seed, stage1_seed
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,8 @@ from monitor.reading.reader import (
 from monitor.reading.rules import load_lexicon
 from monitor.reading.rules.findings import Findings, find
 from train import card, data, evaluate, fit, swap
-from train.corpus import FOLDER, load_corpus
+from train.corpus import load_corpus
+from train.options import follow_seed, parser, scoring, split_seed, stage1_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "fixtures" / "stance_labelled.jsonl"
@@ -95,130 +96,6 @@ FEATURES = (
     "party_missing",
     "other_names",
 )
-
-
-def arguments() -> argparse.Namespace:
-    return parser().parse_args()
-
-
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--fnc1", type=Path, required=True, help="FNC-1 folder (train_*.csv)")
-    parser.add_argument("--emergent", type=Path, required=True, help="Emergent-format CSV")
-    parser.add_argument("--corpus", type=Path, default=FOLDER, help="the signal corpus folder")
-    parser.add_argument("--out", type=Path, required=True, help="where the reader is written")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "train")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=13,
-        help="of training and of the dev split (with --weights: the weights' own)",
-    )
-    parser.add_argument(
-        "--split-seed",
-        type=int,
-        help="of the dev fifth of the corpus's train stories, when it should not follow --seed: "
-        "runs that share it share their dev stories, so their readings of them can be pooled",
-    )
-    parser.add_argument(
-        "--stage1-seed",
-        type=int,
-        help="of stage 1 (FNC-1), when it should not follow --seed: runs that share it start "
-        "stage 2 from the same weights (and the cache), so only stage 2's seed tells them apart",
-    )
-    parser.add_argument("--fnc1-rows", type=int, default=6000, help="stage-1 pairs (seeded)")
-    parser.add_argument("--unrelated-share", type=float, default=0.2)
-    parser.add_argument("--replay", type=int, default=800, help="FNC-1 pairs again in stage 2")
-    parser.add_argument("--fnc1-epochs", type=int, default=1, help="stage-1 epochs")
-    parser.add_argument("--epochs", type=int, default=4, help="stage-2 epochs")
-    parser.add_argument("--lr", type=float, default=5e-5, help="stage-2 learning rate")
-    parser.add_argument(
-        "--signal-weight",
-        type=float,
-        default=1.0,
-        help="stage 2: the signal head's loss weighed against the stance head's",
-    )
-    parser.add_argument(
-        "--hard-weight",
-        type=float,
-        default=1.0,
-        help="stage 2: a hard negative's signal loss against an ordinary sentence's",
-    )
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        help="measure a folder an earlier run wrote (its weights as shipped) instead of training",
-    )
-    parser.add_argument(
-        "--seen-corpus",
-        type=Path,
-        help="with --weights: the corpus folder those weights were trained on; the thresholds "
-        "are then chosen on every train story not in it (stories it never saw)",
-    )
-    parser.add_argument(
-        "--keep-thresholds",
-        action="store_true",
-        help="with --weights: measure with the folder's own signal thresholds, choosing none",
-    )
-    parser.add_argument("--no-emergent", action="store_true", help="never train on Emergent")
-    parser.add_argument("--emergent-folds", type=int, default=0, help="measure Emergent by claim")
-    parser.add_argument(
-        "--joint",
-        action="store_true",
-        help="score a signal by its probability and its stance's together (reader.json's "
-        "signal_score), not by its own alone",
-    )
-    parser.add_argument(
-        "--cumulative",
-        action="store_true",
-        help="as --joint, and a weaker act counts the stronger one's probability too (a formal "
-        "act is also a confirmation, a call-off also a denial): a sentence split between "
-        "confirm and formalize still confirms",
-    )
-    parser.add_argument(
-        "--confident",
-        action="store_true",
-        help="hold --most-false with 95%% confidence on the dev stories, not just as seen "
-        "(fewer false signals on new stories, and fewer signals)",
-    )
-    parser.add_argument(
-        "--swap-parties",
-        action="store_true",
-        help="train on a twin of each signal sentence that names the claim's last party, with an "
-        "invented company in its place, read as unrelated (the same act by somebody else; "
-        "train/swap.py)",
-    )
-    parser.add_argument(
-        "--swap-share",
-        type=float,
-        default=1.0,
-        help="with --swap-parties: the share of those signal sentences that get a twin (drawn "
-        "with --seed)",
-    )
-    parser.add_argument(
-        "--reported-thresholds",
-        action="store_true",
-        help="choose the thresholds for sentences the rules read as reported, not on record (a "
-        "third party, 'said to', a hedge) apart from the others' (reader.json's "
-        "signal_thresholds_reported)",
-    )
-    parser.add_argument("--most-false", type=float, default=0.01, help="false signals allowed")
-    parser.add_argument(
-        "--least-threshold",
-        type=float,
-        default=0.3,
-        help="no signal threshold below this: the dev stories hold a few hundred hard "
-        "negatives, and a threshold they allow at 0.6 lets the network's unsure readings of "
-        "wording they lack move states",
-    )
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--version", default=datetime.now(UTC).strftime("%Y-%m-%d"))
-    parser.add_argument("--limit", type=int, default=0, help="smoke test: cap every set at N")
-    return parser
 
 
 class Log:
@@ -326,7 +203,7 @@ def stage_one(
 
 
 def main() -> None:
-    args = arguments()
+    args = parser(__doc__).parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     log = Log(args.out / "train.log")
@@ -477,43 +354,6 @@ def main() -> None:
     defaults = {name: parser().get_default(name) for name in card.TUNED}
     card.write(args.out, final, measured, args, data_files(args), defaults)
     log(f"done in {time.perf_counter() - started:.0f} s -> {args.out}")
-
-
-def scoring(args: argparse.Namespace) -> str:
-    """How signals are scored (`monitor.reading.reader.decide`), from the flags."""
-    if getattr(args, "cumulative", False):
-        return CUMULATIVE
-    return JOINT if args.joint else SIGNAL
-
-
-def split_seed(args: argparse.Namespace) -> int:
-    """The seed the dev stories are drawn with."""
-    chosen = getattr(args, "split_seed", None)
-    return args.seed if chosen is None else int(chosen)
-
-
-def stage1_seed(args: argparse.Namespace) -> int:
-    """The seed of stage 1 (FNC-1)."""
-    chosen = getattr(args, "stage1_seed", None)
-    return args.seed if chosen is None else int(chosen)
-
-
-def follow_seed(
-    args: argparse.Namespace, trained: network.NetworkConfig, log: Callable[[str], None]
-) -> None:
-    """Measuring weights, the dev stories are drawn with the seeds they were trained with: with
-    others, the dev fifth would hold stories they were trained on."""
-    settings = trained.extra.get("settings")
-    if not isinstance(settings, dict) or settings.get("seed") is None:
-        return
-    seed, split = settings["seed"], settings.get("split_seed")
-    theirs = (int(seed), None if split in (None, "None") else int(split))
-    if theirs != (args.seed, getattr(args, "split_seed", None)):
-        args.seed, args.split_seed = theirs
-        log(
-            f"seed {args.seed}, dev stories drawn with seed {split_seed(args)}, as the weights "
-            "were trained with: the same dev stories"
-        )
 
 
 def kept_thresholds(trained: network.NetworkConfig) -> Thresholds:
