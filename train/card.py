@@ -74,7 +74,7 @@ def write(
         "",
         "Reproduce:",
         "",
-        *_reproduce(args, _settings(config), defaults, _parts(config)),
+        *_reproduce(args, config.settings(), defaults, _parts(config)),
         "",
         "## Data (sha256)",
         "",
@@ -237,11 +237,6 @@ def _parts(config: NetworkConfig) -> list[Mapping[str, object]]:
     return [
         p["settings"] for p in parts if isinstance(p, dict) and isinstance(p.get("settings"), dict)
     ]
-
-
-def _settings(config: NetworkConfig) -> Mapping[str, object]:
-    settings = config.extra.get("settings")
-    return settings if isinstance(settings, dict) else {}
 
 
 def _thresholds(config: NetworkConfig) -> str:

@@ -159,8 +159,8 @@ def follow_seed(
 ) -> None:
     """Measuring weights, the dev stories are drawn with the seeds they were trained with: with
     others, the dev fifth would hold stories they were trained on."""
-    settings = trained.extra.get("settings")
-    if not isinstance(settings, dict) or settings.get("seed") is None:
+    settings = trained.settings()
+    if settings.get("seed") is None:
         return
     seed, split = settings["seed"], settings.get("split_seed")
     theirs = (int(seed), None if split in (None, "None") else int(split))

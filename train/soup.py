@@ -56,14 +56,9 @@ def check(configs: Sequence[network.NetworkConfig], folders: Sequence[Path]) -> 
                 )
 
 
-def _settings(config: network.NetworkConfig) -> dict[str, object]:
-    settings = config.extra.get("settings")
-    return settings if isinstance(settings, dict) else {}
-
-
 def _shared(config: network.NetworkConfig) -> dict[str, object]:
     """The SHARED settings as the run used them: an unset seed follows --seed."""
-    settings = _settings(config)
+    settings = config.settings()
     used = {name: settings.get(name) for name in SHARED}
     for name in ("split_seed", "stage1_seed"):
         if used[name] in (None, "None"):
@@ -103,7 +98,7 @@ def soup(folders: Sequence[Path], out: Path) -> network.NetworkConfig:
         {k: v.to(torch.float16).contiguous() for k, v in mean.items()}, str(out / network.WEIGHTS)
     )
     parts = [
-        {"folder": str(folder), "version": config.version, "settings": _settings(config)}
+        {"folder": str(folder), "version": config.version, "settings": config.settings()}
         for folder, config in zip(folders, configs, strict=True)
     ]
     first = configs[0]

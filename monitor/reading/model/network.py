@@ -53,6 +53,11 @@ class NetworkConfig:
     int8: bool = True  # dynamic int8 quantisation of the linear layers at load time
     extra: dict[str, Any] = field(default_factory=dict)  # training settings, figures: for people
 
+    def settings(self) -> dict[str, Any]:
+        """The training run's arguments as ``reader.json`` keeps them (strings), or {}."""
+        settings = self.extra.get("settings")
+        return settings if isinstance(settings, dict) else {}
+
     def to_json(self) -> str:
         data = asdict(self)
         data["features"] = list(self.features)
