@@ -130,8 +130,9 @@ def write(
     (folder / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-# The settings a run may change from the script's defaults, which the card's command must name.
-TUNED = (
+# The settings a run may change from the script's defaults, which the card's command must name:
+# those of training, and those chosen when weights are measured (`--weights`).
+TRAINED = (
     "seed",
     "split_seed",
     "stage1_seed",
@@ -143,16 +144,7 @@ TUNED = (
     "hard_weight",
     "swap_parties",
     "swap_share",
-    "joint",
-    "cumulative",
-    "confident",
-    "reported_thresholds",
-    "most_false",
-    "least_threshold",
 )
-
-
-# What is chosen when weights are measured (the rest was the training run's).
 CHOSEN = (
     "joint",
     "cumulative",
@@ -161,6 +153,7 @@ CHOSEN = (
     "most_false",
     "least_threshold",
 )
+TUNED = TRAINED + CHOSEN
 
 
 def _tuned(
@@ -195,14 +188,13 @@ def _reproduce(
     if args.keep_thresholds:
         seen += " --keep-thresholds"
     corpus = f" --corpus {args.seen_corpus}" if args.seen_corpus else ""
-    training = [n for n in TUNED if n not in CHOSEN]
     measuring = (
         f"python -m train.stance {data} --weights DIR{seen}{_tuned(vars(args), CHOSEN, defaults)} "
         "--out monitor/reading/model/data"
     )
     if parts:
         runs = [
-            f"python -m train.stance {data}{corpus} --out DIR{i}{_tuned(p, training, defaults)}"
+            f"python -m train.stance {data}{corpus} --out DIR{i}{_tuned(p, TRAINED, defaults)}"
             for i, p in enumerate(parts, 1)
         ]
         folders = " ".join(f"DIR{i}" for i in range(1, len(parts) + 1))
@@ -223,7 +215,7 @@ def _reproduce(
         "loads them:",
         "",
         "```sh",
-        f"python -m train.stance {data}{corpus} --out DIR{_tuned(trained, training, defaults)}",
+        f"python -m train.stance {data}{corpus} --out DIR{_tuned(trained, TRAINED, defaults)}",
         measuring,
         "```",
     ]
