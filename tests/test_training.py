@@ -250,3 +250,33 @@ def test_a_soup_refuses_parts_that_did_not_share_stage_one_or_dev_stories(tmp_pa
         soup.soup([first, other_start], tmp_path / "soup")
     with pytest.raises(soup.SoupError, match="at least two"):
         soup.soup([first], tmp_path / "soup")
+
+
+def test_stage_one_is_the_same_run_after_run(tmp_path: Path) -> None:
+    # Its heads used to start from unseeded random weights, so no run repeated another and the
+    # model card's command could not rebuild the shipped weights.
+    from train.stance import FEATURES, network_tokenizer, stage_one
+
+    claim = "Nimbus Mobile will buy Ferro Motors"
+    rows = [
+        ("Nimbus Mobile agreed to buy Ferro Motors, the companies said.", "supports"),
+        ("Nimbus Mobile denied it would buy Ferro Motors.", "denies"),
+        ("Nimbus Mobile is said to be weighing a bid for Ferro Motors.", "reports"),
+        ("Ferro Motors opened a new showroom in Lyon.", "unrelated"),
+    ]
+    examples = [
+        Example(Passage(claim, sentence, (), 0.5), stance, None, "fnc1", f"body:{i}")
+        for i, (sentence, stance) in enumerate(rows)
+    ]
+    config = NetworkConfig("t", layers=1, max_length=32, features=FEATURES)
+    tokenizer = network_tokenizer()
+    states = []
+    for run in ("a", "b"):
+        args = argparse.Namespace(
+            seed=5, stage1_seed=None, fnc1_rows=4, unrelated_share=1.0, fnc1_epochs=1,
+            max_length=32, cache=tmp_path / run,
+        )  # fmt: skip
+        (tmp_path / run).mkdir()
+        states.append(stage_one(config, tokenizer, examples, args, lambda _line: None))
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

@@ -28,7 +28,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,7 @@ def stage_one(
     tokenizer: Any,
     fnc_train: list[data.Example],
     args: argparse.Namespace,
-    log: Log,
+    log: Callable[[str], None],
 ) -> dict[str, torch.Tensor]:
     """Stance on FNC-1; kept in --cache under its settings, so a run that changes only stage 2
     starts from the same weights instead of training them again."""
@@ -189,6 +189,8 @@ def stage_one(
         ],
     )
     saved = args.cache / f"stage1-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    # The heads start from random weights: drawn unseeded, no two runs were the same.
+    fit.seed_all(seed)
     model = network.build(config)
     if saved.exists():
         log(f"[fnc1] stage 1 from {saved}")
