@@ -186,6 +186,7 @@ def stage_one(
             # Only what stage 1 uses: a new stage-2 setting must not make a new cache.
             [settings.epochs, settings.lr, settings.head_lr, settings.batch_size],
             [settings.max_length, settings.class_weight_power],
+            "seeded heads",  # caches made before the heads were seeded are not reused
         ],
     )
     saved = args.cache / f"stage1-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
