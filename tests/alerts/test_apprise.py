@@ -149,7 +149,7 @@ def test_an_unreachable_url_is_a_delivery_error_naming_the_channel() -> None:
 
 def test_the_channel_timeout_bounds_a_slow_server(httpserver: HTTPServer) -> None:
     def slow(_request: Request) -> Response:
-        time.sleep(1.5)
+        time.sleep(3.0)
         return Response("late")
 
     httpserver.expect_request(HOOK).respond_with_handler(slow)
@@ -157,7 +157,8 @@ def test_the_channel_timeout_bounds_a_slow_server(httpserver: HTTPServer) -> Non
     started = time.monotonic()
     with pytest.raises(DeliveryError, match=r"apprise json://127\.0\.0\.1"):
         channel.send(make_test_message())
-    assert time.monotonic() - started < 1.2
+    # Well under the 3 s answer, with room for a loaded machine.
+    assert time.monotonic() - started < 2.5
 
 
 def test_secret_urls_come_from_the_environment_and_stay_out_of_repr(
