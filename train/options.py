@@ -154,18 +154,32 @@ def stage1_seed(args: argparse.Namespace) -> int:
     return args.seed if chosen is None else int(chosen)
 
 
+def trained_seeds(trained: network.NetworkConfig) -> argparse.Namespace | None:
+    """The seeds a trained folder's run was given (``reader.json`` keeps them as strings, an
+    unset one as "None"), for `split_seed` and `stage1_seed`; None for a folder that kept none."""
+    settings = trained.settings()
+    if settings.get("seed") in (None, "None"):
+        return None
+
+    def number(name: str) -> int | None:
+        value = settings.get(name)
+        return None if value in (None, "None") else int(value)
+
+    return argparse.Namespace(
+        seed=number("seed"), split_seed=number("split_seed"), stage1_seed=number("stage1_seed")
+    )
+
+
 def follow_seed(
     args: argparse.Namespace, trained: network.NetworkConfig, log: Callable[[str], None]
 ) -> None:
     """Measuring weights, the dev stories are drawn with the seeds they were trained with: with
     others, the dev fifth would hold stories they were trained on."""
-    settings = trained.settings()
-    if settings.get("seed") is None:
+    theirs = trained_seeds(trained)
+    if theirs is None:
         return
-    seed, split = settings["seed"], settings.get("split_seed")
-    theirs = (int(seed), None if split in (None, "None") else int(split))
-    if theirs != (args.seed, getattr(args, "split_seed", None)):
-        args.seed, args.split_seed = theirs
+    if (theirs.seed, theirs.split_seed) != (args.seed, getattr(args, "split_seed", None)):
+        args.seed, args.split_seed = theirs.seed, theirs.split_seed
         log(
             f"seed {args.seed}, dev stories drawn with seed {split_seed(args)}, as the weights "
             "were trained with: the same dev stories"
