@@ -12,7 +12,7 @@ import torch
 
 from monitor.reading.model import SIGNALS
 from monitor.reading.model.network import CONFIG, WEIGHTS, NetworkConfig
-from monitor.reading.reader import CUMULATIVE, JOINT, Passage, decide, thresholds
+from monitor.reading.reader import CUMULATIVE, JOINT, SIDE, Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
 from train import card, evaluate, soup
 from train.data import Example
@@ -69,6 +69,28 @@ def test_cumulative_score_lets_a_split_between_acts_count_for_the_weaker_one() -
     assert decide(unrelated, split, thresholds, CUMULATIVE)[1] == "none"
     both = np.array([0.2, 0.2, 0.2, 0.2, 0.2], dtype=np.float32)
     assert decide(supports, both, thresholds, CUMULATIVE)[1] == "none"
+
+
+def test_side_score_gives_the_likelier_act_of_a_side_sure_enough_as_a_whole() -> None:
+    supports = np.array([0.0, 0.02, 0.98, 0.0], dtype=np.float32)
+    thresholds = {"confirm": 0.8, "formalize": 0.9, "deny": 0.8, "abandon": 0.8}
+    # A signed agreement split 0.6 / 0.4: a formal act, where JOINT finds neither act sure
+    # enough and CUMULATIVE settles for a confirmation.
+    signed = np.array([0.0, 0.4, 0.6, 0.0, 0.0], dtype=np.float32)
+    assert decide(supports, signed, thresholds, JOINT)[1] == "none"
+    assert decide(supports, signed, thresholds, CUMULATIVE)[1] == "confirm"
+    label, act, score = decide(supports, signed, thresholds, SIDE)
+    assert (label, act) == ("supports", "formalize")
+    assert score == pytest.approx(np.sqrt(1.0 * 0.98), abs=1e-6)
+    assert decide(supports, signed[[0, 2, 1, 3, 4]], thresholds, SIDE)[1] == "confirm"
+    # The side as a whole must still reach the likelier act's own threshold.
+    unsure = np.array([0.3, 0.3, 0.4, 0.0, 0.0], dtype=np.float32)
+    assert decide(supports, unsure, thresholds, SIDE)[1] == "none"
+    denies = np.array([0.0, 0.02, 0.0, 0.98], dtype=np.float32)
+    negative = np.array([0.0, 0.0, 0.0, 0.45, 0.55], dtype=np.float32)
+    assert decide(denies, negative, thresholds, SIDE)[:2] == ("denies", "abandon")
+    unrelated = np.array([0.9, 0.05, 0.05, 0.0], dtype=np.float32)
+    assert decide(unrelated, signed, thresholds, SIDE)[1] == "none"
 
 
 def _example(signal: str, hard: str | None) -> Example:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.reading.model.network import WEIGHTS, NetworkConfig
-from monitor.reading.reader import CUMULATIVE, JOINT
+from monitor.reading.reader import CUMULATIVE, JOINT, SIDE
 
 LIMITS = """\
 - English only: the base model and every training sentence are English.
@@ -64,9 +64,11 @@ def write(
             + (
                 ", a weaker act counting the stronger one's probability too."
                 if config.extra.get("signal_score") == CUMULATIVE
+                else ", both acts of a side together, the likelier of them given."
+                if config.extra.get("signal_score") == SIDE
                 else "."
             )
-            if config.extra.get("signal_score") in (JOINT, CUMULATIVE)
+            if config.extra.get("signal_score") in (JOINT, CUMULATIVE, SIDE)
             else ""
         ),
         f"Trained {config.extra.get('trained')} in {config.extra.get('seconds')} s "
@@ -148,6 +150,7 @@ TRAINED = (
 CHOSEN = (
     "joint",
     "cumulative",
+    "by_side",
     "confident",
     "reported_thresholds",
     "most_false",

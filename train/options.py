@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.reading.model import network
-from monitor.reading.reader import CUMULATIVE, JOINT, SIGNAL
+from monitor.reading.reader import CUMULATIVE, JOINT, SIDE, SIGNAL
 from train.corpus import FOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +92,13 @@ def parser(description: str = "") -> argparse.ArgumentParser:
         "confirm and formalize still confirms",
     )
     parser.add_argument(
+        "--by-side",
+        action="store_true",
+        help="as --joint, scoring both acts of a side together and giving the likelier: a "
+        "signed agreement the network splits 0.6 / 0.4 between formalize and confirm is a "
+        "formal act, where --joint finds neither sure enough",
+    )
+    parser.add_argument(
         "--confident",
         action="store_true",
         help="hold --most-false with 95%% confidence on the dev stories, not just as seen "
@@ -139,6 +146,8 @@ def scoring(args: argparse.Namespace) -> str:
     """How signals are scored (`monitor.reading.reader.decide`), from the flags."""
     if getattr(args, "cumulative", False):
         return CUMULATIVE
+    if getattr(args, "by_side", False):
+        return SIDE
     return JOINT if args.joint else SIGNAL
 
 

@@ -45,6 +45,7 @@ from monitor.reading.model import network
 from monitor.reading.reader import (
     CUMULATIVE,
     JOINT,
+    SIDE,
     SIGNAL,
     Passage,
     Thresholds,
@@ -284,7 +285,8 @@ def main() -> None:
     if args.weights and args.keep_thresholds:
         threshold = kept_thresholds(trained)
         kept = trained.extra.get("signal_score")
-        args.joint, args.cumulative = kept in (JOINT, CUMULATIVE), kept == CUMULATIVE
+        args.joint = kept in (JOINT, CUMULATIVE, SIDE)
+        args.cumulative, args.by_side = kept == CUMULATIVE, kept == SIDE
         log(f"signal thresholds {threshold} (kept from {args.weights}), {scoring(args)}")
     else:
         common = evaluate.choose_thresholds(

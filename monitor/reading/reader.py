@@ -31,11 +31,12 @@ RULES = "rules"
 # The cosine spans a few hundredths between related and not: stretched for the model's head.
 COSINE_SCALE = 5.0
 # How a training run chose to score signals (``signal_score`` in reader.json): by the signal's
-# probability alone, by it and its stance's together, or so that a weaker act also counts the
-# stronger act's probability (see `decide`).
+# probability alone, by it and its stance's together, so that a weaker act also counts the
+# stronger act's probability, or by both acts of a side together (see `decide`).
 SIGNAL = "signal"
 JOINT = "signal and stance"
 CUMULATIVE = "signal and stance, weaker acts counting stronger"
+SIDE = "signal and stance, each side's acts together"
 # Each side's acts, the stronger first: a formal act is also a confirmation, a call-off also a
 # denial that the claim will come true.
 _SIDES = (("formalize", "confirm"), ("abandon", "deny"))
@@ -155,10 +156,14 @@ def decide(
     scores low, where the signal head alone can be sure of it. With CUMULATIVE, scored the same
     way, a weaker act also counts the stronger one's probability: a signed agreement the
     network splits half and half between confirm and formalize is surely at least a
-    confirmation, where the likeliest act alone (0.5) would pass no threshold."""
+    confirmation, where the likeliest act alone (0.5) would pass no threshold. With SIDE the
+    side's two acts together say whether the party acted (scored as JOINT), and the likelier
+    of the two says which act: that signed agreement is a formal act when formalize is the
+    likelier, not a confirmation for want of certainty about which act it is."""
     label: Stance = STANCES[int(np.argmax(stance))]  # type: ignore[assignment]
-    if score == CUMULATIVE:
-        found = _cumulative(stance, signal, threshold) if label != "unrelated" else None
+    if score in (CUMULATIVE, SIDE):
+        pick = _cumulative if score == CUMULATIVE else _by_side
+        found = pick(stance, signal, threshold) if label != "unrelated" else None
         return found if found is not None else (label, "none", float(stance.max()))
     best = 1 + int(np.argmax(signal[1:]))
     act: Signal = SIGNALS[best]  # type: ignore[assignment]
@@ -176,6 +181,25 @@ def _joint(value: float, stance: npt.NDArray[np.float32], act: str) -> float:
 
 def _least(threshold: float | Mapping[str, float], act: str) -> float:
     return float(threshold) if isinstance(threshold, float | int) else threshold[act]
+
+
+def _by_side(
+    stance: npt.NDArray[np.float32],
+    signal: npt.NDArray[np.float32],
+    threshold: float | Mapping[str, float],
+) -> tuple[Stance, Signal, float] | None:
+    """The likelier act of the side whose two acts together reach that act's threshold."""
+    passed: list[tuple[float, Signal]] = []
+    for strong, weak in _SIDES:
+        p_strong, p_weak = float(signal[SIGNALS.index(strong)]), float(signal[SIGNALS.index(weak)])
+        act: Signal = strong if p_strong >= p_weak else weak  # type: ignore[assignment]
+        value = _joint(p_strong + p_weak, stance, act)
+        if value >= _least(threshold, act):
+            passed.append((value, act))
+    if not passed:
+        return None
+    value, act = max(passed)
+    return _SIGNAL_STANCE[act], act, value
 
 
 def _cumulative(
