@@ -33,8 +33,8 @@ SEED = 7  # of the held-out samples
 # Floors a margin below what the shipped reader measured on these same samples (in brackets),
 # so a worse model fails. The issues' targets are higher and not reached yet: signal macro-F1
 # 0.90 and at most 1% false signals (issue 14), stance on our labelled set 0.95 (issue 13).
-SIGNAL_F1_FLOOR = 0.60  # (0.685 on the 1,772 test sentences; 0.670 on the 1,757 before)
-# (21 of 1,063: 2.0%; 18 of 1,054 before the eleventh batch; 10-13 of 698 on the first split)
+SIGNAL_F1_FLOOR = 0.60  # (0.678 on the 1,786 test sentences; 0.685 on the 1,772 before)
+# (22 of 1,071: 2.1%; 21 of 1,063 before the twelfth batch; 10-13 of 698 on the first split)
 FALSE_SIGNALS_MOST = 0.025
 LABELLED_STANCE_FLOOR = 0.76  # (0.798; the rules alone: 0.951, tests/reading/test_stance.py)
 FNC_SCORE_FLOOR = 0.72  # (0.776 of the best score; 261 pairs)
