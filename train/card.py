@@ -11,6 +11,14 @@ from typing import Any
 from monitor.reading.model.network import WEIGHTS, NetworkConfig
 from monitor.reading.reader import CUMULATIVE, JOINT, SIDE
 
+# How reader.json's signal_score reads in the card (the plain signal score needs no words).
+_MEAN = " A signal is scored by the geometric mean of its probability and its stance's"
+_SCORING = {
+    JOINT: f"{_MEAN}.",
+    CUMULATIVE: f"{_MEAN}, a weaker act counting the stronger one's probability too.",
+    SIDE: f"{_MEAN}, both acts of a side together, the likelier of them given.",
+}
+
 LIMITS = """\
 - English only: the base model and every training sentence are English.
 - The signal head learned from invented deal news written for this project (the corpus's own
@@ -59,18 +67,7 @@ def write(
             + ("with 95 % confidence " if args.confident else "")
             + f"at most {args.most_false:.0%} of hard negatives get a signal)."
         )
-        + (
-            " A signal is scored by the geometric mean of its probability and its stance's"
-            + (
-                ", a weaker act counting the stronger one's probability too."
-                if config.extra.get("signal_score") == CUMULATIVE
-                else ", both acts of a side together, the likelier of them given."
-                if config.extra.get("signal_score") == SIDE
-                else "."
-            )
-            if config.extra.get("signal_score") in (JOINT, CUMULATIVE, SIDE)
-            else ""
-        ),
+        + _SCORING.get(str(config.extra.get("signal_score")), ""),
         f"Trained {config.extra.get('trained')} in {config.extra.get('seconds')} s "
         f"on this machine's CPU; seed {args.seed}.",
         "",

@@ -39,7 +39,7 @@ CUMULATIVE = "signal and stance, weaker acts counting stronger"
 SIDE = "signal and stance, each side's acts together"
 # Each side's acts, the stronger first: a formal act is also a confirmation, a call-off also a
 # denial that the claim will come true.
-_SIDES = (("formalize", "confirm"), ("abandon", "deny"))
+_SIDES: tuple[tuple[Signal, Signal], ...] = (("formalize", "confirm"), ("abandon", "deny"))
 # The stance each signal belongs to.
 _SIGNAL_STANCE: dict[str, Stance] = {
     "confirm": "supports",
@@ -189,17 +189,11 @@ def _by_side(
     threshold: float | Mapping[str, float],
 ) -> tuple[Stance, Signal, float] | None:
     """The likelier act of the side whose two acts together reach that act's threshold."""
-    passed: list[tuple[float, Signal]] = []
+    tried: list[tuple[Signal, float]] = []
     for strong, weak in _SIDES:
         p_strong, p_weak = float(signal[SIGNALS.index(strong)]), float(signal[SIGNALS.index(weak)])
-        act: Signal = strong if p_strong >= p_weak else weak  # type: ignore[assignment]
-        value = _joint(p_strong + p_weak, stance, act)
-        if value >= _least(threshold, act):
-            passed.append((value, act))
-    if not passed:
-        return None
-    value, act = max(passed)
-    return _SIGNAL_STANCE[act], act, value
+        tried.append((strong if p_strong >= p_weak else weak, p_strong + p_weak))
+    return _best(stance, tried, threshold)
 
 
 def _cumulative(
@@ -207,16 +201,24 @@ def _cumulative(
     signal: npt.NDArray[np.float32],
     threshold: float | Mapping[str, float],
 ) -> tuple[Stance, Signal, float] | None:
-    """The best-scoring act that reaches its threshold, each side tried strongest first."""
-    passed: list[tuple[float, Signal]] = []
+    """The best-scoring act that reaches its threshold, each side tried strongest first: the
+    stronger act on its own probability, else the weaker on both."""
+    tried: list[tuple[Signal, float]] = []
     for strong, weak in _SIDES:
-        mass = 0.0
-        for act in (strong, weak):
-            mass += float(signal[SIGNALS.index(act)])
-            value = _joint(mass, stance, act)
-            if value >= _least(threshold, act):
-                passed.append((value, act))  # type: ignore[arg-type]
-                break
+        p_strong, p_weak = float(signal[SIGNALS.index(strong)]), float(signal[SIGNALS.index(weak)])
+        alone = _joint(p_strong, stance, strong) >= _least(threshold, strong)
+        tried.append((strong, p_strong) if alone else (weak, p_strong + p_weak))
+    return _best(stance, tried, threshold)
+
+
+def _best(
+    stance: npt.NDArray[np.float32],
+    tried: Sequence[tuple[Signal, float]],
+    threshold: float | Mapping[str, float],
+) -> tuple[Stance, Signal, float] | None:
+    """Of (act, probability mass) pairs, the best-scoring one that reaches its act's threshold."""
+    scored = [(_joint(mass, stance, act), act) for act, mass in tried]
+    passed = [(value, act) for value, act in scored if value >= _least(threshold, act)]
     if not passed:
         return None
     value, act = max(passed)
