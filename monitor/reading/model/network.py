@@ -211,6 +211,12 @@ def quantize(model: CrossEncoder) -> CrossEncoder:
     return quantized  # type: ignore[no-any-return]
 
 
+def quantized(model: nn.Module) -> bool:
+    """Whether ``model`` holds dynamic int8 linear layers."""
+    dynamic = torch.ao.nn.quantized.dynamic.Linear
+    return any(isinstance(m, dynamic) for m in model.modules())
+
+
 def passage(sentence: str, context: Sequence[str]) -> str:
     """The second segment: the judged sentence first, then its neighbours."""
     around = " ".join(c for c in context if c.strip())
@@ -244,8 +250,13 @@ def predict(
 ) -> tuple[Probabilities, Probabilities]:
     """Stance and signal probabilities, one row per pair, columns in STANCES and SIGNALS order.
 
-    Pairs are batched by length, so a batch pads little.
+    Pairs are batched by length, so a batch pads little. A dynamic int8 network quantizes each
+    layer's input with one scale per batch, so a pair would read differently among other pairs
+    than alone: it reads one pair at a time, and a sentence gets the same verdict in `poll`,
+    `assess` and `assess --pairs` whatever else is read with it.
     """
+    if quantized(model):
+        batch_size = 1
     count = len(claims)
     stance = np.zeros((count, len(STANCES)), dtype=np.float32)
     signal = np.zeros((count, len(SIGNALS)), dtype=np.float32)
