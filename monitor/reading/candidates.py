@@ -1,9 +1,10 @@
 """An article's matching sentences, read: the one path `poll`, `replay` and `assess` share.
 
 For each rumour, its matching sentences (past the entity gate, the threshold, the anchor) are
-ranked by similarity and the closest few go to the reader together, with the headline and the
-sentence before each: the neighbours are where attribution ("the company said") and hedges
-("people familiar with the matter said") often live. The tracker then takes the one the article
+ranked by similarity and the closest few go to the reader together, with the sentence that
+carries each on by role, if any, and each with the headline and the sentence before it: the
+neighbours are where attribution ("the company said") and hedges ("people familiar with the
+matter said") often live. The tracker then takes the one the article
 counts by (`tracker.decisive`).
 """
 
@@ -33,6 +34,25 @@ def context(sentences: Sequence[str], i: int) -> tuple[str, ...]:
     return tuple(sentences[j] for j in sorted({0, i - 1} - {i}) if 0 <= j < len(sentences))
 
 
+def closest(found: Sequence[Match], count: int) -> list[Match]:
+    """The ``count`` closest matching sentences, each with the sentence that carries it on by
+    role when there is one (`match._carried_on`): that one tells what the closest one began."""
+    own = [m for m in found if m.follows is None]
+    picked = sorted(own, key=lambda m: (-m.similarity, m.sentence_index))[:count]
+    starts = {m.sentence_index for m in picked}
+    return picked + [m for m in found if m.follows in starts]
+
+
+def evidence_quality(m: Match, threshold: float) -> float:
+    """How well a sentence matched, for the tracker. One that carries a match on names nobody:
+    it counts halfway between a bare pass and the sentence it follows, so when both tell the
+    same act the one naming the party is the one the article counts by, and explains."""
+    full = tracker.match_quality(m.similarity, threshold)
+    if m.follows is None:
+        return full
+    return (tracker.match_quality(threshold, threshold) + full) / 2
+
+
 def read_matches(
     reader: Reader,
     claims: Mapping[str, str],
@@ -49,11 +69,7 @@ def read_matches(
     by_rumour: dict[str, list[Match]] = defaultdict(list)
     for m in matches:
         by_rumour[m.rumour_id].append(m)
-    chosen = [
-        m
-        for found in by_rumour.values()
-        for m in sorted(found, key=lambda m: (-m.similarity, m.sentence_index))[:per_rumour]
-    ]
+    chosen = [m for found in by_rumour.values() for m in closest(found, per_rumour)]
     passages = [
         Passage(claims[m.rumour_id], m.sentence, context(sentences, m.sentence_index), m.similarity)
         for m in chosen
@@ -66,7 +82,7 @@ def read_matches(
             stance=verdict.stance,
             signal=verdict.signal,
             strength=verdict.strength,
-            match=tracker.match_quality(m.similarity, threshold),
+            match=evidence_quality(m, threshold),
             credibility=credibility,
             published_at=published_at,
         )

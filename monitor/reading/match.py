@@ -12,7 +12,10 @@ first:
 3. the claim's content: the sentence names something the claim says happens, not only its
    parties (see monitor/reading/rules/content.py): "Xiaomi was the world's third-largest smartphone
    vendor" is no evidence that Xiaomi will build a car, however close its vector (for claims
-   with configured entities; with derived ones the reader judges it);
+   with configured entities; with derived ones the reader judges it). A sentence that names
+   every party of a claim between two or more and an act, and no other matter the lexicon
+   knows, passes too ("Merrowgate inks deal for Kelvane"): a battery-supply deal between them
+   does not, nor a market story ("shares jump on report; companies stay quiet");
 4. the sentence anchor: the sentence itself names at least one entity of the rumour, the rest
    are named in it, the previous sentence or the title, and it does not name a party of another
    tracked rumour in place of one it lacks ("Xiaomi is in talks with Chery" is not evidence
@@ -20,6 +23,14 @@ first:
    sentence that names every party but also a rival (a party of a rumour that shares an entity
    and stands in for another: Chery for Great Wall) is ambiguous and not evidence either:
    "Xiaomi turns to Chery after Great Wall rebuff" supports neither deal.
+
+A sentence that carries on from a matching one and speaks of its party only by role ("In a
+filing, the company said its board had approved ...", after "Xiaomi formally announced ...") is
+evidence too, with the similarity of the sentence it follows (see `_carried_on`; the tracker
+counts it for less, `candidates.evidence_quality`): the formal act is often told there, in
+words that neither name the party nor come close to the claim's. The reader reads it with
+that sentence beside it, as it was trained to (the signal corpus holds such sentences, and its
+figures count them).
 
 Cosine similarity alone would call "Orion will build cars with Kestrel" evidence for "Nimbus
 will build cars with Ferro"; filters 1 and 4 are what stop that. It would also call "Ferro will
@@ -35,10 +46,12 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.names import Alias, Grams, alias_groups, grams
-from monitor.reading.rules.content import claim_terms, name_stems, shares_content
+from monitor.reading.rules.content import claim_terms, name_stems, other_matter, shares_content
 from monitor.reading.rules.lexicon import Lexicon, load_lexicon
 
 Vectors = npt.NDArray[np.float32]
+# The lexicon's cue roles that name an act of a party.
+_ACTS = ("confirm", "formalize", "deny", "debunk", "abandon")
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class Match:
     sentence_index: int
     sentence: str
     similarity: float
+    # The matching sentence this one carries on from, when it names the party only by role.
+    follows: int | None = None
 
 
 def _present(group: tuple[Alias, ...], seen: Grams) -> bool:
@@ -105,6 +120,7 @@ class ClaimIndex:
             for g in self.groups
         )
         self._rivals = _rivals(self.groups)
+        self.position = {spec.rumour_id: i for i, spec in enumerate(self.specs)}
 
     @classmethod
     def build(
@@ -140,6 +156,33 @@ class ClaimIndex:
     def on_content(self, rumour: int, sentence: str) -> bool:
         """The sentence names some of what the claim says happens, not only who."""
         return shares_content(sentence, self.terms[rumour], self.names[rumour], self.lexicon)
+
+    def rivals(self, rumour: int) -> frozenset[Alias]:
+        """Aliases of parties that stand in for one of this rumour's in a related rumour."""
+        return self._rivals[rumour]
+
+    def names_every_party(self, rumour: int, sentence: Grams) -> bool:
+        """The sentence itself names each of two or more parties of the claim."""
+        groups = self.groups[rumour]
+        return len(groups) >= 2 and all(_present(g, sentence) for g in groups)
+
+    def on_matter(self, rumour: int, sentence: str, said: Grams) -> bool:
+        """Shares the claim's content, or names every party of a claim between two or more, an
+        act, and no other matter the lexicon knows: "Merrowgate inks 1.9 billion euro deal for
+        Kelvane" tells the takeover in words that say nothing alone ("inks", "deal"); the
+        reader, which also reads the same two parties' other business, decides."""
+        if self.on_content(rumour, sentence):
+            return True
+        if not self.names_every_party(rumour, said) or not self.names_an_act(sentence):
+            return False
+        return not other_matter(sentence, self.terms[rumour], self.names[rumour], self.lexicon)
+
+    def names_an_act(self, sentence: str) -> bool:
+        """The sentence names an act the lexicon knows (signed, confirmed, denied, called off):
+        a market story that names both parties ("shares jump on report; companies stay quiet")
+        tells nothing they did."""
+        text = " ".join(sentence.lower().split())
+        return any(self.lexicon.cues[role].search(text) for role in _ACTS)
 
     def anchored(self, rumour: int, sentence: Grams, nearby: Grams) -> bool:
         """The sentence names the rumour, and nobody else in place of a party it lacks.
@@ -217,8 +260,36 @@ def match_article(
         rumour = rumours[r]
         # The content check is tuned for deal news and its named parties; for a claim whose
         # names were only derived (any topic, any wording) the reader judges relatedness.
-        if not index.derived[rumour] and not index.on_content(rumour, sentences[s]):
+        if not index.derived[rumour] and not index.on_matter(rumour, sentences[s], gram_of(s)):
             continue
         if index.anchored(rumour, gram_of(s), gram_of(s - 1) | title_grams):
             found.append(Match(index.specs[rumour].rumour_id, s, sentences[s], float(scores[s, r])))
-    return found
+    return found + _carried_on(index, sentences, found, gram_of)
+
+
+def _carried_on(
+    index: ClaimIndex,
+    sentences: Sequence[str],
+    found: Sequence[Match],
+    gram_of: Callable[[int], Grams],
+) -> list[Match]:
+    """The sentence after each match, when it goes on about the same party by role alone.
+
+    It must leave out a party of the rumour (naming them all, it is judged on its own), name
+    no rival standing in for one, and refer back by role: "the company", "the companies", "its
+    board" (the stance lexicon's ``refers_back``). One step only, and only for configured
+    entities: with derived ones a sentence naming nobody may match on its own."""
+    taken = {(m.rumour_id, m.sentence_index) for m in found}
+    refers = index.lexicon.cues["refers_back"]
+    extra: list[Match] = []
+    for m in found:
+        rumour, s = index.position[m.rumour_id], m.sentence_index + 1
+        if index.derived[rumour] or s >= len(sentences) or (m.rumour_id, s) in taken:
+            continue
+        said = gram_of(s)
+        if all(_present(g, said) for g in index.groups[rumour]) or said & index.rivals(rumour):
+            continue
+        if refers.search(" ".join(sentences[s].lower().split())):
+            extra.append(Match(m.rumour_id, s, sentences[s], m.similarity, m.sentence_index))
+            taken.add((m.rumour_id, s))
+    return extra

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from monitor.names import alias_groups, grams
+from monitor.reading.candidates import closest, evidence_quality
 from monitor.reading.embed import Encoder
-from monitor.reading.match import ClaimIndex, ClaimSpec, match_article
+from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
 from monitor.reading.text import article_sentences
 
 FERRO = ClaimSpec(
@@ -160,6 +161,50 @@ def test_a_concept_word_counts_as_written_before_its_stem(sentence: str, shares:
     spec = ClaimSpec("orion-kestrel", "Orion will acquire Kestrel Auto", ("Orion", "Kestrel Auto"))
     index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
     assert index.on_content(0, sentence) is shares
+
+
+@pytest.mark.parametrize(
+    ("sentence", "shares"),
+    [
+        ("Orion launched its flagship phone in Europe.", False),  # launched another thing
+        ("Orion will launch a new chip next year.", False),
+        ("Orion launched its first electric car.", True),
+        ("Orion's phone team will help launch the sedan.", True),  # names the claim's thing too
+        ("Orion will launch the programme in spring.", True),  # no other thing: the reader decides
+    ],
+)
+def test_a_shared_verb_about_another_product_is_no_content(sentence: str, shares: bool) -> None:
+    spec = ClaimSpec("orion-ev", "Orion will launch its own electric car", ("Orion",))
+    index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
+    assert index.on_content(0, sentence) is shares
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passes"),
+    [
+        # The act in generic words, both parties named: the reader decides.
+        ("Orion inks 1.9 billion euro deal for Kestrel Auto", True),
+        ("Orion and Kestrel Auto have sealed terms", True),
+        # Both parties, but another matter the lexicon knows: not this claim's.
+        ("Kestrel Auto will supply batteries to Orion", False),
+        # One party alone in generic words still says nothing of the claim.
+        ("Orion inks 1.9 billion euro deal", False),
+        # Both parties, but no act of theirs: a market story.
+        ("Kestrel Auto shares jump on Orion report; companies stay quiet", False),
+    ],
+)
+def test_a_sentence_naming_every_party_reaches_the_reader(sentence: str, passes: bool) -> None:
+    spec = ClaimSpec("orion-kestrel", "Orion will acquire Kestrel Auto", ("Orion", "Kestrel Auto"))
+    index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
+    said = grams(sentence, index.lengths)
+    assert index.on_matter(0, sentence, said) is passes
+
+
+def test_a_claim_of_one_party_needs_its_content() -> None:
+    spec = ClaimSpec("orion-ipo", "Orion will list its shares in Oslo", ("Orion",))
+    index = ClaimIndex([spec], np.zeros((1, 4), dtype=np.float32))
+    sentence = "Orion inks a deal"
+    assert not index.on_matter(0, sentence, grams(sentence, index.lengths))
 
 
 def test_a_claim_of_names_only_leaves_similarity_to_decide() -> None:
@@ -316,3 +361,53 @@ def test_derived_entities_still_refuse_another_rumours_party() -> None:
     sentence = grams("Xiaomi is in talks with Chery about building cars.", index.lengths)
     assert not index.anchored(0, sentence, frozenset())
     assert index.anchored(1, sentence, frozenset())
+
+
+def test_a_sentence_that_goes_on_about_the_party_by_role_is_read_with_the_one_before() -> None:
+    """The formal act is often told in the sentence after the one that names the party, in
+    words far from the claim's ("In a filing, the company said its board had approved ..."):
+    it is matched as well as that sentence, also when it names another party of the claim and
+    refers to the one it leaves out by role. Not a sentence that refers to nobody by role, one
+    that names every party (judged on its own), one that names a rival, nor a derived claim's."""
+    sentences = [
+        "Nimbus Mobile makes its move",
+        "Nimbus Mobile said it will build its electric cars in a Ferro Motors factory.",
+        "In a filing, the company said its board had approved a budget of 2 billion euros.",
+        "Analysts said the budget looked small.",
+        "Nimbus Mobile will build electric cars in a Ferro Motors factory, the paper said.",
+        "Nimbus shares rose 3 percent.",
+        "Nimbus Mobile will build its electric cars in a Ferro Motors factory, it said.",
+        "The company also named Kestrel Auto as a battery supplier.",
+        "Nimbus Mobile will build its electric cars in a Ferro Motors plant.",
+        "Ferro Motors said the company would pay for the new line.",
+        "Nimbus Mobile will make its electric cars in a Ferro Motors factory.",
+        "Nimbus Mobile and Ferro Motors, the companies said, will share the costs.",
+    ]
+    claim = np.array([[1.0, 0.0, 0.0, 0.0]] * len(FERRO.texts), dtype=np.float32)
+    rival = np.array([[0.0, 0.0, 0.0, 1.0]] * len(KESTREL.texts), dtype=np.float32)
+    vectors = np.zeros((len(sentences), 4), dtype=np.float32)
+    vectors[:, 1] = 1.0
+    vectors[[1, 4, 6, 8, 10]] = [0.9, 0.4359, 0.0, 0.0]
+    index = ClaimIndex([FERRO, KESTREL], np.concatenate([claim, rival]))
+    found = match_article(index, sentences, vectors, threshold=0.55, title=sentences[0])
+    assert [(m.sentence_index, m.follows) for m in found if m.follows is not None] == [
+        (2, 1),
+        (9, 8),
+    ]
+    assert [m.sentence_index for m in found if m.follows is None] == [1, 4, 6, 8, 10]
+    assert found[-2].similarity == pytest.approx(found[0].similarity)
+    derived = ClaimSpec(FERRO.rumour_id, FERRO.claim, FERRO.entities, FERRO.paraphrases, True)
+    index = ClaimIndex([derived], claim)
+    found = match_article(index, sentences, vectors, threshold=0.55, title=sentences[0])
+    assert all(m.follows is None for m in found) and 2 not in [m.sentence_index for m in found]
+
+
+def test_a_sentence_carrying_a_match_on_goes_with_it_and_counts_for_less() -> None:
+    own = [Match("r", i, f"s{i}", sim) for i, sim in [(0, 0.7), (3, 0.9), (5, 0.6)]]
+    after = [Match("r", 4, "the company said ...", 0.9, follows=3)]
+    after += [Match("r", 6, "its board ...", 0.6, follows=5)]
+    picked = closest(own + after, 2)
+    # the two closest own matches, then what carries the closer ones on: not the third's follower
+    assert [m.sentence_index for m in picked] == [3, 0, 4]
+    named, follower = evidence_quality(own[1], 0.5), evidence_quality(after[0], 0.5)
+    assert evidence_quality(Match("r", 1, "x", 0.5), 0.5) < follower < named

@@ -7,6 +7,8 @@ same two companies ("Ferro Motors will supply batteries to Nimbus Mobile") can s
 it. So evidence must also name some of what the claim says happens: a content word of the claim
 or of a paraphrase (light stemming, stop words and generic words such as "deal" or "business" left
 out, the parties' names left out), or a word of the same concept group ("vehicle" for "car").
+A sentence that shares only what the claim says is done ("launch") while it names another thing
+the lexicon knows and none of the claim's ("phone" against "car") is about that other thing.
 The vocabulary is the stance lexicon's (``data/stance.toml``, ``[words]``).
 """
 
@@ -60,4 +62,22 @@ def shares_content(
     """
     if not claim:
         return True
-    return bool(terms(sentence, names, lex) & claim)
+    said = terms(sentence, names, lex)
+    shared = said & claim
+    return bool(shared) and not _elsewhere(said, shared, claim, lex)
+
+
+def _elsewhere(
+    said: frozenset[str], shared: frozenset[str], claim: frozenset[str], lex: Lexicon
+) -> bool:
+    """The sentence names another thing the lexicon knows and none of the claim's own: the
+    shared word is only what is done to it. "Xiaomi launched its flagship phone abroad" shares
+    "launch" with "Xiaomi will launch its own electric car", but it launched a phone."""
+    own = claim & lex.matters
+    return bool(own) and not (shared & lex.matters) and bool((said & lex.matters) - claim)
+
+
+def other_matter(sentence: str, claim: frozenset[str], names: frozenset[str], lex: Lexicon) -> bool:
+    """Whether ``sentence`` names a matter the lexicon knows (a concept group) that the claim
+    does not: "Ferro Motors will supply batteries to Nimbus Mobile" against a car-factory claim."""
+    return bool((terms(sentence, names, lex) & lex.matters) - claim)

@@ -39,7 +39,7 @@ _ROLES = (
     "pending",
 )
 # Roles added later: a lexicon file without them still loads, with no such cue.
-_OPTIONAL_ROLES = ("retrospect", "topic")
+_OPTIONAL_ROLES = ("retrospect", "topic", "refers_back")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class Lexicon:
     # Each word of a concept group, as written, -> the group's name: a stem may be shared with a
     # word that says nothing ("offer" and "off" stem alike).
     concept_words: Mapping[str, str] = field(default_factory=dict)
+    # The groups' names: the matters the lexicon knows ("car", "battery", "acquire").
+    matters: frozenset[str] = frozenset()
     # Auxiliaries before "not" that make the negated verb an act not done ("has not signed"), and
     # the verbs after which it is a state instead ("has not been").
     perfect: frozenset[str] = frozenset()
@@ -143,6 +145,7 @@ def lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         generic=frozenset(stem(w) for w in words["generic_objects"]),
         concepts=_concepts(words.get("concepts", [])),
         concept_words=_concept_words(words.get("concepts", [])),
+        matters=frozenset(_concepts(words.get("concepts", [])).values()),
         complement_stops=frozenset(neg["complement_boundaries"]),
         overlap_words=int(scope["overlap_words"]),
         overlap_share=float(scope["overlap_share"]),
