@@ -165,6 +165,30 @@ def test_reported_sentences_get_thresholds_of_their_own() -> None:
     assert signals[-4:] == ["confirm"] * 4  # sure enough, even reported
 
 
+def test_reported_sentences_are_never_held_to_a_lower_bar() -> None:
+    # True reported confirmations read at 0.40-0.60 and no reported hard negative at all: the
+    # dev stories would allow a reported threshold of 0.30, but it stays at the on-record one.
+    gold = [_example("none", "third-party") for _ in range(200)]
+    gold += [_example("confirm", None) for _ in range(40)]
+    confirm = np.concatenate([np.full(200, 0.1), np.linspace(0.4, 0.6, 20), [0.97] * 20])
+    reported = np.zeros(len(gold), bool)
+    reported[200:220] = True
+    signal = np.zeros((len(gold), 5), dtype=np.float32)
+    signal[:, 1], signal[:, 0] = confirm, 1 - confirm
+    stance = np.tile(np.array([0.0, 0.5, 0.5, 0.0], dtype=np.float32), (len(gold), 1))
+    readings = evaluate.Readings(stance, signal, reported)
+    on_record = dict.fromkeys(SIGNALS[1:], 0.9)
+    apart = evaluate.choose_reported(gold, readings, on_record, 0.01)
+    assert all(apart.reported[a] >= apart.on_record[a] for a in SIGNALS[1:])
+    loaded = thresholds(
+        {
+            "signal_thresholds": dict.fromkeys(SIGNALS[1:], 0.8),
+            "signal_thresholds_reported": dict.fromkeys(SIGNALS[1:], 0.4),
+        }
+    )
+    assert loaded.of(REPORTED) == dict.fromkeys(SIGNALS[1:], 0.8)
+
+
 def test_a_folder_without_reported_thresholds_reads_as_before() -> None:
     chosen = thresholds({"signal_thresholds": dict.fromkeys(SIGNALS[1:], 0.8)})
     assert chosen.of(REPORTED) == chosen.of("Arventa said") == dict.fromkeys(SIGNALS[1:], 0.8)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.reading.model import STANCES
 from monitor.reading.model.network import CrossEncoder, NetworkConfig, passage, predict
@@ -203,17 +204,23 @@ def choose_reported(
     takes the value that gives the best signal macro-F1 within the bound; ties keep the one it
     has. Then the on-record ones are chosen again beside them, since the false alarms the
     reported sentences no longer spend may be spent on on-record ones. None goes below
-    ``least``."""
+    ``least``, and no reported threshold below its on-record one: second-hand words are never
+    held to a lower bar than the party's own, however few of them the dev stories hold."""
     chosen = Thresholds(dict(on_record), dict(on_record))
 
     def score(candidate: Thresholds) -> float | None:
         return _score(examples, readings, candidate, most_false, scoring, confident)
 
+    def allowed(side: str, act: str) -> npt.NDArray[np.float64]:
+        if side == "reported":
+            return GRID[max(least, chosen.on_record[act]) <= GRID]
+        return GRID[(least <= GRID) & (chosen.reported[act] >= GRID)]
+
     for _ in range(2):
         for side in ("reported", "on_record"):
             for act in SIGNALS[1:]:
                 best = (getattr(chosen, side)[act], score(chosen) or 0.0)
-                for value in GRID[least <= GRID][::-1]:
+                for value in allowed(side, act)[::-1]:
                     trial = {**getattr(chosen, side), act: round(float(value), 2)}
                     got = score(replace(chosen, **{side: trial}))
                     if got is not None and got > best[1] + 1e-9:

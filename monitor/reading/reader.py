@@ -242,14 +242,15 @@ def _feature(name: str, passage: Passage, found: Findings) -> float:
 
 def thresholds(extra: Mapping[str, object]) -> Thresholds:
     """The signal thresholds a training run chose: one per signal (newer runs) or one for all,
-    and those for reported sentences when the run chose them apart (else the same)."""
+    and those for reported sentences when the run chose them apart (else the same), never below
+    the on-record ones: second-hand words need more certainty to move a state, not less."""
     on_record = _per_signal(extra.get("signal_thresholds"))
     if on_record is None:
         value = extra.get("signal_threshold", 0.5)
         common = float(value) if isinstance(value, int | float | str) else 0.5
         on_record = dict.fromkeys(SIGNALS[1:], common)
-    reported = _per_signal(extra.get("signal_thresholds_reported"))
-    return Thresholds(on_record, reported if reported is not None else on_record)
+    reported = _per_signal(extra.get("signal_thresholds_reported")) or on_record
+    return Thresholds(on_record, {a: max(v, on_record[a]) for a, v in reported.items()})
 
 
 def _per_signal(chosen: object) -> dict[str, float] | None:
