@@ -181,8 +181,7 @@ class ClaimIndex:
         """The sentence names an act the lexicon knows (signed, confirmed, denied, called off):
         a market story that names both parties ("shares jump on report; companies stay quiet")
         tells nothing they did."""
-        text = " ".join(sentence.lower().split())
-        return any(self.lexicon.cues[role].search(text) for role in _ACTS)
+        return any(self.lexicon.has_cue(role, sentence) for role in _ACTS)
 
     def anchored(self, rumour: int, sentence: Grams, nearby: Grams) -> bool:
         """The sentence names the rumour, and nobody else in place of a party it lacks.
@@ -280,7 +279,6 @@ def _carried_on(
     board" (the stance lexicon's ``refers_back``). One step only, and only for configured
     entities: with derived ones a sentence naming nobody may match on its own."""
     taken = {(m.rumour_id, m.sentence_index) for m in found}
-    refers = index.lexicon.cues["refers_back"]
     extra: list[Match] = []
     for m in found:
         rumour, s = index.position[m.rumour_id], m.sentence_index + 1
@@ -289,7 +287,7 @@ def _carried_on(
         said = gram_of(s)
         if all(_present(g, said) for g in index.groups[rumour]) or said & index.rivals(rumour):
             continue
-        if refers.search(" ".join(sentences[s].lower().split())):
+        if index.lexicon.has_cue("refers_back", sentences[s]):
             extra.append(Match(m.rumour_id, s, sentences[s], m.similarity, m.sentence_index))
             taken.add((m.rumour_id, s))
     return extra

@@ -74,10 +74,15 @@ def _elsewhere(
     shared word is only what is done to it. "Xiaomi launched its flagship phone abroad" shares
     "launch" with "Xiaomi will launch its own electric car", but it launched a phone."""
     own = claim & lex.matters
-    return bool(own) and not (shared & lex.matters) and bool((said & lex.matters) - claim)
+    return bool(own) and not (shared & lex.matters) and bool(_matters_beyond(said, claim, lex))
 
 
 def other_matter(sentence: str, claim: frozenset[str], names: frozenset[str], lex: Lexicon) -> bool:
     """Whether ``sentence`` names a matter the lexicon knows (a concept group) that the claim
     does not: "Ferro Motors will supply batteries to Nimbus Mobile" against a car-factory claim."""
-    return bool((terms(sentence, names, lex) & lex.matters) - claim)
+    return bool(_matters_beyond(terms(sentence, names, lex), claim, lex))
+
+
+def _matters_beyond(said: frozenset[str], claim: frozenset[str], lex: Lexicon) -> frozenset[str]:
+    """The matters (concept groups) among ``said`` that the claim does not name."""
+    return (said & lex.matters) - claim

@@ -79,6 +79,10 @@ class Lexicon:
     # Verbs that end what talks or a deal are about ("talks about X were ...").
     topic_ends: frozenset[str] = frozenset()
 
+    def has_cue(self, role: str, text: str) -> bool:
+        """Whether ``text``, as written (any case, any spacing), holds a cue of ``role``."""
+        return bool(self.cues[role].search(" ".join(text.lower().split())))
+
 
 def _phrase_pattern(phrase: str) -> str:
     words = phrase.split()
