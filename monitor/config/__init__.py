@@ -312,7 +312,7 @@ def _model(table: Table | None, root: Table, base: Path) -> ModelConfig:
 def _matching(table: Table | None, root: Table) -> MatchingConfig:
     t = table or _empty(root, "matching")
     cfg = MatchingConfig(
-        similarity=t.number("similarity", 0.55, 0.0, 1.0),
+        similarity=t.number("similarity", 0.35, 0.0, 1.0),
         max_sentences=t.integer("max_sentences", 400, 1, 100_000),
         candidates=t.integer("candidates", 4, 1, 100),
     )

@@ -46,7 +46,7 @@ def test_defaults_when_sections_are_absent(write_config: Callable[..., Path]) ->
     assert config.feeds == ()
     assert config.service.listen is None
     assert (config.service.retention_days, config.service.embedding_cache_days) == (90, 30)
-    assert config.matching.similarity == pytest.approx(0.55)
+    assert config.matching.similarity == pytest.approx(0.35)
     assert (config.database.connect_timeout, config.database.statement_timeout) == (10, 600)
 
 

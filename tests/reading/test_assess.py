@@ -261,3 +261,42 @@ def test_assess_reads_past_control_characters_and_prints_none(
     assert code == 0
     assert "stance      denies" in out and "signal      deny" in out
     assert not any(ord(c) < 32 and c != "\n" for c in out)
+
+
+# Headlines that tell the claim loosely, naming its party otherwise or not at all: the
+# bi-encoder puts each between 0.35 and 0.55 from the claim. The similarity floor only bounds
+# the reader's work; the reader decides whether they speak to the claim.
+LOOSE_HEADLINES = [
+    (
+        "A woman in Tarnby grew a third arm after an experiment",
+        "Three-armed lady is a hoax, doctors say",
+    ),
+    (
+        "The Velmark army shot down a spy drone over Kessa",
+        "Drone downed near border town, officials confirm",
+    ),
+    (
+        "A pensioner from Holbeck won the lottery twice in one week",
+        "Lucky grandad scoops jackpot again days after first win",
+    ),
+]
+
+
+def test_a_loosely_worded_headline_reaches_the_reader(
+    write_config: Callable[..., Path], encoder: object
+) -> None:
+    lines = [{"id": i, "claim": c, "text": t} for i, (c, t) in enumerate(LOOSE_HEADLINES)]
+    lines.append(
+        {
+            "id": "far",
+            "claim": LOOSE_HEADLINES[0][0],
+            "text": "Tarnby council approves a new swimming pool",
+        }
+    )
+    body = "".join(json.dumps(x) + "\n" for x in lines)
+    code, out, _ = run(write_config(), "--pairs", "-", stdin=body)
+    read = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert code == 0
+    assert all(0.35 <= read[i]["similarity"] < 0.55 for i in range(len(LOOSE_HEADLINES))), read
+    assert all(read[i]["related"] for i in range(len(LOOSE_HEADLINES))), read
+    assert read["far"]["stance"] == "unrelated", read["far"]

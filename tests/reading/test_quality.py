@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import MatchingConfig
+from monitor.config import default_config
 from monitor.reading.assess import Pair, assess_pairs
 from monitor.reading.embed import Embedder
 from monitor.reading.reader import Passage, Reader, shared_reader
@@ -28,7 +28,7 @@ from train.corpus import load_corpus
 from train.data import EMERGENT, cosines, fnc1_heldout_pairs, read_csv, sample_groups
 from train.metrics import SIGNALS, STANCES, accuracy, fnc_score, macro_f1
 
-MATCHING = MatchingConfig(similarity=0.55, max_sentences=400)
+MATCHING = default_config("config.toml").matching  # the product's own, as `assess` uses it
 SEED = 7  # of the held-out samples
 # Floors a margin below what the shipped reader measured on these same samples (in brackets),
 # so a worse model fails. The issues' other targets are higher and not reached yet: signal
@@ -37,10 +37,11 @@ SIGNAL_F1_FLOOR = 0.74  # (0.803 on the 1,981 test sentences; the reader before:
 # (7 of 1,183: 0.59%; the reader before: 22 of 1,071, 2.1%): issue 14's bound, which it holds
 FALSE_SIGNALS_MOST = 0.01
 LABELLED_STANCE_FLOOR = 0.80  # (0.855; the rules alone: 0.957, tests/reading/test_stance.py)
-FNC_SCORE_FLOOR = 0.72  # (0.781 of the best score; 261 pairs)
-FNC_F1_FLOOR = 0.50  # (0.576)
-EMERGENT_ACCURACY_FLOOR = 0.70  # (0.741; 263 pairs)
-EMERGENT_F1_FLOOR = 0.74  # (0.780; the reader before: 0.808)
+# Through the product's matching (similarity floor 0.35; at 0.55: 0.781 / 0.576, 0.741 / 0.780)
+FNC_SCORE_FLOOR = 0.82  # (0.885 of the best score; 261 pairs)
+FNC_F1_FLOOR = 0.58  # (0.641)
+EMERGENT_ACCURACY_FLOOR = 0.77  # (0.833; 263 pairs)
+EMERGENT_F1_FLOOR = 0.78  # (0.840)
 
 
 @pytest.fixture(scope="module")
