@@ -299,4 +299,5 @@ def test_a_loosely_worded_headline_reaches_the_reader(
     assert code == 0
     assert all(0.35 <= read[i]["similarity"] < 0.55 for i in range(len(LOOSE_HEADLINES))), read
     assert all(read[i]["related"] for i in range(len(LOOSE_HEADLINES))), read
+    assert read[0]["stance"] == "denies"  # a hoax, though it names neither Tarnby nor a woman
     assert read["far"]["stance"] == "unrelated", read["far"]
