@@ -1,6 +1,6 @@
 """Similarity of the corpus's sentence/rumour pairs, by how far each gets towards evidence.
 
-    python bench/matching.py [--corpus DIR] [--rumours FILE] [--threshold 0.55]
+    python bench/matching.py [--corpus DIR] [--rumours FILE] [--threshold X]
 
 Reads the dated articles of a replay folder (default: the packaged Xiaomi timeline) with
 `monitor.timeline.replay.load_articles` and the tracked rumours of a seed file (default: its
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.config import default_config
 from monitor.names import grams
 from monitor.reading import tracker
 from monitor.reading.embed import Embedder, shared_encoder
@@ -38,10 +39,10 @@ from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
 from monitor.reading.rules.judge import Lexicon, judge, load_lexicon
 from monitor.reading.text import article_sentences
 from monitor.seeds import load_seeds
+from monitor.timeline.demo import RUMOURS, TIMELINE
 from monitor.timeline.replay import ReplayArticle, load_articles
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # publication times do not matter here
-TIMELINE = Path(__file__).parents[1] / "monitor" / "data" / "timeline"
 GROUPS = (
     "content filter fails",
     "below threshold",
@@ -159,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", type=Path, default=TIMELINE, help="folder of dated articles")
+    parser.add_argument("--rumours", type=Path, default=RUMOURS, help="seed file of rumours")
     parser.add_argument(
-        "--rumours", type=Path, default=TIMELINE / "rumours.toml", help="seed file of rumours"
+        "--threshold",
+        type=float,
+        default=default_config("config.toml").matching.similarity,
+        help="similarity threshold (default: the product's, matching.similarity)",
     )
-    parser.add_argument("--threshold", type=float, default=0.55, help="similarity threshold")
     parser.add_argument("--model", default="bundled", help="sentence-transformers model")
     parser.add_argument("--by-rumour", action="store_true", help="also one table per rumour")
     args = parser.parse_args(argv)
