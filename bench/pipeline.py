@@ -88,6 +88,16 @@ def company(rng: random.Random) -> str:
     return f"{name} {rng.choice(KINDS)}"
 
 
+def companies(rng: random.Random, draws: int) -> list[str]:
+    """Companies whose first words differ: the seeds give that word as an alias, and two parties
+    sharing one cannot be told apart (seed loading refuses them)."""
+    by_alias: dict[str, str] = {}
+    for _ in range(draws):
+        name = company(rng)
+        by_alias.setdefault(name.split()[0], name)
+    return list(by_alias.values())
+
+
 def write_seeds(path: Path, rng: random.Random, count: int, names: list[str]) -> None:
     lines = []
     for i in range(count):
@@ -153,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     rng = random.Random(7)
-    names = list(dict.fromkeys(company(rng) for _ in range(400)))
+    names = companies(rng, 400)
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     write_seeds(work / "seeds.toml", rng, args.rumours, names)
     (work / "config.toml").write_text(

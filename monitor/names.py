@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from itertools import permutations, product
 
 Alias = tuple[str, ...]
 Grams = frozenset[Alias]
@@ -71,3 +72,26 @@ def names_something(entity: str) -> bool:
     name nobody in its place: callers refuse such an entity instead.
     """
     return any(tokens(alias) for alias in entity.split("|"))
+
+
+def _inside(short: Alias, long: Alias) -> bool:
+    return any(long[i : i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def overlapping_alias(entities: Iterable[str]) -> str | None:
+    """Why two entities of one claim cannot be told apart, or None.
+
+    The gate looks for each entity's aliases as runs of words, so an alias that is also
+    another entity's ("Doror" for both "Doror Tech" and "Doror Labs"), or part of one ("Samsung"
+    inside "Samsung SDI"), makes a text that names one party seem to name both: a deal between
+    Samsung SDI and a third company would pass as news of "Samsung buys Samsung SDI".
+    """
+    named = [(e, [(a.strip(), t) for a in e.split("|") if (t := tokens(a))]) for e in entities]
+    for (entity, aliases), (other, theirs) in permutations(named, 2):
+        for (alias, short), (whole, long) in product(aliases, theirs):
+            if _inside(short, long):
+                return (
+                    f"the alias {alias!r} of {entity!r} is also in {other!r} ({whole!r}): a "
+                    "text naming one would seem to name both; give each entity names of its own"
+                )
+    return None

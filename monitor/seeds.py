@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db.models import STATES, Rumour, Transition, utcnow
 from monitor.errors import SeedError
-from monitor.names import names_something
+from monitor.names import names_something, overlapping_alias
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 _KEYS = {"id", "claim", "entities", "state", "confidence", "paraphrases", "since"}
@@ -191,6 +191,8 @@ def _parse_rumour(file: Path, index: int, item: Any) -> SeedRumour:
                 f'{where}: entity {entity!r} names nothing (give a name, "|" between aliases,'
                 ' e.g. "Great Wall Motors|GWM")'
             )
+    if given and (overlap := overlapping_alias(given)):
+        raise SeedError(f"{where}: {overlap}")
     return SeedRumour(
         id=rid,
         claim=claim.strip(),

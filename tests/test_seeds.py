@@ -103,6 +103,17 @@ def test_missing_entities_are_derived_and_defaults_applied(tmp_path: Path) -> No
             '[[rumour]]\nid = "a"\nclaim = "Acme buys Globex"\nentities = ["Acme", " - | . "]\n',
             "entity '- | .' names nothing",
         ),
+        # One alias for two parties: a text naming either would pass as naming both.
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Doror Tech buys Doror Labs"\n'
+            'entities = ["Doror Tech|Doror", "Doror Labs|Doror"]\n',
+            "rumour 'a': the alias 'Doror' of 'Doror Tech|Doror' is also in 'Doror Labs|Doror'",
+        ),
+        (
+            '[[rumour]]\nid = "a"\nclaim = "Samsung buys Samsung SDI"\n'
+            'entities = ["Samsung Electronics|Samsung", "Samsung SDI"]\n',
+            "the alias 'Samsung' of 'Samsung Electronics|Samsung' is also in 'Samsung SDI'",
+        ),
         ("[[rumour]\n", "TOML syntax error"),
     ],
 )

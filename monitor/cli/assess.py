@@ -18,7 +18,7 @@ import click
 from monitor.cli.app import App, cli, handle_errors
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.names import names_something
+from monitor.names import names_something, overlapping_alias
 from monitor.progress import Progress
 from monitor.reading import (
     Assessment,
@@ -105,6 +105,8 @@ def _check_inputs(claim: str, entities: tuple[str, ...], url: str | None) -> Non
         raise click.BadParameter(
             "an entity names nothing (give a name, e.g. 'Acme|Acme Corp')", param_hint="--entity"
         )
+    if overlap := overlapping_alias(entities):
+        raise click.BadParameter(overlap, param_hint="--entity")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="--url")
 

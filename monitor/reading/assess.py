@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor.config import MatchingConfig
 from monitor.controls import strip_controls
-from monitor.names import names_something
+from monitor.names import names_something, overlapping_alias
 from monitor.reading.candidates import counted, read_matches
 from monitor.reading.embed import Embedder, Vectors
 from monitor.reading.match import ClaimIndex, ClaimSpec, match_article
@@ -83,6 +83,8 @@ def parse_pair(line: str, number: int) -> Pair:
         and all(isinstance(e, str) and names_something(e) for e in entities)
     ):
         raise PairError(f"line {number}: 'entities' must be a list of names ('|' between aliases)")
+    if entities and (overlap := overlapping_alias(entities)):
+        raise PairError(f"line {number}: {overlap}")
     return Pair(data.get("id", number), data["claim"], data["text"], _tuple(entities))
 
 

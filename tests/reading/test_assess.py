@@ -143,6 +143,22 @@ def test_a_pair_whose_entity_names_nothing_is_refused(entities: object) -> None:
     assert parse_pair(fine, 7).entities == ("Acme|", "Globex")
 
 
+def test_a_pair_whose_parties_share_a_name_is_refused() -> None:
+    # "Acme" alone would name both parties, so "Acme Labs signed with Globex" would pass as
+    # news of the takeover.
+    shared = json.dumps(
+        {"claim": "Acme buys Acme Labs", "text": "x", "entities": ["Acme", "Acme Labs"]}
+    )
+    with pytest.raises(
+        PairError, match="line 7: the alias 'Acme' of 'Acme' is also in 'Acme Labs'"
+    ):
+        parse_pair(shared, 7)
+    apart = json.dumps(
+        {"claim": "Acme buys Acme Labs", "text": "x", "entities": ["Acme Corp", "Acme Labs"]}
+    )
+    assert parse_pair(apart, 7).entities == ("Acme Corp", "Acme Labs")
+
+
 def test_assess_usage_errors(write_config: Callable[..., Path]) -> None:
     config = write_config()
     assert run(config, "--claim", CLAIM)[0] == 2
@@ -205,6 +221,19 @@ def test_loading_the_model_leaves_stderr_to_the_logs(write_config: Callable[...,
         (["--claim", CLAIM, "--text", "  \n"], "no text to judge"),
         (["--claim", CLAIM, "--text", "Nimbus Mobile builds cars.", "--entity", ""], "entity"),
         (["--claim", CLAIM, "--text", "Nimbus builds cars.", "--entity", "--"], "names nothing"),
+        (
+            [
+                "--claim",
+                CLAIM,
+                "--text",
+                "x",
+                "--entity",
+                "Nimbus Mobile|Nimbus",
+                "--entity",
+                "Nimbus",
+            ],
+            "give each entity names of its own",
+        ),
         (["--claim", CLAIM, "--url", "ftp://files.example/story"], "not an http"),
         (["--claim", CLAIM, "--url", "example.org/story"], "not an http"),
     ],
