@@ -19,10 +19,10 @@ import numpy as np
 from monitor.config import MatchingConfig
 from monitor.controls import strip_controls
 from monitor.names import names_something, overlapping_alias
-from monitor.reading.candidates import counted, read_matches
+from monitor.reading.candidates import candidates, counted, weigh
 from monitor.reading.embed import Embedder, Vectors
-from monitor.reading.match import ClaimIndex, ClaimSpec, match_article
-from monitor.reading.reader import Reader
+from monitor.reading.match import ClaimIndex, ClaimSpec, Match, match_article
+from monitor.reading.reader import Passage, Reader, Verdict
 from monitor.reading.text import article_sentences
 from monitor.seeds import derive_entities
 
@@ -118,12 +118,29 @@ def _assess_chunk(
     texts = [t for s in specs for t in s.texts] + [s for sents in split for s in sents]
     row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
     vectors = embedder.encode(list(row))
-    results = []
-    for pair, spec, sentences in zip(pairs, specs, split, strict=True):
+    texts_of = []
+    for spec, sentences in zip(specs, split, strict=True):
         claim_vecs = vectors[[row[t] for t in spec.texts]]
         sent_vecs = vectors[[row[s] for s in sentences]] if sentences else claim_vecs[:0]
-        results.append(_assess_one(pair, spec, sentences, sent_vecs, claim_vecs, matching, reader))
-    return results
+        texts_of.append(_Text(spec, sentences, sent_vecs, claim_vecs))
+    picked = [_candidates(t, matching) for t in texts_of]
+    # Every pair's candidates in one call: the reader batches them (a sentence reads the same
+    # among others as alone, see `network.predict`).
+    verdicts = iter(reader.read([p for picks in picked for _, p in picks]))
+    return [
+        _assess_one(pair, text, picks, [next(verdicts) for _ in picks], matching)
+        for pair, text, picks in zip(pairs, texts_of, picked, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One pair's text as matching sees it."""
+
+    spec: ClaimSpec
+    sentences: Sequence[str]
+    sent_vecs: Vectors
+    claim_vecs: Vectors
 
 
 def _spec(pair: Pair) -> ClaimSpec:
@@ -132,32 +149,28 @@ def _spec(pair: Pair) -> ClaimSpec:
     return ClaimSpec(str(pair.id), pair.claim.strip(), derive_entities(pair.claim), derived=True)
 
 
+def _candidates(text: _Text, matching: MatchingConfig) -> list[tuple[Match, Passage]]:
+    index = ClaimIndex([text.spec], text.claim_vecs)
+    found = match_article(index, text.sentences, text.sent_vecs, threshold=matching.similarity)
+    claims = {text.spec.rumour_id: text.spec.claim}
+    return candidates(claims, text.sentences, found, matching.candidates)
+
+
 def _assess_one(
     pair: Pair,
-    spec: ClaimSpec,
-    sentences: Sequence[str],
-    sent_vecs: Vectors,
-    claim_vecs: Vectors,
+    text: _Text,
+    picked: Sequence[tuple[Match, Passage]],
+    verdicts: Sequence[Verdict],
     matching: MatchingConfig,
-    reader: Reader,
 ) -> Assessment:
     """The sentence the text counts by, as the pipeline would count it for a new rumour, or the
     closest sentence marked unrelated."""
-    index = ClaimIndex([spec], claim_vecs)
-    found = match_article(index, sentences, sent_vecs, threshold=matching.similarity)
-    judged = read_matches(
-        reader,
-        {spec.rumour_id: spec.claim},
-        sentences,
-        found,
-        per_rumour=matching.candidates,
-        threshold=matching.similarity,
-        credibility=1.0,
-        published_at=_EPOCH,
-    ).get(spec.rumour_id, [])
+    judged = weigh(
+        picked, verdicts, threshold=matching.similarity, credibility=1.0, published_at=_EPOCH
+    ).get(text.spec.rumour_id, [])
     chosen = counted("unconfirmed", judged)
     if chosen is None:
-        return _unrelated(pair, spec, sentences, sent_vecs, claim_vecs)
+        return _unrelated(pair, text)
     v = chosen.verdict
     return Assessment(
         pair.id,
@@ -168,21 +181,20 @@ def _assess_one(
         chosen.match.sentence,
         v.strength,
         v.cues,
-        spec.entities,
+        text.spec.entities,
         v.probability,
         v.on_record,
         v.reader,
     )
 
 
-def _unrelated(
-    pair: Pair, spec: ClaimSpec, sentences: Sequence[str], sent_vecs: Vectors, claim_vecs: Vectors
-) -> Assessment:
+def _unrelated(pair: Pair, text: _Text) -> Assessment:
     """No sentence is evidence: report the closest one anyway, to show how close it came."""
-    if not sentences:
-        return Assessment(pair.id, False, "unrelated", 0.0, "none", None, 0.0, (), spec.entities)
-    scores = (sent_vecs @ claim_vecs.T).max(axis=1)
+    entities = text.spec.entities
+    if not text.sentences:
+        return Assessment(pair.id, False, "unrelated", 0.0, "none", None, 0.0, (), entities)
+    scores = (text.sent_vecs @ text.claim_vecs.T).max(axis=1)
     i = int(np.argmax(scores))
     return Assessment(
-        pair.id, False, "unrelated", float(scores[i]), "none", sentences[i], 0.0, (), spec.entities
+        pair.id, False, "unrelated", float(scores[i]), "none", text.sentences[i], 0.0, (), entities
     )

@@ -66,16 +66,45 @@ def read_matches(
 ) -> dict[str, list[Judged]]:
     """Per rumour, its closest ``per_rumour`` matching sentences judged, in one batch for the
     whole article; sentences judged unrelated are left out."""
+    picked = candidates(claims, sentences, matches, per_rumour)
+    verdicts = reader.read([p for _, p in picked])
+    return weigh(
+        picked, verdicts, threshold=threshold, credibility=credibility, published_at=published_at
+    )
+
+
+def candidates(
+    claims: Mapping[str, str], sentences: Sequence[str], matches: Sequence[Match], per_rumour: int
+) -> list[tuple[Match, Passage]]:
+    """What the reader reads for an article: per rumour its closest matching sentences, each
+    with its neighbours. Apart from `weigh` so that `assess --pairs` reads many texts' at once."""
     by_rumour: dict[str, list[Match]] = defaultdict(list)
     for m in matches:
         by_rumour[m.rumour_id].append(m)
     chosen = [m for found in by_rumour.values() for m in closest(found, per_rumour)]
-    passages = [
-        Passage(claims[m.rumour_id], m.sentence, context(sentences, m.sentence_index), m.similarity)
+    return [
+        (
+            m,
+            Passage(
+                claims[m.rumour_id], m.sentence, context(sentences, m.sentence_index), m.similarity
+            ),
+        )
         for m in chosen
     ]
+
+
+def weigh(
+    picked: Sequence[tuple[Match, Passage]],
+    verdicts: Sequence[Verdict],
+    *,
+    threshold: float,
+    credibility: float,
+    published_at: datetime,
+) -> dict[str, list[Judged]]:
+    """The `candidates` of one article with their verdicts, per rumour, as the tracker weighs
+    them; sentences judged unrelated are left out."""
     judged: dict[str, list[Judged]] = {}
-    for m, verdict in zip(chosen, reader.read(passages), strict=True):
+    for (m, _), verdict in zip(picked, verdicts, strict=True):
         if verdict.stance == "unrelated":
             continue
         obs = tracker.Observation(

@@ -250,10 +250,11 @@ def predict(
 ) -> tuple[Probabilities, Probabilities]:
     """Stance and signal probabilities, one row per pair, columns in STANCES and SIGNALS order.
 
-    Pairs are batched by length, so a batch pads little. A dynamic int8 network quantizes each
-    layer's input with one scale per batch, so a pair would read differently among other pairs
-    than alone: it reads one pair at a time, and a sentence gets the same verdict in `poll`,
-    `assess` and `assess --pairs` whatever else is read with it.
+    Pairs are batched by length, so a batch pads little; in full precision a pair reads the
+    same among others as alone, to float rounding, so a sentence gets the same verdict in
+    `poll`, `assess` and `assess --pairs`. A dynamic int8 network quantizes each layer's input
+    with one scale per batch, so a pair would read differently among other pairs than alone:
+    it reads one pair at a time.
     """
     if quantized(model):
         batch_size = 1
