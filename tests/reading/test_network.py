@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -25,6 +28,16 @@ def loaded() -> Loaded:
     return network.load(PACKAGED)
 
 
+@pytest.fixture(scope="module")
+def full_precision(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """The shipped weights with `"int8": false`: read in batches."""
+    folder = tmp_path_factory.mktemp("reader")
+    shutil.copy(PACKAGED / network.WEIGHTS, folder)
+    config = json.loads((PACKAGED / network.CONFIG).read_text(encoding="utf-8"))
+    (folder / network.CONFIG).write_text(json.dumps({**config, "int8": False}), encoding="utf-8")
+    return network.load(folder)
+
+
 def _read(loaded: Loaded, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
     model, tokenizer, config = loaded
     features = np.zeros((len(sentences), len(config.features)), dtype=np.float32)
@@ -36,9 +49,11 @@ def test_the_shipped_network_is_int8(loaded: Loaded) -> None:
     assert network.quantized(loaded[0])
 
 
+@pytest.mark.parametrize("reading", ["loaded", "full_precision"])
 def test_a_pair_reads_the_same_alone_among_others_and_in_another_order(
-    loaded: Loaded,
+    reading: str, request: pytest.FixtureRequest
 ) -> None:
+    loaded: Loaded = request.getfixturevalue(reading)
     many = SENTENCES * 4  # 24 pairs of different lengths, read in one call
     stance_many, signal_many = _read(loaded, many)
     stance_back, signal_back = _read(loaded, many[::-1])
