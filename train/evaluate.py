@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.reading.model import STANCES
-from monitor.reading.model.network import NetworkConfig, Reader, passage, predict
+from monitor.reading.model.network import Network, NetworkConfig, passage, predict
 from monitor.reading.reader import SIGNAL, Thresholds, decide, feature_matrix
 from monitor.reading.rules.findings import REPORTED, Findings
 from train.data import EMERGENT, Example
@@ -38,7 +38,7 @@ class Readings:
 
 
 def read(
-    model: Reader,
+    model: Network,
     tokenizer: Any,
     config: NetworkConfig,
     examples: Sequence[Example],

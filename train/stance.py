@@ -395,7 +395,7 @@ def network_tokenizer() -> Any:
 
 
 def measure(
-    model: network.Reader,
+    model: network.Network,
     tokenizer: Any,
     config: network.NetworkConfig,
     threshold: evaluate.Threshold,

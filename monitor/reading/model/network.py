@@ -136,7 +136,8 @@ class Ensemble(nn.Module):
         return stance.log(), signal.log()
 
 
-Reader = CrossEncoder | Ensemble
+# What `load` gives: one network, or several read together.
+Network = CrossEncoder | Ensemble
 
 
 def base_path() -> Path:
@@ -199,7 +200,7 @@ def read_config(folder: Path) -> NetworkConfig:
     return NetworkConfig.from_json((folder / CONFIG).read_text(encoding="utf-8"))
 
 
-def load(folder: Path, *, check_base: bool = True) -> tuple[Reader, Any, NetworkConfig]:
+def load(folder: Path, *, check_base: bool = True) -> tuple[Network, Any, NetworkConfig]:
     """(network in eval mode, tokenizer, config) from a trained folder and the bundled base.
 
     Raises ValueError when the folder does not fit the base or the network it describes.
@@ -220,7 +221,7 @@ def load(folder: Path, *, check_base: bool = True) -> tuple[Reader, Any, Network
     stored = load_file(str(folder / WEIGHTS))
     states = member_states(stored, config.members)
     members = [_with_state(build(config, base), state) for state in states]
-    model: Reader = members[0] if len(members) == 1 else Ensemble(members)
+    model: Network = members[0] if len(members) == 1 else Ensemble(members)
     model.eval()
     if config.int8:
         model = quantize(model)
@@ -264,7 +265,7 @@ def int8_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def quantize(model: Reader) -> Reader:
+def quantize(model: Network) -> Network:
     """Linear layers in int8 (dynamic): about twice the pairs per second on a CPU."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the API is marked for a future move, not removal
@@ -303,7 +304,7 @@ def tokenize(
 
 @torch.inference_mode()
 def predict(
-    model: Reader,
+    model: Network,
     tokenizer: Any,
     config: NetworkConfig,
     claims: Sequence[str],
