@@ -1,6 +1,6 @@
 """Throughput of split + embed + match + stance next to the bare model, in one run.
 
-    python bench/pipeline.py [--articles 150] [--rumours 1000]
+    python bench/pipeline.py [--articles 150] [--rumours 1000] [--reader bundled|rules|DIR]
 
 Generates synthetic rumours and articles (invented companies), encodes the articles' sentences
 with the bare model, then runs the same articles through `process_pending` on a fresh SQLite
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import resource
 import shutil
@@ -161,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=150)
     parser.add_argument("--rumours", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--reader", default="bundled", help="[model] reader: bundled, rules or a trained folder"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(7)
     names = companies(rng, 400)
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     write_seeds(work / "seeds.toml", rng, args.rumours, names)
     (work / "config.toml").write_text(
         f'[database]\nurl = "sqlite:///{work}/bench.db"\n[seeds]\npaths = ["seeds.toml"]\n'
+        f"[model]\nreader = {json.dumps(args.reader)}\n"
     )
     config = load_config(work / "config.toml")
     stories = [article(rng, names) for _ in range(args.articles)]
