@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from monitor.reading.model import network
-from train.soup import SAME, SoupError
+from train.soup import SoupError, described, same_network
 
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -41,22 +41,14 @@ def ensemble(folders: Sequence[Path], out: Path) -> network.NetworkConfig:
     if len(folders) < 2:
         raise SoupError("an ensemble needs at least two folders")
     configs = [network.read_config(folder) for folder in folders]
-    for config, folder in zip(configs, folders, strict=True):
-        if config.members != 1:
-            raise SoupError(f"{folder}: already an ensemble")
-        for name in SAME:
-            if getattr(config, name) != getattr(configs[0], name):
-                raise SoupError(f"{folder}: its {name} differs from {folders[0]}'s")
+    same_network(configs, folders)
     stored: dict[str, torch.Tensor] = {}
     for i, folder in enumerate(folders):
         state = load_file(str(folder / network.WEIGHTS))
         stored.update({f"member{i}.{k}": v for k, v in network.int8_state(state).items()})
     out.mkdir(parents=True, exist_ok=True)
     save_file(stored, str(out / network.WEIGHTS))
-    parts = [
-        {"folder": str(folder), "version": config.version, "settings": config.settings()}
-        for folder, config in zip(folders, configs, strict=True)
-    ]
+    parts = described(folders, configs)
     first = configs[0]
     config = network.NetworkConfig(
         **{

@@ -44,13 +44,23 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check(configs: Sequence[network.NetworkConfig], folders: Sequence[Path]) -> None:
-    """SoupError unless every part is the same network from the same stage 1 and dev split."""
-    first = configs[0]
+def same_network(configs: Sequence[network.NetworkConfig], folders: Sequence[Path]) -> None:
+    """SoupError unless every part is one network (not an ensemble), the same (layers,
+    features, base...)."""
+    for config, folder in zip(configs, folders, strict=True):
+        if config.members != 1:
+            raise SoupError(f"{folder}: already an ensemble")
     for config, folder in zip(configs[1:], folders[1:], strict=True):
         for name in SAME:
-            if getattr(config, name) != getattr(first, name):
+            if getattr(config, name) != getattr(configs[0], name):
                 raise SoupError(f"{folder}: its {name} differs from {folders[0]}'s")
+
+
+def check(configs: Sequence[network.NetworkConfig], folders: Sequence[Path]) -> None:
+    """SoupError unless every part is the same network from the same stage 1 and dev split."""
+    same_network(configs, folders)
+    first = configs[0]
+    for config, folder in zip(configs[1:], folders[1:], strict=True):
         ours, theirs = _shared(config), _shared(first)
         for name in SHARED:
             if ours[name] != theirs[name]:
@@ -101,14 +111,21 @@ def soup(folders: Sequence[Path], out: Path) -> network.NetworkConfig:
     save_file(
         {k: v.to(torch.float16).contiguous() for k, v in mean.items()}, str(out / network.WEIGHTS)
     )
-    parts = [
-        {"folder": str(folder), "version": config.version, "settings": config.settings()}
-        for folder, config in zip(folders, configs, strict=True)
-    ]
     first = configs[0]
+    parts = described(folders, configs)
     config = network.NetworkConfig(**{**first.__dict__, "extra": {**first.extra, "soup_of": parts}})
     (out / network.CONFIG).write_text(config.to_json(), encoding="utf-8")
     return config
+
+
+def described(
+    folders: Sequence[Path], configs: Sequence[network.NetworkConfig]
+) -> list[dict[str, object]]:
+    """What reader.json keeps of each part: its folder, version and training settings."""
+    return [
+        {"folder": str(folder), "version": config.version, "settings": config.settings()}
+        for folder, config in zip(folders, configs, strict=True)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
